@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One target per piece of docs/DESIGN (see README "Layout"). A module depends only on the
+// modules listed before it: Manifest → TrustedFiles → Shield → … → the CLI.
+let package = Package(
+    name: "SecureExecutor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "secure-executor", targets: ["SecureExecutorCLI"]),
+        .executable(name: "secure-executor-bench", targets: ["SecureExecutorBench"]),
+        .executable(name: "fuzz-trusted-table", targets: ["FuzzTrustedTable"]),
+        .library(name: "TrustedFiles", targets: ["TrustedFiles"]),
+        .library(name: "Shield", targets: ["Shield"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(name: "Manifest", dependencies: ["TOMLKit"]),
+        .target(name: "TrustedFiles", dependencies: [
+            "Manifest",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest"]),
+        .executableTarget(name: "SecureExecutorCLI", dependencies: [
+            "Manifest", "TrustedFiles", "Shield",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "SecureExecutorBench", dependencies: [
+            "Manifest", "TrustedFiles", "Shield", "TOMLKit",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Replays inputs as a plain executable; built with `-sanitize=fuzzer -DFUZZING` it is
+        // a libFuzzer target (docs/FUZZING.md).
+        .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles"]),
+        // Temporary app trees and process helpers shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles"], path: "Tests/TestSupport"),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
+        .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"]),
+        .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file on disk chosen by the manifest's `[trusted] files`.
+public struct SelectedFile: Sendable, Equatable {
+    public var path: RelativePath
+    /// What to open to read the bytes: the file itself, or for a symlink the file inside the
+    /// root that it resolves to.
+    public var absolutePath: String
+    public var identity: FileIdentity
+    /// The path was a symlink inside the root; the table records what it resolves to.
+    public var viaSymlink: Bool
+}
+
+/// What the signer compares to decide that a file did not change since the last signing.
+public struct FileIdentity: Sendable, Hashable {
+    public var size: UInt64
+    public var device: UInt64
+    public var inode: UInt64
+    public var modifiedNanoseconds: Int64
+    public var changedNanoseconds: Int64
+
+    public init(size: UInt64, device: UInt64, inode: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
+        self.size = size
+        self.device = device
+        self.inode = inode
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
+    }
+
+    public init(statInfo info: stat) {
+        self.init(size: UInt64(info.st_size), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                  modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                  changedNanoseconds: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+    }
+}
+
+/// Something the manifest asks for that the disk cannot give.
+public struct SelectionProblem: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case missing, matchedNothing, escapesRoot, danglingSymlink, notRegularFile, badName, unreadable, trustedAndAllowed
+    }
+    public var kind: Kind
+    public var path: String
+    public var detail: String
+    public var description: String { "\(path): \(detail)" }
+}
+
+/// Expands the manifest's trusted patterns into the files they name, walking the disk.
+///
+/// Symlinks: a symlink whose target stays inside the root and is a regular file is recorded
+/// under its own path with the content of its target (flagged, so the runtime follows it only
+/// within the root); a symlink that leaves the root or dangles is an error; a symlink to a
+/// directory is not descended (that directory is covered under its own path if trusted).
+public struct FileSelection: Sendable {
+    public var files: [SelectedFile]
+    public var problems: [SelectionProblem]
+    /// Symlinked directories that were not descended, for the signer's report.
+    public var skippedDirectoryLinks: [RelativePath]
+
+    public init(manifest: Manifest) {
+        self.init(root: manifest.root, include: manifest.trusted.files, exclude: manifest.trusted.exclude, allowed: manifest.allowed)
+    }
+
+    public init(root: String, include: [PathPattern], exclude: [PathPattern], allowed: [PathPattern] = []) {
+        var walker = Walker(root: root, exclude: exclude)
+        for pattern in include { walker.expand(pattern) }
+        var chosen = walker.found.values.sorted { $0.path < $1.path }
+        if !allowed.isEmpty {
+            chosen.removeAll { file in
+                guard let both = allowed.first(where: { $0.covers(file.path) }) else { return false }
+                walker.problems.append(SelectionProblem(
+                    kind: .trustedAndAllowed, path: file.path.string,
+                    detail: "is both trusted and covered by \(both); a file is either verified or passed through — add it to trusted.exclude or narrow the allowed entry"))
+                return true
+            }
+        }
+        files = chosen
+        problems = walker.problems
+        skippedDirectoryLinks = walker.skippedDirectoryLinks.sorted()
+    }
+}
+
+private struct Walker {
+    let root: String
+    /// The root with symlinks resolved: every resolved target must lie beneath it.
+    let realRoot: String?
+    let exclude: [PathPattern]
+    var found: [RelativePath: SelectedFile] = [:]
+    var problems: [SelectionProblem] = []
+    var skippedDirectoryLinks: Set<RelativePath> = []
+
+    init(root: String, exclude: [PathPattern]) {
+        self.root = root
+        self.exclude = exclude
+        self.realRoot = Walker.realPath(root)
+        if realRoot == nil {
+            problems.append(SelectionProblem(kind: .missing, path: root, detail: "the application root does not exist or cannot be read"))
+        }
+    }
+
+    mutating func expand(_ pattern: PathPattern) {
+        guard realRoot != nil else { return }
+        let before = found.count
+        switch pattern.kind {
+        case .literal, .directory:
+            let path = RelativePath(normalised: pattern.components.joined(separator: "/"))
+            guard throughNoSymlink(pattern.components.dropLast(), pattern), visit(path, explicitlyNamed: pattern) else { return }
+        case .glob:
+            let prefix = pattern.fixedPrefix
+            guard throughNoSymlink(prefix[...], pattern) else { return }
+            if prefix.isEmpty {
+                walkDirectory(nil, glob: pattern)
+            } else {
+                let start = RelativePath(normalised: prefix.joined(separator: "/"))
+                var info = stat()
+                if lstat(absolute(start), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                    walkDirectory(start, glob: pattern)
+                }
+            }
+        }
+        if found.count == before, !problems.contains(where: { $0.path == pattern.text }) {
+            let allExcluded = pattern.kind != .glob
+            problems.append(SelectionProblem(
+                kind: .matchedNothing, path: pattern.text,
+                detail: allExcluded ? "\(pattern.key) names only excluded files" : "\(pattern.key) matched no files under \(root)"))
+        }
+    }
+
+    /// A named path must not pass through a symlinked directory: the runtime opens trusted
+    /// paths component by component without following links, so such a path would never open,
+    /// and a link to outside the root would smuggle outside files in.
+    private mutating func throughNoSymlink(_ directories: ArraySlice<String>, _ pattern: PathPattern) -> Bool {
+        var walked = root
+        for component in directories {
+            walked += "/" + component
+            var info = stat()
+            if lstat(walked, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                problems.append(SelectionProblem(
+                    kind: .escapesRoot, path: pattern.text,
+                    detail: "\(pattern.key) goes through the symlink \(walked); name the real directory instead"))
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Adds a file, or walks a directory. Returns false when a problem was recorded.
+    @discardableResult
+    private mutating func visit(_ path: RelativePath, explicitlyNamed pattern: PathPattern?) -> Bool {
+        if exclude.contains(where: { $0.covers(path) }) { return true }
+        var info = stat()
+        let full = absolute(path)
+        guard lstat(full, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            problems.append(SelectionProblem(kind: .missing, path: path.string,
+                                             detail: "\(pattern.map { "\($0.key): " } ?? "")cannot be found under \(root) (\(reason))"))
+            return false
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            found[path] = SelectedFile(path: path, absolutePath: full, identity: FileIdentity(statInfo: info), viaSymlink: false)
+        case S_IFDIR:
+            if let pattern, pattern.kind == .literal || pattern.kind == .directory || pattern.kind == .glob {
+                walkDirectory(path, glob: nil)
+            }
+        case S_IFLNK:
+            return visitSymlink(path, full: full)
+        default:
+            problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
+                                             detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
+            return false
+        }
+        return true
+    }
+
+    private mutating func visitSymlink(_ path: RelativePath, full: String) -> Bool {
+        guard let target = Walker.realPath(full) else {
+            problems.append(SelectionProblem(kind: .danglingSymlink, path: path.string, detail: "is a symlink whose target does not exist"))
+            return false
+        }
+        guard let realRoot, target.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else {
+            problems.append(SelectionProblem(kind: .escapesRoot, path: path.string,
+                                             detail: "is a symlink to \(target), outside the application root \(root)"))
+            return false
+        }
+        var info = stat()
+        guard stat(target, &info) == 0 else {
+            problems.append(SelectionProblem(kind: .unreadable, path: path.string, detail: "cannot stat symlink target \(target)"))
+            return false
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            found[path] = SelectedFile(path: path, absolutePath: target, identity: FileIdentity(statInfo: info), viaSymlink: true)
+            return true
+        case S_IFDIR:
+            skippedDirectoryLinks.insert(path)
+            return true
+        default:
+            problems.append(SelectionProblem(kind: .notRegularFile, path: path.string, detail: "is a symlink to something that is not a regular file"))
+            return false
+        }
+    }
+
+    /// Walks `directory` (nil: the root). With a glob, only matching paths are taken; a
+    /// directory that matches is taken whole.
+    private mutating func walkDirectory(_ directory: RelativePath?, glob: PathPattern?) {
+        let full = directory.map(absolute) ?? root
+        guard let handle = opendir(full) else {
+            problems.append(SelectionProblem(kind: .unreadable, path: directory?.string ?? ".",
+                                             detail: "cannot list directory: \(String(cString: strerror(errno)))"))
+            return
+        }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name: String? = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            }
+            guard let name else {
+                problems.append(SelectionProblem(kind: .badName, path: directory?.string ?? ".",
+                                                 detail: "contains a file name that is not valid UTF-8; rename it or exclude the directory"))
+                continue
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        for name in names.sorted() {
+            let child = directory.map { $0.appending(name) } ?? RelativePath(normalised: name)
+            if let glob {
+                let parts = child.components.map(String.init)
+                if glob.matchesExactly(parts) {
+                    visit(child, explicitlyNamed: glob)
+                } else if couldMatchBelow(glob, parts) {
+                    var info = stat()
+                    if lstat(absolute(child), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                        walkDirectory(child, glob: glob)
+                    }
+                }
+            } else {
+                var info = stat()
+                if lstat(absolute(child), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                    if !exclude.contains(where: { $0.covers(child) }) { walkDirectory(child, glob: nil) }
+                } else {
+                    visit(child, explicitlyNamed: nil)
+                }
+            }
+        }
+    }
+
+    /// Whether some path below `parts` could still match the glob: the components so far match
+    /// the pattern's leading components (a `**` matches anything from there on).
+    private func couldMatchBelow(_ glob: PathPattern, _ parts: [String]) -> Bool {
+        for (index, part) in parts.enumerated() {
+            guard index < glob.components.count else { return false }
+            let component = glob.components[index]
+            if component == "**" { return !part.hasPrefix(".") }
+            if !PathPattern.matchComponent(component, part) { return false }
+        }
+        return parts.count < glob.components.count
+    }
+
+    private func absolute(_ path: RelativePath) -> String { root == "/" ? "/" + path.string : root + "/" + path.string }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

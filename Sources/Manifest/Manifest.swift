@@ -1,0 +1,325 @@
+import Foundation
+import TOMLKit
+
+/// The user's manifest: one TOML file, written by hand, never regenerated. Every key is
+/// documented in docs/MANIFEST.md; unknown keys and wrong types are errors that name the key.
+public struct Manifest: Sendable {
+    public struct App: Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public var description: String?
+    }
+
+    public struct Trusted: Sendable {
+        public var files: [PathPattern]
+        public var exclude: [PathPattern]
+        /// Bytes per verified chunk; a power of two between 4 KiB and 16 MiB.
+        public var chunkSize: Int
+    }
+
+    /// Limits for each function invocation; the function runtime enforces them.
+    public struct Limits: Sendable, Equatable {
+        public var fuel: Int = 50_000_000
+        public var memoryBytes: Int = 64 << 20
+        public var timeoutMilliseconds: Int = 2_000
+        public var payloadBytes: Int = 1 << 20
+        public var callDepth: Int = 16
+        public init() {}
+    }
+
+    public struct Node: Sendable, Equatable {
+        public var listen: String = "127.0.0.1:7035"
+        public var backend: String = "sandbox"
+        /// Memory for verified chunks shared by all open trusted files.
+        public var chunkCacheBytes: Int = 64 << 20
+        public init() {}
+    }
+
+    public static let defaultChunkSize = 64 << 10
+    public static let chunkSizeRange = (4 << 10)...(16 << 20)
+
+    public var app: App
+    /// Absolute path of the application root: `app.root` resolved against the manifest's folder.
+    public var root: String
+    public var trusted: Trusted
+    public var allowed: [PathPattern]
+    /// The workflow JSON, relative to the root.
+    public var workflow: RelativePath?
+    public var limits: Limits
+    public var node: Node
+    /// Absolute path of the manifest file.
+    public var path: String
+    /// The exact bytes that were parsed; the measurement covers these.
+    public var bytes: [UInt8]
+
+    public static func load(path: String) throws(ManifestError) -> Manifest {
+        let absolute = absolutePath(path)
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: absolute))
+        } catch {
+            throw .unreadable(file: absolute, reason: (error as NSError).localizedDescription)
+        }
+        return try Manifest(bytes: [UInt8](data), path: absolute)
+    }
+
+    public init(bytes: [UInt8], path: String) throws(ManifestError) {
+        let file = Manifest.absolutePath(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .syntax(file: file, line: 0, column: 0, message: "the manifest is not valid UTF-8")
+        }
+        let document: TOMLTable
+        do {
+            document = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .syntax(file: file, line: error.source.begin.line, column: error.source.begin.column, message: error.description)
+        } catch {
+            throw .syntax(file: file, line: 0, column: 0, message: "\(error)")
+        }
+
+        let top = KeyReader(document, prefix: "", file: file)
+        try top.allowOnly(["app", "trusted", "allowed", "workflow", "limits", "node"])
+
+        let appTable = try top.requiredTable("app")
+        try appTable.allowOnly(["name", "version", "description", "root"])
+        app = App(
+            name: try appTable.requiredString("name", nonEmpty: true),
+            version: try appTable.requiredString("version", nonEmpty: true),
+            description: try appTable.string("description"))
+        let manifestFolder = (file as NSString).deletingLastPathComponent
+        if let rootText = try appTable.string("root") {
+            root = Manifest.standardise(rootText.hasPrefix("/") ? rootText : manifestFolder + "/" + rootText)
+        } else {
+            root = manifestFolder
+        }
+
+        let trustedTable = try top.requiredTable("trusted")
+        try trustedTable.allowOnly(["files", "exclude", "chunk_size"])
+        let chunkSize = try trustedTable.byteSize("chunk_size") ?? Manifest.defaultChunkSize
+        guard Manifest.chunkSizeRange.contains(chunkSize), chunkSize & (chunkSize - 1) == 0 else {
+            throw .invalidValue(file: file, key: "trusted.chunk_size",
+                                reason: "must be a power of two between 4 KiB and 16 MiB, got \(chunkSize) bytes")
+        }
+        trusted = Trusted(
+            files: try trustedTable.patterns("files", required: true),
+            exclude: try trustedTable.patterns("exclude", required: false),
+            chunkSize: chunkSize)
+        guard !trusted.files.isEmpty else {
+            throw .invalidValue(file: file, key: "trusted.files", reason: "lists no files; name at least the function code")
+        }
+
+        if let allowedTable = try top.table("allowed") {
+            try allowedTable.allowOnly(["files"])
+            allowed = try allowedTable.patterns("files", required: false)
+        } else {
+            allowed = []
+        }
+
+        if let workflowTable = try top.table("workflow") {
+            try workflowTable.allowOnly(["file"])
+            let text = try workflowTable.requiredString("file", nonEmpty: true)
+            do { workflow = try RelativePath(text, origin: "workflow.file") } catch { throw .badPath(error) }
+        } else {
+            workflow = nil
+        }
+
+        limits = Limits()
+        if let limitsTable = try top.table("limits") {
+            try limitsTable.allowOnly(["fuel", "memory", "timeout_ms", "payload", "call_depth"])
+            if let value = try limitsTable.positiveInt("fuel") { limits.fuel = value }
+            if let value = try limitsTable.byteSize("memory") {
+                guard value >= 64 << 10, value <= 4 << 30 else {
+                    throw .invalidValue(file: file, key: "limits.memory", reason: "must be between 64 KiB (one wasm page) and 4 GiB, got \(value) bytes")
+                }
+                limits.memoryBytes = value
+            }
+            if let value = try limitsTable.positiveInt("timeout_ms") { limits.timeoutMilliseconds = value }
+            if let value = try limitsTable.byteSize("payload") { limits.payloadBytes = value }
+            if let value = try limitsTable.positiveInt("call_depth") { limits.callDepth = value }
+        }
+
+        node = Node()
+        if let nodeTable = try top.table("node") {
+            try nodeTable.allowOnly(["listen", "backend", "chunk_cache"])
+            if let value = try nodeTable.string("listen") { node.listen = value }
+            if let value = try nodeTable.string("backend") {
+                guard ["sandbox", "direct"].contains(value) else {
+                    throw .invalidValue(file: file, key: "node.backend", reason: "must be \"sandbox\" or \"direct\", got \"\(value)\"")
+                }
+                node.backend = value
+            }
+            if let value = try nodeTable.byteSize("chunk_cache") { node.chunkCacheBytes = value }
+        }
+
+        self.path = file
+        self.bytes = bytes
+    }
+
+    /// The manifest's name without `.toml`: `demo.toml` → `demo`; the table and signature are
+    /// written beside it as `demo.trusted` and `demo.sig`.
+    public var baseName: String {
+        let name = (path as NSString).lastPathComponent
+        return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        standardise(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
+    }
+
+    /// Lexical clean-up of an absolute path (no symlink resolution: the walker checks those).
+    static func standardise(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
+
+public enum ManifestError: Error, Equatable, CustomStringConvertible {
+    case unreadable(file: String, reason: String)
+    case syntax(file: String, line: Int, column: Int, message: String)
+    case unknownKey(file: String, key: String, known: [String])
+    case wrongType(file: String, key: String, expected: String, found: String)
+    case missingKey(file: String, key: String)
+    case invalidValue(file: String, key: String, reason: String)
+    case badPath(PathError)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, reason):
+            return "cannot read manifest \(file): \(reason)"
+        case let .syntax(file, line, column, message):
+            return line > 0 ? "\(file):\(line):\(column): TOML syntax error: \(message)" : "\(file): \(message)"
+        case let .unknownKey(file, key, known):
+            let leaf = key.split(separator: ".").last.map(String.init) ?? key
+            let hint = known.min { editDistance($0, leaf) < editDistance($1, leaf) }
+                .flatMap { editDistance($0, leaf) <= 2 ? " (did you mean \"\($0)\"?)" : nil } ?? ""
+            return "\(file): unknown key \"\(key)\"\(hint); allowed here: \(known.joined(separator: ", "))"
+        case let .wrongType(file, key, expected, found):
+            return "\(file): key \"\(key)\" must be \(expected), found \(found)"
+        case let .missingKey(file, key):
+            return "\(file): required key \"\(key)\" is missing"
+        case let .invalidValue(file, key, reason):
+            return "\(file): key \"\(key)\" \(reason)"
+        case let .badPath(error):
+            return error.description
+        }
+    }
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    var row = Array(0...b.count)
+    for i in 1...a.count {
+        var previous = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let saved = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = saved
+        }
+    }
+    return row[b.count]
+}
+
+/// Typed access to one TOML table that names the full key in every error.
+private struct KeyReader {
+    let table: TOMLTable
+    let prefix: String
+    let file: String
+
+    init(_ table: TOMLTable, prefix: String, file: String) {
+        self.table = table
+        self.prefix = prefix
+        self.file = file
+    }
+
+    func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+
+    func allowOnly(_ known: [String]) throws(ManifestError) {
+        for name in table.keys.sorted() where !known.contains(name) {
+            throw .unknownKey(file: file, key: key(name), known: known)
+        }
+    }
+
+    func table(_ name: String) throws(ManifestError) -> KeyReader? {
+        guard let value = table[name] else { return nil }
+        guard let nested = value.table else { throw wrongType(name, "a table", value) }
+        return KeyReader(nested, prefix: key(name), file: file)
+    }
+
+    func requiredTable(_ name: String) throws(ManifestError) -> KeyReader {
+        guard let found = try table(name) else { throw .missingKey(file: file, key: key(name)) }
+        return found
+    }
+
+    func string(_ name: String) throws(ManifestError) -> String? {
+        guard let value = table[name] else { return nil }
+        guard let text = value.string else { throw wrongType(name, "a string", value) }
+        return text
+    }
+
+    func requiredString(_ name: String, nonEmpty: Bool) throws(ManifestError) -> String {
+        guard let text = try string(name) else { throw .missingKey(file: file, key: key(name)) }
+        if nonEmpty && text.trimmingSpaces.isEmpty {
+            throw .invalidValue(file: file, key: key(name), reason: "must not be empty")
+        }
+        return text
+    }
+
+    func positiveInt(_ name: String) throws(ManifestError) -> Int? {
+        guard let value = table[name] else { return nil }
+        guard let number = value.int else { throw wrongType(name, "an integer", value) }
+        guard number > 0 else { throw .invalidValue(file: file, key: key(name), reason: "must be greater than zero, got \(number)") }
+        return number
+    }
+
+    func byteSize(_ name: String) throws(ManifestError) -> Int? {
+        guard let value = table[name] else { return nil }
+        if let number = value.int {
+            guard number > 0 else { throw .invalidValue(file: file, key: key(name), reason: "must be greater than zero, got \(number)") }
+            return number
+        }
+        guard let text = value.string else { throw wrongType(name, "a size (integer bytes or text such as \"64 MiB\")", value) }
+        guard let bytes = ByteSize.parse(text), bytes > 0 else {
+            throw .invalidValue(file: file, key: key(name), reason: "is not a size: \"\(text)\" (write e.g. 65536 or \"64 KiB\")")
+        }
+        return bytes
+    }
+
+    func patterns(_ name: String, required: Bool) throws(ManifestError) -> [PathPattern] {
+        guard let value = table[name] else {
+            if required { throw .missingKey(file: file, key: key(name)) }
+            return []
+        }
+        guard let array = value.array else { throw wrongType(name, "an array of path strings", value) }
+        var patterns: [PathPattern] = []
+        for index in 0..<array.count {
+            let element = array[index]
+            let elementKey = "\(key(name))[\(index)]"
+            guard let text = element.string else {
+                throw .wrongType(file: file, key: elementKey, expected: "a path string", found: KeyReader.describe(element))
+            }
+            do { patterns.append(try PathPattern(text, key: elementKey)) } catch { throw .badPath(error) }
+        }
+        return patterns
+    }
+
+    private func wrongType(_ name: String, _ expected: String, _ value: TOMLValueConvertible) -> ManifestError {
+        .wrongType(file: file, key: key(name), expected: expected, found: KeyReader.describe(value))
+    }
+
+    static func describe(_ value: TOMLValueConvertible) -> String {
+        switch value.type {
+        case .table: return "a table"
+        case .array: return "an array"
+        case .string: return "a string"
+        case .int: return "an integer"
+        case .double: return "a floating-point number"
+        case .bool: return "a boolean"
+        case .date, .time, .dateTime: return "a date or time"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// A path inside the application root, in the one spelling every part of the system agrees on:
+/// components joined by `/`, no empty, `.` or `..` component, no leading `/`, valid UTF-8, no NUL.
+///
+/// The signer stores these in the table and the runtime looks them up with them, so the same
+/// normalisation must run on both sides; this is the only place it is written.
+public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let string: String
+
+    /// Accepts `a/./b//c` (becomes `a/b/c`) and refuses anything that names a place outside the
+    /// root: `..` components and absolute paths. `origin` names where the text came from so the
+    /// error can point at it (a manifest key, a table entry, a runtime open).
+    public init(_ text: String, origin: String) throws(PathError) {
+        guard !text.utf8.contains(0) else { throw PathError(path: text, origin: origin, reason: "contains a NUL byte") }
+        guard !text.hasPrefix("/") else {
+            throw PathError(path: text, origin: origin, reason: "is absolute; write it relative to the application root")
+        }
+        var parts: [Substring] = []
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                throw PathError(path: text, origin: origin, reason: "contains '..', which could leave the application root")
+            }
+            parts.append(part)
+        }
+        guard !parts.isEmpty else { throw PathError(path: text, origin: origin, reason: "names the application root itself, not a file") }
+        self.string = parts.joined(separator: "/")
+    }
+
+    /// For strings already known to be normalised (built from validated components).
+    init(normalised: String) { self.string = normalised }
+
+    public var components: [Substring] { string.split(separator: "/") }
+
+    /// `a/b/c.txt` → (`a/b`, `c.txt`); a top-level file has directory `""`.
+    public var directoryAndName: (directory: Substring, name: Substring) {
+        let utf8 = string.utf8
+        if let slash = utf8.lastIndex(of: UInt8(ascii: "/")) {
+            return (string[..<slash], string[string.index(after: slash)...])
+        }
+        return (string[string.startIndex..<string.startIndex], string[...])
+    }
+
+    public func appending(_ name: String) -> RelativePath { RelativePath(normalised: string + "/" + name) }
+
+    public static func < (lhs: RelativePath, rhs: RelativePath) -> Bool { lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8) }
+    public var description: String { string }
+}
+
+public struct PathError: Error, Equatable, CustomStringConvertible {
+    public let path: String
+    public let origin: String
+    public let reason: String
+    public var description: String { "\(origin): path \"\(path)\" \(reason)" }
+}

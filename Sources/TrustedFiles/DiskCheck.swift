@@ -1,0 +1,84 @@
+import Manifest
+
+/// `secure-executor verify`: compares every trusted file on disk with the signed table, and
+/// the manifest's trusted patterns with what the table lists.
+public enum DiskCheck {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: String, Sendable {
+            case modified = "MODIFIED", missing = "MISSING", resized = "RESIZED", new = "NEW"
+            case symlinked = "SYMLINK", unreadable = "UNREADABLE", invalid = "INVALID"
+        }
+        public var kind: Kind
+        public var path: String
+        public var detail: String
+        public var description: String { "\(kind.rawValue.padding(10)) \(path): \(detail)" }
+    }
+
+    public struct Result: Sendable {
+        public var checkedFiles = 0
+        public var checkedBytes: UInt64 = 0
+        public var problems: [Problem] = []
+    }
+
+    public static func run(_ bundle: SignedBundle, workers: Int = ProcessInfoCores.count, progress: ParallelHasher.Progress? = nil) -> Result {
+        let table = bundle.table
+        let selection = FileSelection(manifest: bundle.manifest)
+        var onDisk: [String: SelectedFile] = [:]
+        for file in selection.files { onDisk[file.path.string] = file }
+        var result = Result()
+        for problem in selection.problems where problem.kind != .missing && problem.kind != .matchedNothing {
+            result.problems.append(Problem(kind: .invalid, path: problem.path, detail: problem.detail))
+        }
+
+        var jobs: [ParallelHasher.Job] = []
+        var jobEntries: [TrustedTable.Entry] = []
+        var listed = Set<String>()
+        for entry in table.entries {
+            let path = table.path(of: entry)
+            listed.insert(path)
+            guard let file = onDisk[path] else {
+                result.problems.append(Problem(kind: .missing, path: path, detail: "signed but not found on disk (or no longer matched by the manifest)"))
+                continue
+            }
+            if file.viaSymlink != entry.viaSymlink {
+                result.problems.append(Problem(kind: .symlinked, path: path, detail: entry.viaSymlink
+                    ? "was a symlink when signed, is now a regular file"
+                    : "was a regular file when signed, is now a symlink to \(file.absolutePath)"))
+                continue
+            }
+            guard file.identity.size == entry.size else {
+                result.problems.append(Problem(kind: .resized, path: path, detail: "signed with \(entry.size) bytes, now \(file.identity.size) bytes"))
+                continue
+            }
+            jobs.append(.init(path: file.absolutePath, size: entry.size))
+            jobEntries.append(entry)
+        }
+        for file in selection.files where !listed.contains(file.path.string) {
+            result.problems.append(Problem(kind: .new, path: file.path.string, detail: "matched by the manifest's trusted files but not in the signed table; sign again if it belongs"))
+        }
+
+        let digests = ParallelHasher(chunkSize: table.chunkSize, workers: workers).hash(jobs, progress: progress)
+        for (entry, outcome) in zip(jobEntries, digests) {
+            let path = table.path(of: entry)
+            switch outcome {
+            case let .failure(failure):
+                result.problems.append(Problem(kind: .unreadable, path: path, detail: failure.reason))
+            case let .success(digest):
+                result.checkedFiles += 1
+                result.checkedBytes += entry.size
+                guard !digest.rootHash.elementsEqual(table.rootHash(of: entry)) else { continue }
+                let chunk = (0..<entry.chunkCount).first { index in
+                    table.chunkHash(of: entry, chunk: index).map { !$0.elementsEqual(digest.chunkHashes[(index * 32)..<(index * 32 + 32)]) } ?? true
+                } ?? 0
+                result.problems.append(Problem(kind: .modified, path: path,
+                                               detail: "content differs from the signed hash (first differing chunk: \(chunk) of \(entry.chunkCount), bytes \(chunk * table.chunkSize)..)"))
+            }
+        }
+        result.problems.sort { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }
+        return result
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Manifest
+
+/// A signed application as the runtime loads it: the manifest, its table and its signature,
+/// each checked against the others before anything in them is used.
+public struct SignedBundle: Sendable {
+    public let manifest: Manifest
+    public let table: TrustedTable
+    public let signature: SignatureFile
+    public let signer: PublicKey
+    public let measurement: Measurement
+
+    /// Where `sign` writes, and `verify`/`run` look for, the table and the signature:
+    /// `DIR/NAME.trusted` and `DIR/NAME.sig`, DIR defaulting to the manifest's folder.
+    public struct Paths: Sendable {
+        public let table: String
+        public let signature: String
+
+        public init(manifest: Manifest, directory: String? = nil) {
+            let folder = directory ?? (manifest.path as NSString).deletingLastPathComponent
+            table = folder + "/" + manifest.baseName + ".trusted"
+            signature = folder + "/" + manifest.baseName + ".sig"
+        }
+    }
+
+    /// Checks, in order: the signature over the recorded hashes (and the pinned signer, if
+    /// given), then that the manifest and the table on disk are the ones those hashes name,
+    /// then the table's structure. Each failure names the part that differs.
+    public static func load(manifestPath: String, bundleDirectory: String? = nil, signer pinned: PublicKey?) throws(BundleError) -> SignedBundle {
+        let manifest: Manifest
+        do { manifest = try Manifest.load(path: manifestPath) } catch { throw .manifest(error) }
+        let paths = Paths(manifest: manifest, directory: bundleDirectory)
+
+        guard let signatureData = FileManager.default.contents(atPath: paths.signature) else {
+            throw .missingSignature(paths.signature)
+        }
+        let signature = try SignatureFile.decode(signatureData, source: paths.signature)
+        let signer = try signature.checkSignature(source: paths.signature, pinned: pinned)
+
+        let manifestHash = manifest.bytes.withUnsafeBytes(FileHashing.sha256)
+        guard hex(manifestHash) == signature.manifestSHA256 else {
+            throw .manifestChanged(manifest.path, signed: signature.manifestSHA256, actual: hex(manifestHash))
+        }
+        let memory: TableMemory
+        do {
+            memory = try TableMemory.read(path: paths.table, limit: TableLayout.maxTableBytes)
+        } catch {
+            throw .table(TableError(source: paths.table, problem: .unreadable(error.reason)))
+        }
+        let digest = FileHashing.tableDigest(memory.all)
+        guard hex(digest) == signature.tableDigest else {
+            throw .tableChanged(paths.table, signed: signature.tableDigest, actual: hex(digest))
+        }
+        let table: TrustedTable
+        do { table = try TrustedTable(memory: memory, source: paths.table) } catch { throw .table(error) }
+        guard table.chunkSize == manifest.trusted.chunkSize else {
+            throw .table(TableError(source: paths.table, problem: .badHeader(
+                field: "chunk size", reason: "is \(table.chunkSize) but the manifest asks for \(manifest.trusted.chunkSize)")))
+        }
+        return SignedBundle(manifest: manifest, table: table, signature: signature, signer: signer,
+                            measurement: Measurement(manifestHash: manifestHash, tableDigest: digest))
+    }
+}
+
+public enum BundleError: Error, CustomStringConvertible {
+    case manifest(ManifestError)
+    case table(TableError)
+    case missingSignature(String)
+    case malformedSignature(String, String)
+    case wrongSigner(String, found: String, expected: String)
+    case badSignature(String, keyID: String)
+    case manifestChanged(String, signed: String, actual: String)
+    case tableChanged(String, signed: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case let .manifest(error): return error.description
+        case let .table(error): return error.description
+        case let .missingSignature(path): return "\(path): no signature; run `secure-executor sign` first"
+        case let .malformedSignature(path, reason): return "\(path): \(reason)"
+        case let .wrongSigner(path, found, expected):
+            return "\(path): signed by key \(found), but the expected signer is key \(expected); refusing to load"
+        case let .badSignature(path, keyID):
+            return "\(path): the signature does not verify with key \(keyID): the signature file was edited or made by another key"
+        case let .manifestChanged(path, signed, actual):
+            return "\(path): the manifest changed after signing (signed sha256 \(signed.prefix(16))…, now \(actual.prefix(16))…); sign again"
+        case let .tableChanged(path, signed, actual):
+            return "\(path): the trusted-file table changed after signing (signed digest \(signed.prefix(16))…, now \(actual.prefix(16))…)"
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import Crypto
+import Foundation
+
+/// An Ed25519 signing key on disk. The file is text so an operator can see what it is:
+///
+///     # SecureExecutor Ed25519 signing key — keep secret (mode 0600)
+///     # key id: 3f9a0c1d5e7b2468
+///     ed25519-private:<base64 of the 32-byte seed>
+public struct SigningKey {
+    let key: Curve25519.Signing.PrivateKey
+
+    public static func generate() -> SigningKey { SigningKey(key: Curve25519.Signing.PrivateKey()) }
+
+    public var publicKey: PublicKey { PublicKey(raw: [UInt8](key.publicKey.rawRepresentation)) }
+
+    public static func load(path: String) throws(KeyError) -> SigningKey {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .unreadable(path) }
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("ed25519-private:") {
+            guard let raw = Data(base64Encoded: String(line.dropFirst("ed25519-private:".count)).trimmingCharacters(in: .whitespaces)),
+                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+                throw .malformed(path, "the ed25519-private line is not 32 bytes of base64")
+            }
+            return SigningKey(key: key)
+        }
+        throw .malformed(path, "no \"ed25519-private:\" line; create a key with `secure-executor keygen`")
+    }
+
+    /// Writes the key with mode 0600, refusing to replace an existing file unless asked.
+    public func save(path: String, overwrite: Bool) throws(KeyError) {
+        let text = """
+        # SecureExecutor Ed25519 signing key — keep secret (mode 0600)
+        # key id: \(publicKey.keyID)
+        ed25519-private:\(key.rawRepresentation.base64EncodedString())
+
+        """
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL)
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else {
+            throw errno == EEXIST ? .exists(path) : .unwritable(path, String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        let bytes = Array(text.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw .unwritable(path, String(cString: strerror(errno))) }
+    }
+
+    func sign(_ message: [UInt8]) -> [UInt8] {
+        // Ed25519 signing fails only on allocation failure inside BoringSSL.
+        [UInt8](try! key.signature(for: message))
+    }
+}
+
+/// An Ed25519 public key, written `ed25519:<base64>`.
+public struct PublicKey: Sendable, Equatable, CustomStringConvertible {
+    public let raw: [UInt8]
+
+    /// First 8 bytes of SHA-256(public key), in hex: short enough to read aloud, and only
+    /// ever shown; pinning always compares the whole key.
+    public var keyID: String { hex(Array(SHA256.hash(data: raw).prefix(8))) }
+    public var description: String { "ed25519:" + Data(raw).base64EncodedString() }
+
+    init(raw: [UInt8]) { self.raw = raw }
+
+    /// Accepts `ed25519:<base64>`, bare base64, 64 hex digits, or a path to a file holding one
+    /// of those (as `keygen` writes next to the private key).
+    public init(parsing text: String) throws(KeyError) {
+        var candidate = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if FileManager.default.fileExists(atPath: candidate),
+           let contents = try? String(contentsOfFile: candidate, encoding: .utf8) {
+            candidate = contents.split(whereSeparator: \.isNewline).first { !$0.hasPrefix("#") }
+                .map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+        if candidate.hasPrefix("ed25519:") { candidate = String(candidate.dropFirst(8)) }
+        let raw = candidate.count == 64 ? unhex(candidate) : Data(base64Encoded: candidate).map { [UInt8]($0) }
+        guard let raw, raw.count == 32, (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
+            throw .malformed(text, "not an Ed25519 public key (expected ed25519:<base64>, 64 hex digits, or a .pub file)")
+        }
+        self.raw = raw
+    }
+
+    func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        return key.isValidSignature(signature, for: message)
+    }
+}
+
+public enum KeyError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    case malformed(String, String)
+    case exists(String)
+    case unwritable(String, String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path): return "cannot read key file \(path)"
+        case let .malformed(what, reason): return "\(what): \(reason)"
+        case let .exists(path): return "\(path) already exists; refusing to overwrite a key (pass --force to replace it)"
+        case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// What binds manifest and table together: measurement = SHA-256(domain ‖ SHA-256(manifest
+/// bytes) ‖ table digest). Each component is kept so either can be re-checked alone and a
+/// mismatch can say which part changed.
+public struct Measurement: Sendable, Equatable {
+    public let manifestHash: [UInt8]
+    public let tableDigest: [UInt8]
+
+    public init(manifestHash: [UInt8], tableDigest: [UInt8]) {
+        self.manifestHash = manifestHash
+        self.tableDigest = tableDigest
+    }
+
+    public init(manifest: [UInt8], table: UnsafeRawBufferPointer) {
+        self.init(manifestHash: manifest.withUnsafeBytes(FileHashing.sha256), tableDigest: FileHashing.tableDigest(table))
+    }
+
+    public var value: [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: HashDomain.measurement)
+        hasher.update(data: manifestHash)
+        hasher.update(data: tableDigest)
+        return Array(hasher.finalize())
+    }
+}
+
+/// `APP.sig`: JSON, so an operator can read who signed what and when.
+public struct SignatureFile: Codable, Sendable, Equatable {
+    public static let formatName = "secure-executor-signature"
+
+    public var format: String
+    public var version: Int
+    public var algorithm: String
+    public var publicKey: String
+    public var keyID: String
+    /// Seconds since 1970-01-01 UTC.
+    public var created: Int64
+    public var appName: String
+    public var appVersion: String
+    public var manifestSHA256: String
+    public var tableDigest: String
+    public var measurement: String
+    public var signature: String
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, algorithm, created, measurement, signature
+        case publicKey = "public_key", keyID = "key_id", appName = "app_name", appVersion = "app_version"
+        case manifestSHA256 = "manifest_sha256", tableDigest = "table_digest"
+    }
+
+    /// The signed message: domain ‖ measurement ‖ key id (8 bytes) ‖ created (i64 LE) ‖
+    /// app name and version (u32 LE length + UTF-8 each).
+    static func message(measurement: [UInt8], keyID: String, created: Int64, appName: String, appVersion: String) -> [UInt8] {
+        var out = ByteWriter(capacity: 128)
+        out.bytes(HashDomain.signature)
+        out.bytes(measurement)
+        out.bytes(unhex(keyID) ?? [])
+        out.integer(created)
+        for text in [appName, appVersion] {
+            out.integer(UInt32(text.utf8.count))
+            out.bytes(Array(text.utf8))
+        }
+        return out.result
+    }
+
+    public static func make(measurement: Measurement, key: SigningKey, created: Int64, appName: String, appVersion: String) -> SignatureFile {
+        let publicKey = key.publicKey
+        let value = measurement.value
+        let signature = key.sign(message(measurement: value, keyID: publicKey.keyID, created: created, appName: appName, appVersion: appVersion))
+        return SignatureFile(
+            format: formatName, version: 1, algorithm: "ed25519", publicKey: publicKey.description, keyID: publicKey.keyID,
+            created: created, appName: appName, appVersion: appVersion,
+            manifestSHA256: hex(measurement.manifestHash), tableDigest: hex(measurement.tableDigest),
+            measurement: hex(value), signature: Data(signature).base64EncodedString())
+    }
+
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try! encoder.encode(self)) + Data("\n".utf8)
+    }
+
+    public static func decode(_ data: Data, source: String) throws(BundleError) -> SignatureFile {
+        let file: SignatureFile
+        do {
+            file = try JSONDecoder().decode(SignatureFile.self, from: data)
+        } catch {
+            throw .malformedSignature(source, "not a signature file: \(error)")
+        }
+        guard file.format == formatName, file.version == 1, file.algorithm == "ed25519" else {
+            throw .malformedSignature(source, "format \(file.format) version \(file.version) algorithm \(file.algorithm) is not supported (expected \(formatName) 1 ed25519)")
+        }
+        return file
+    }
+
+    /// Checks the signature over the recorded fields, and that the recorded measurement is the
+    /// one those fields give. Says nothing yet about the files on disk.
+    func checkSignature(source: String, pinned: PublicKey?) throws(BundleError) -> PublicKey {
+        let key: PublicKey
+        do { key = try PublicKey(parsing: publicKey) } catch { throw .malformedSignature(source, "public_key: \(error)") }
+        guard key.keyID == keyID else { throw .malformedSignature(source, "key_id \(keyID) does not belong to public_key (its id is \(key.keyID))") }
+        if let pinned, pinned != key {
+            throw .wrongSigner(source, found: key.keyID, expected: pinned.keyID)
+        }
+        guard let manifestHash = unhex(manifestSHA256), manifestHash.count == 32,
+              let digest = unhex(tableDigest), digest.count == 32,
+              let recorded = unhex(measurement), let signatureBytes = Data(base64Encoded: signature) else {
+            throw .malformedSignature(source, "a hash or the signature is not well-formed hex/base64")
+        }
+        let computed = Measurement(manifestHash: manifestHash, tableDigest: digest).value
+        let message = SignatureFile.message(measurement: computed, keyID: keyID, created: created, appName: appName, appVersion: appVersion)
+        guard recorded == computed, key.isValidSignature([UInt8](signatureBytes), for: message) else {
+            throw .badSignature(source, keyID: keyID)
+        }
+        return key
+    }
+}
+
+func hex(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0xF)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func unhex(_ text: String) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard utf8.count % 2 == 0 else { return nil }
+    func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(utf8.count / 2)
+    var index = 0
+    while index < utf8.count {
+        guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
+        out.append(high << 4 | low)
+        index += 2
+    }
+    return out
+}
+
+public func hexString(_ bytes: some Sequence<UInt8>) -> String { hex(bytes) }

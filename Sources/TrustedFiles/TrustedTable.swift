@@ -1,0 +1,432 @@
+import Manifest
+
+/// The signed list of trusted files, held in private memory and read in place: loading checks
+/// a fixed header and walks the records once to prove every offset, length, name and ordering
+/// sound; nothing is parsed into objects and nothing is allocated per entry.
+public final class TrustedTable: Sendable {
+    /// One file's record, read out of the table by value.
+    public struct Entry: Sendable, Equatable {
+        public let index: Int
+        public let size: UInt64
+        /// Number of chunks of `chunkSize` bytes (the last one may be short).
+        public let chunkCount: Int
+        public let viaSymlink: Bool
+        /// First of this file's hashes in the chunk-hash section; meaningful when chunkCount > 1.
+        let firstChunk: Int
+    }
+
+    public let chunkSize: Int
+    public let count: Int
+    public let directoryCount: Int
+    public let chunkHashCount: Int
+    public let byteCount: Int
+    /// Where the table came from, for messages.
+    public let source: String
+
+    private let memory: TableMemory
+    private let directoriesOffset: Int
+    private let entriesOffset: Int
+    private let chunkHashesOffset: Int
+    private let poolOffset: Int
+
+    public static func load(path: String) throws(TableError) -> TrustedTable {
+        let memory: TableMemory
+        do {
+            memory = try TableMemory.read(path: path, limit: TableLayout.maxTableBytes)
+        } catch {
+            throw TableError(source: path, problem: .unreadable(error.reason))
+        }
+        return try TrustedTable(memory: memory, source: path)
+    }
+
+    /// For tests, the fuzzer and tables already in memory.
+    public convenience init(bytes: some Collection<UInt8>, source: String = "table") throws(TableError) {
+        let memory: TableMemory
+        do { memory = try TableMemory(copying: bytes) } catch { throw TableError(source: source, problem: .unreadable(error.reason)) }
+        try self.init(memory: memory, source: source)
+    }
+
+    init(memory: TableMemory, source: String) throws(TableError) {
+        let header = try HeaderFields(memory, source: source)
+        self.memory = memory
+        self.source = source
+        chunkSize = header.chunkSize
+        count = header.entryCount
+        directoryCount = header.directoryCount
+        chunkHashCount = header.chunkHashCount
+        byteCount = memory.count
+        directoriesOffset = header.directoriesOffset
+        entriesOffset = header.entriesOffset
+        chunkHashesOffset = header.chunkHashesOffset
+        poolOffset = header.poolOffset
+        try validateRecords(poolLength: header.poolLength)
+    }
+
+    /// The table's bytes, for the measurement.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(memory.all) }
+
+    // MARK: Lookup
+
+    /// Binary search over directories, then over the directory's file names; O(log n), no
+    /// allocation. `path` must be normalised (see `RelativePath`).
+    public func lookup(_ path: RelativePath) -> Entry? { lookup(normalised: path.string) }
+
+    public func lookup(normalised path: String) -> Entry? {
+        var path = path
+        return path.withUTF8 { whole -> Entry? in
+            let raw = UnsafeRawBufferPointer(whole)
+            var slash = raw.count - 1
+            while slash >= 0 && raw[slash] != UInt8(ascii: "/") { slash -= 1 }
+            let directory = slash >= 0 ? UnsafeRawBufferPointer(rebasing: raw[..<slash]) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let name = UnsafeRawBufferPointer(rebasing: raw[(slash + 1)...])
+            guard let directoryIndex = binarySearch(count: directoryCount, target: directory, key: directoryName) else { return nil }
+            let first = Int(memory.load(UInt32.self, at: directoryRecord(directoryIndex) + TableLayout.Directory.firstEntry))
+            let entries = Int(memory.load(UInt32.self, at: directoryRecord(directoryIndex) + TableLayout.Directory.entryCount))
+            guard let found = binarySearch(count: entries, target: name, key: { self.entryName(first + $0) }) else { return nil }
+            return entry(at: first + found)
+        }
+    }
+
+    public func entry(at index: Int) -> Entry {
+        precondition(index >= 0 && index < count, "entry index out of range")
+        let record = entryRecord(index)
+        let size = memory.load(UInt64.self, at: record + TableLayout.Entry.size)
+        let flags = memory.load(UInt16.self, at: record + TableLayout.Entry.flags)
+        return Entry(index: index, size: size, chunkCount: chunkCount(forSize: size)!,
+                     viaSymlink: flags & TableLayout.Flags.viaSymlink != 0,
+                     firstChunk: Int(memory.load(UInt32.self, at: record + TableLayout.Entry.firstChunk)))
+    }
+
+    /// The entry's path; allocates, so meant for listings and messages, not lookups.
+    public func path(of entry: Entry) -> String {
+        let directory = String(decoding: directoryName(directoryIndex(containing: entry.index)), as: UTF8.self)
+        let name = String(decoding: entryName(entry.index), as: UTF8.self)
+        return directory.isEmpty ? name : directory + "/" + name
+    }
+
+    public func rootHash(of entry: Entry) -> UnsafeRawBufferPointer {
+        memory.bytes(at: entryRecord(entry.index) + TableLayout.Entry.rootHash, count: TableLayout.hashSize)
+    }
+
+    /// The stored hash of one chunk; nil for a file of a single chunk, whose root hash is
+    /// checked instead.
+    public func chunkHash(of entry: Entry, chunk: Int) -> UnsafeRawBufferPointer? {
+        precondition(chunk >= 0 && chunk < entry.chunkCount, "chunk index out of range")
+        guard entry.chunkCount > 1 else { return nil }
+        return memory.bytes(at: chunkHashesOffset + (entry.firstChunk + chunk) * TableLayout.hashSize, count: TableLayout.hashSize)
+    }
+
+    public var entries: some RandomAccessCollection<Entry> { (0..<count).lazy.map { self.entry(at: $0) } }
+
+    func chunkCount(forSize size: UInt64) -> Int? {
+        let chunks = size / UInt64(chunkSize) + (size % UInt64(chunkSize) == 0 ? 0 : 1)
+        return chunks <= UInt64(UInt32.max) ? Int(chunks) : nil
+    }
+
+    // MARK: Records
+
+    private func directoryRecord(_ index: Int) -> Int { directoriesOffset + index * TableLayout.directorySize }
+    private func entryRecord(_ index: Int) -> Int { entriesOffset + index * TableLayout.entrySize }
+
+    private func directoryName(_ index: Int) -> UnsafeRawBufferPointer {
+        let record = directoryRecord(index)
+        return memory.bytes(at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameOffset)),
+                            count: Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameLength)))
+    }
+
+    private func entryName(_ index: Int) -> UnsafeRawBufferPointer {
+        let record = entryRecord(index)
+        return memory.bytes(at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Entry.nameOffset)),
+                            count: Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength)))
+    }
+
+    private func directoryIndex(containing entryIndex: Int) -> Int {
+        var low = 0, high = directoryCount - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            let first = Int(memory.load(UInt32.self, at: directoryRecord(middle) + TableLayout.Directory.firstEntry))
+            if first <= entryIndex { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+
+    private func binarySearch(count: Int, target: UnsafeRawBufferPointer, key: (Int) -> UnsafeRawBufferPointer) -> Int? {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            let order = compareBytes(key(middle), target)
+            if order == 0 { return middle }
+            if order < 0 { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    // MARK: Validation
+
+    /// One pass over all records. After it, every offset and length the accessors use is known
+    /// to lie inside its section, names are valid path components, and order is strict (so
+    /// duplicates are impossible and binary search is correct).
+    private func validateRecords(poolLength: Int) throws(TableError) {
+        func fail(_ problem: TableError.Problem) -> TableError { TableError(source: source, problem: problem) }
+        // The pool holds directory names then file names, each starting where the last ended.
+        var poolCursor = 0
+        var expectedFirstEntry = 0
+        var previousDirectory: UnsafeRawBufferPointer?
+        for index in 0..<directoryCount {
+            let record = directoryRecord(index)
+            let nameOffset = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameOffset))
+            let nameLength = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameLength))
+            let firstEntry = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.firstEntry))
+            let entries = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.entryCount))
+            guard nameOffset == poolCursor, nameLength <= poolLength - poolCursor else {
+                throw fail(.badDirectory(index: index, reason: "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"))
+            }
+            poolCursor += nameLength
+            let name = memory.bytes(at: poolOffset + nameOffset, count: nameLength)
+            if let reason = TrustedTable.directoryNameProblem(name, isFirst: index == 0) {
+                throw fail(.badDirectory(index: index, reason: reason))
+            }
+            if let previousDirectory, compareBytes(previousDirectory, name) >= 0 {
+                throw fail(compareBytes(previousDirectory, name) == 0
+                    ? .duplicatePath(String(decoding: name, as: UTF8.self) + "/")
+                    : .unsorted(what: "directory \(index) \"\(String(decoding: name, as: UTF8.self))\""))
+            }
+            previousDirectory = name
+            guard firstEntry == expectedFirstEntry, entries > 0, entries <= count - expectedFirstEntry else {
+                throw fail(.badDirectory(index: index, reason: "claims entries \(firstEntry)..<\(firstEntry + entries), but the next unclaimed entry is \(expectedFirstEntry) of \(count) and a directory holds at least one"))
+            }
+            expectedFirstEntry += entries
+        }
+        guard expectedFirstEntry == count else {
+            throw fail(.badHeader(field: "entry count", reason: "header says \(count) entries but directories account for \(expectedFirstEntry)"))
+        }
+
+        var nextChunk = 0
+        var directory = 0
+        var directoryEnd = 0
+        var previousName: UnsafeRawBufferPointer?
+        for index in 0..<count {
+            if index == directoryEnd {
+                directory = index == 0 ? 0 : directory + 1
+                directoryEnd = Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.firstEntry))
+                    + Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.entryCount))
+                previousName = nil
+            }
+            let record = entryRecord(index)
+            let size = memory.load(UInt64.self, at: record + TableLayout.Entry.size)
+            let firstChunk = Int(memory.load(UInt32.self, at: record + TableLayout.Entry.firstChunk))
+            let nameOffset = Int(memory.load(UInt32.self, at: record + TableLayout.Entry.nameOffset))
+            let nameLength = Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength))
+            let flags = memory.load(UInt16.self, at: record + TableLayout.Entry.flags)
+            guard nameOffset == poolCursor, nameLength <= poolLength - poolCursor else {
+                throw fail(.badEntry(index: index, reason: "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"))
+            }
+            poolCursor += nameLength
+            let name = memory.bytes(at: poolOffset + nameOffset, count: nameLength)
+            if let reason = TrustedTable.fileNameProblem(name) { throw fail(.badEntry(index: index, reason: reason)) }
+            if let previousName, compareBytes(previousName, name) >= 0 {
+                let path = String(decoding: directoryName(directory), as: UTF8.self)
+                let full = (path.isEmpty ? "" : path + "/") + String(decoding: name, as: UTF8.self)
+                throw fail(compareBytes(previousName, name) == 0 ? .duplicatePath(full) : .unsorted(what: "entry \(index) \"\(full)\""))
+            }
+            previousName = name
+            guard flags & ~TableLayout.Flags.known == 0 else {
+                throw fail(.badEntry(index: index, reason: "unknown flag bits 0x\(String(flags, radix: 16))"))
+            }
+            guard let chunks = chunkCount(forSize: size) else {
+                throw fail(.badEntry(index: index, reason: "size \(size) bytes needs more than 2^32 chunks"))
+            }
+            if chunks > 1 {
+                guard firstChunk == nextChunk, chunks <= chunkHashCount - nextChunk else {
+                    throw fail(.badEntry(index: index, reason: "chunk hashes \(firstChunk)..<\(firstChunk + chunks) are not the next \(chunks) of \(chunkHashCount) (expected to start at \(nextChunk))"))
+                }
+                nextChunk += chunks
+            } else if firstChunk != 0 {
+                throw fail(.badEntry(index: index, reason: "a file of one chunk has no chunk hashes, but first chunk is \(firstChunk)"))
+            }
+        }
+        guard nextChunk == chunkHashCount else {
+            throw fail(.badHeader(field: "chunk hash count", reason: "header says \(chunkHashCount) but entries use \(nextChunk)"))
+        }
+        guard poolCursor == poolLength else {
+            throw fail(.badHeader(field: "string pool length", reason: "\(poolLength) bytes but names use \(poolCursor)"))
+        }
+    }
+
+    static func fileNameProblem(_ name: UnsafeRawBufferPointer) -> String? {
+        if name.isEmpty { return "empty file name" }
+        if name.count > TableLayout.maxNameLength { return "file name longer than \(TableLayout.maxNameLength) bytes" }
+        if name.contains(UInt8(ascii: "/")) { return "file name contains '/'" }
+        return componentProblem(name)
+    }
+
+    /// The first directory may be the root (empty name); every other is a relative path of
+    /// valid components.
+    static func directoryNameProblem(_ name: UnsafeRawBufferPointer, isFirst: Bool) -> String? {
+        if name.isEmpty { return isFirst ? nil : "empty directory name (only the first directory may be the root)" }
+        var start = 0
+        for index in 0...name.count where index == name.count || name[index] == UInt8(ascii: "/") {
+            let component = UnsafeRawBufferPointer(rebasing: name[start..<index])
+            if component.isEmpty { return "directory \"\(String(decoding: name, as: UTF8.self))\" has an empty component" }
+            if let problem = componentProblem(component) { return problem }
+            start = index + 1
+        }
+        return nil
+    }
+
+    private static func componentProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
+        if bytes.count == 1 && bytes[0] == UInt8(ascii: ".") { return "path component \".\"" }
+        if bytes.count == 2 && bytes[0] == UInt8(ascii: ".") && bytes[1] == UInt8(ascii: ".") {
+            return "path component \"..\" would leave the application root"
+        }
+        var ascii = true
+        for byte in bytes {
+            if byte == 0 { return "path contains a NUL byte" }
+            if byte >= 0x80 { ascii = false }
+        }
+        if !ascii && String(validating: bytes, as: UTF8.self) == nil { return "path is not valid UTF-8" }
+        return nil
+    }
+}
+
+/// The fixed header, checked field by field.
+private struct HeaderFields {
+    let chunkSize: Int
+    let directoryCount: Int
+    let entryCount: Int
+    let chunkHashCount: Int
+    let directoriesOffset: Int
+    let entriesOffset: Int
+    let chunkHashesOffset: Int
+    let poolOffset: Int
+    let poolLength: Int
+
+    init(_ memory: TableMemory, source: String) throws(TableError) {
+        func fail(_ problem: TableError.Problem) -> TableError { TableError(source: source, problem: problem) }
+        typealias H = TableLayout.Header
+        guard memory.count >= TableLayout.headerSize else { throw fail(.truncatedHeader(bytes: memory.count)) }
+        guard memory.bytes(at: H.magic, count: 8).elementsEqual(TableLayout.magic) else { throw fail(.badMagic) }
+        let version = memory.load(UInt16.self, at: H.version)
+        guard version == TableLayout.version else { throw fail(.unsupportedVersion(version)) }
+        guard memory.load(UInt16.self, at: H.headerSize) == TableLayout.headerSize else {
+            throw fail(.badHeader(field: "header size", reason: "is \(memory.load(UInt16.self, at: H.headerSize)), version 1 uses \(TableLayout.headerSize)"))
+        }
+        guard memory.load(UInt32.self, at: H.flags) == 0 else { throw fail(.badHeader(field: "flags", reason: "unknown flags set")) }
+        let chunk = memory.load(UInt32.self, at: H.chunkSize)
+        guard chunk.nonzeroBitCount == 1, Manifest.chunkSizeRange.contains(Int(chunk)) else {
+            throw fail(.badHeader(field: "chunk size", reason: "\(chunk) is not a power of two between 4 KiB and 16 MiB"))
+        }
+        guard memory.load(UInt32.self, at: H.hashAlgorithm) == TableLayout.hashAlgorithmSHA256 else {
+            throw fail(.badHeader(field: "hash algorithm", reason: "\(memory.load(UInt32.self, at: H.hashAlgorithm)) is not 1 (SHA-256)"))
+        }
+        guard memory.bytes(at: H.reserved.lowerBound, count: H.reserved.count).allSatisfy({ $0 == 0 }) else {
+            throw fail(.badHeader(field: "reserved bytes 88..<128", reason: "must be zero"))
+        }
+        let total = memory.load(UInt64.self, at: H.totalLength)
+        guard total == UInt64(memory.count) else {
+            throw fail(total > UInt64(memory.count) ? .truncated(expected: total, actual: memory.count)
+                                                    : .trailingBytes(expected: total, actual: memory.count))
+        }
+        chunkSize = Int(chunk)
+        directoryCount = Int(memory.load(UInt32.self, at: H.directoryCount))
+        entryCount = Int(memory.load(UInt32.self, at: H.entryCount))
+        let hashes = memory.load(UInt64.self, at: H.chunkHashCount)
+        let length = memory.count
+
+        // Each count must fit in the bytes that are actually there before anything is sized
+        // from it: 2^32 entries in a 100-byte file is refused here.
+        func checkedSection(_ name: String, at offsetField: Int, expectedOffset: Int, count: UInt64, recordSize: Int) throws(TableError) -> Int {
+            let offset = memory.load(UInt64.self, at: offsetField)
+            guard offset == UInt64(expectedOffset) else {
+                throw fail(offset < UInt64(expectedOffset)
+                    ? .overlappingSections(name, offset: offset, previousEnd: expectedOffset)
+                    : .badHeader(field: "\(name) offset", reason: "is \(offset), but sections are contiguous and this one starts at \(expectedOffset)"))
+            }
+            let available = UInt64(length - expectedOffset)
+            guard count <= available / UInt64(recordSize) else {
+                throw fail(.countTooLarge(name, count: count, recordSize: recordSize, available: available))
+            }
+            return expectedOffset + Int(count) * recordSize
+        }
+        directoriesOffset = TableLayout.headerSize
+        entriesOffset = try checkedSection("directories", at: H.directoriesOffset, expectedOffset: directoriesOffset,
+                                           count: UInt64(directoryCount), recordSize: TableLayout.directorySize)
+        chunkHashesOffset = try checkedSection("entries", at: H.entriesOffset, expectedOffset: entriesOffset,
+                                               count: UInt64(entryCount), recordSize: TableLayout.entrySize)
+        poolOffset = try checkedSection("chunk hashes", at: H.chunkHashesOffset, expectedOffset: chunkHashesOffset,
+                                        count: hashes, recordSize: TableLayout.hashSize)
+        chunkHashCount = Int(hashes)
+        let poolStart = memory.load(UInt64.self, at: H.stringPoolOffset)
+        guard poolStart == UInt64(poolOffset) else {
+            throw fail(poolStart < UInt64(poolOffset)
+                ? .overlappingSections("string pool", offset: poolStart, previousEnd: poolOffset)
+                : .badHeader(field: "string pool offset", reason: "is \(poolStart), but the pool starts right after the chunk hashes at \(poolOffset)"))
+        }
+        let pool = memory.load(UInt64.self, at: H.stringPoolLength)
+        guard pool == UInt64(length - poolOffset) else {
+            throw fail(.badHeader(field: "string pool length", reason: "is \(pool), but \(length - poolOffset) bytes follow the chunk hashes"))
+        }
+        poolLength = Int(pool)
+        if directoryCount == 0 && entryCount != 0 {
+            throw fail(.badHeader(field: "directory count", reason: "is 0 but there are \(entryCount) entries"))
+        }
+    }
+}
+
+public struct TableError: Error, Equatable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        case unreadable(String)
+        case truncatedHeader(bytes: Int)
+        case badMagic
+        case unsupportedVersion(UInt16)
+        case badHeader(field: String, reason: String)
+        case truncated(expected: UInt64, actual: Int)
+        case trailingBytes(expected: UInt64, actual: Int)
+        case overlappingSections(String, offset: UInt64, previousEnd: Int)
+        case countTooLarge(String, count: UInt64, recordSize: Int, available: UInt64)
+        case badDirectory(index: Int, reason: String)
+        case badEntry(index: Int, reason: String)
+        case unsorted(what: String)
+        case duplicatePath(String)
+    }
+
+    public let source: String
+    public let problem: Problem
+
+    public var description: String {
+        let detail: String
+        switch problem {
+        case let .unreadable(reason): detail = "cannot read: \(reason)"
+        case let .truncatedHeader(bytes): detail = "truncated header: the file has \(bytes) bytes, the header alone needs \(TableLayout.headerSize)"
+        case .badMagic: detail = "not a SecureExecutor trusted-file table (wrong magic; expected \"SEXTRUST\")"
+        case let .unsupportedVersion(version): detail = "format version \(version) is not supported (this build reads version \(TableLayout.version)); sign the app again with this build"
+        case let .badHeader(field, reason): detail = "header field \(field) \(reason)"
+        case let .truncated(expected, actual): detail = "truncated: the header says \(expected) bytes, the file has \(actual)"
+        case let .trailingBytes(expected, actual): detail = "the header says \(expected) bytes, but the file has \(actual) (extra bytes appended)"
+        case let .overlappingSections(name, offset, previousEnd): detail = "\(name) section at offset \(offset) overlaps the previous section, which ends at \(previousEnd)"
+        case let .countTooLarge(name, count, recordSize, available): detail = "\(name): count \(count) × \(recordSize) bytes does not fit in the \(available) bytes left in the file"
+        case let .badDirectory(index, reason): detail = "directory record \(index): \(reason)"
+        case let .badEntry(index, reason): detail = "entry \(index): \(reason)"
+        case let .unsorted(what): detail = "records are not sorted at \(what); the table was not written by `secure-executor sign`"
+        case let .duplicatePath(path): detail = "path \"\(path)\" appears twice"
+        }
+        return "\(source): \(detail)"
+    }
+}
+
+extension TableMemoryError {
+    var reason: String {
+        switch self {
+        case let .cannotOpen(reason): return reason
+        case .notRegularFile: return "not a regular file"
+        case let .tooLarge(bytes, limit): return "\(bytes) bytes is larger than the \(limit)-byte limit for a table"
+        case let .shortRead(expected, got): return "read \(got) of \(expected) bytes (file shrank while reading)"
+        case let .outOfMemory(bytes): return "cannot allocate \(bytes) bytes"
+        }
+    }
+}
+
+extension TrustedTable {
+    /// The format version this build reads and writes.
+    public static var formatVersion: Int { Int(TableLayout.version) }
+}

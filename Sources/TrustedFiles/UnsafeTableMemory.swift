@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Private, read-only memory holding one table's bytes. The only unsafe code of the reader.
+///
+/// Invariants:
+/// - `base` points to `capacity` bytes of anonymous memory owned by this object, of which the
+///   first `count` hold the table; after `seal()` the pages are read-only, so nothing in this
+///   process can change a table once it has been measured.
+/// - The bytes are a private copy, never a mapping of the file: the host can rewrite the file
+///   after we hashed it, and a shared or private file mapping could show those writes.
+/// - Every accessor checks `offset + width <= count` itself (a precondition, not an
+///   assumption about the caller), so a validation bug is a clean stop, never a stray read.
+final class TableMemory: @unchecked Sendable {
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    let count: Int
+
+    private init(count: Int) throws(TableMemoryError) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        capacity = max(page, (count + page - 1) / page * page)
+        guard let mapped = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else {
+            throw .outOfMemory(bytes: count)
+        }
+        base = mapped
+        self.count = count
+    }
+
+    deinit { munmap(base, capacity) }
+
+    convenience init(copying bytes: some Collection<UInt8>) throws(TableMemoryError) {
+        try self.init(count: bytes.count)
+        UnsafeMutableRawBufferPointer(start: base, count: count).copyBytes(from: bytes)
+        seal()
+    }
+
+    /// Reads the whole file into private memory.
+    static func read(path: String, limit: Int) throws(TableMemoryError) -> TableMemory {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw .notRegularFile }
+        let size = Int(info.st_size)
+        guard size <= limit else { throw .tooLarge(bytes: size, limit: limit) }
+        let memory = try TableMemory(count: size)
+        var done = 0
+        while done < size {
+            let got = pread(fd, memory.base + done, size - done, off_t(done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw .shortRead(expected: size, got: done) }
+            done += got
+        }
+        memory.seal()
+        return memory
+    }
+
+    private func seal() { mprotect(base, capacity, PROT_READ) }
+
+    @inline(__always)
+    func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        precondition(offset >= 0 && offset <= count - MemoryLayout<T>.size, "table read out of range")
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    @inline(__always)
+    func bytes(at offset: Int, count length: Int) -> UnsafeRawBufferPointer {
+        precondition(offset >= 0 && length >= 0 && offset <= count - length, "table read out of range")
+        return UnsafeRawBufferPointer(start: base + offset, count: length)
+    }
+
+    var all: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+enum TableMemoryError: Error {
+    case cannotOpen(reason: String)
+    case notRegularFile
+    case tooLarge(bytes: Int, limit: Int)
+    case shortRead(expected: Int, got: Int)
+    case outOfMemory(bytes: Int)
+}
+
+/// Bytewise comparison of two validated ranges (memcmp, then length).
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int32 {
+    let common = min(a.count, b.count)
+    if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+        let result = memcmp(pa, pb, common)
+        if result != 0 { return result }
+    }
+    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+}

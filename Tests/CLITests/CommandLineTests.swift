@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import TestSupport
+
+private let cli = builtProduct("secure-executor")
+
+private func run(_ arguments: String..., in directory: String? = nil) throws -> ProcessResult {
+    try runProcess(cli, arguments, directory: directory)
+}
+
+private let manifest = """
+[app]
+name = "cli"
+version = "0.3"
+
+[trusted]
+files = ["bin/", "data/*.json"]
+
+[allowed]
+files = ["logs/"]
+"""
+
+@Suite struct CommandLineTests {
+    @Test func keygenSignVerifyInspect() throws {
+        let app = try TemporaryApp(["bin/f": "function", "data/a.json": "{}", "logs/x": ""], manifest: manifest)
+        let keygen = try run("keygen", "--out", app.path("k"))
+        #expect(keygen.status == 0)
+        #expect(keygen.stdout.contains("public key: ed25519:"))
+        #expect(keygen.stdout.contains("key id:"))
+        var info = stat()
+        #expect(stat(app.path("k"), &info) == 0 && info.st_mode & 0o777 == 0o600)
+
+        let sign = try run("sign", app.path("app.toml"), "--key", app.path("k"), "--out", app.path("out"))
+        #expect(sign.status == 0, "\(sign.stderr)")
+        // No terminal: exactly one summary line and no progress bar.
+        #expect(sign.stdout.split(separator: "\n").count == 1)
+        #expect(sign.stdout.contains("signed cli 0.3: 2 files"))
+        #expect(sign.stdout.contains("0 reused, 2 hashed"))
+        #expect(sign.stderr.isEmpty)
+        let again = try run("sign", app.path("app.toml"), "--key", app.path("k"), "--out", app.path("out"))
+        #expect(again.stdout.contains("2 reused, 0 hashed"))
+
+        let verify = try run("verify", app.path("app.toml"), "--bundle", app.path("out"), "--signer", app.path("k.pub"))
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("verify: OK — 2 trusted files"))
+
+        let inspect = try run("inspect", app.path("out/app.trusted"), "--json")
+        #expect(inspect.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+        #expect(json["files"] as? Int == 2)
+        #expect(json["signature_matches_table"] as? Bool == true)
+        let entries = json["entries"] as! [[String: Any]]
+        #expect(entries.map { $0["path"] as? String } == ["bin/f", "data/a.json"])
+        #expect(entries.first?["size"] as? Int == 8)
+        #expect((entries.first?["root_hash"] as? String)?.count == 64)
+        let text = try run("inspect", app.path("out/app.trusted"))
+        #expect(text.stdout.contains("chunk size:     64 KiB"))
+        #expect(text.stdout.contains("bin/f"))
+    }
+
+    @Test func verifyReportsEveryProblemAndFails() throws {
+        let app = try TemporaryApp(["bin/f": "function", "bin/g": "gggg", "data/a.json": "{}"], manifest: manifest)
+        #expect(try run("keygen", "--out", app.path("k")).status == 0)
+        #expect(try run("sign", app.path("app.toml"), "--key", app.path("k")).status == 0)
+        try app.write("bin/f", "functioN")
+        try app.write("bin/g", "gg")
+        try app.write("bin/h", "new")
+        try app.remove("data/a.json")
+        let verify = try run("verify", app.path("app.toml"))
+        #expect(verify.status == 1)
+        for line in ["MODIFIED   bin/f", "RESIZED    bin/g", "NEW        bin/h", "MISSING    data/a.json", "verify: FAILED — 4 problem(s)"] {
+            #expect(verify.stdout.contains(line), "\(line)")
+        }
+        #expect(verify.stdout.contains("not pinned"))
+    }
+
+    @Test func badInputGetsOneClearError() throws {
+        let app = try TemporaryApp(["bin/f": "x", "data/a.json": "{}"], manifest: manifest.replacingOccurrences(of: "version", with: "verison"))
+        #expect(try run("keygen", "--out", app.path("k")).status == 0)
+        let typo = try run("sign", app.path("app.toml"), "--key", app.path("k"))
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("unknown key \"app.verison\" (did you mean \"version\"?)"))
+        let noKey = try run("sign", app.path("app.toml"), "--key", app.path("nokey"))
+        #expect(noKey.status == 1)
+        #expect(try run("keygen", "--out", app.path("k")).stderr.contains("already exists"))
+        let garbage = try TemporaryApp(["t.trusted": "not a table at all, but long enough to hold a header? no."])
+        let inspect = try run("inspect", garbage.path("t.trusted"))
+        #expect(inspect.status == 1)
+        #expect(inspect.stderr.contains("truncated header") || inspect.stderr.contains("wrong magic"))
+        let other = try TemporaryApp()
+        #expect(try run("keygen", "--out", other.path("k2")).status == 0)
+        try app.write("app.toml", manifest)
+        #expect(try run("sign", app.path("app.toml"), "--key", app.path("k")).status == 0)
+        let wrongSigner = try run("verify", app.path("app.toml"), "--signer", other.path("k2.pub"))
+        #expect(wrongSigner.status == 1)
+        #expect(wrongSigner.stderr.contains("expected signer is key"))
+    }
+
+    @Test func demoRunsEndToEnd() throws {
+        let folder = try TemporaryApp()
+        let demo = try run("demo", "--dir", folder.path("demo"))
+        #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
+        #expect(demo.stdout.contains("demo OK"))
+        #expect(demo.stdout.contains("MODIFIED"))
+    }
+
+    @Test func helpTeaches() throws {
+        let help = try run("--help")
+        for word in ["keygen", "sign", "verify", "inspect", "demo"] { #expect(help.stdout.contains(word)) }
+        #expect(try run("sign", "--help").stdout.contains("reused"))
+    }
+}
