@@ -19,12 +19,14 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        .target(name: "Manifest", dependencies: ["TOMLKit"]),
+        // Small shared helpers (parallel map) used by every module.
+        .target(name: "Support"),
+        .target(name: "Manifest", dependencies: ["Support", "TOMLKit"]),
         .target(name: "TrustedFiles", dependencies: [
-            "Manifest",
+            "Manifest", "Support",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest"]),
+        .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest", "Support"]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
             "Manifest", "TrustedFiles", "Shield",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -40,7 +42,7 @@ let package = Package(
         // Temporary app trees and process helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
-        .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"]),
+        .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]

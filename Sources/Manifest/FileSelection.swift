@@ -1,3 +1,4 @@
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -61,14 +62,27 @@ public struct FileSelection: Sendable {
     /// Symlinked directories that were not descended, for the signer's report.
     public var skippedDirectoryLinks: [RelativePath]
 
-    public init(manifest: Manifest) {
-        self.init(root: manifest.root, include: manifest.trusted.files, exclude: manifest.trusted.exclude, allowed: manifest.allowed)
+    /// `outputs`: files `sign` writes (table, signature, stat cache). They change with every
+    /// signing, so they are never trusted files themselves, even when a pattern covers them.
+    public init(manifest: Manifest, outputs: [String] = []) {
+        let root = manifest.root.hasSuffix("/") ? manifest.root : manifest.root + "/"
+        let outputPatterns = outputs.compactMap { path -> PathPattern? in
+            guard path.hasPrefix(root) else { return nil }
+            return try? PathPattern(String(path.dropFirst(root.count)), key: "(signer output)")
+        }
+        self.init(root: manifest.root, include: manifest.trusted.files, exclude: manifest.trusted.exclude + outputPatterns, allowed: manifest.allowed)
     }
 
     public init(root: String, include: [PathPattern], exclude: [PathPattern], allowed: [PathPattern] = []) {
         var walker = Walker(root: root, exclude: exclude)
         for pattern in include { walker.expand(pattern) }
-        var chosen = walker.found.values.sorted { $0.path < $1.path }
+        walker.statPending()
+        // Patterns may overlap (`bin/` and `bin/*.so`): sort, then keep one of each path.
+        var chosen: [SelectedFile] = []
+        chosen.reserveCapacity(walker.found.count)
+        for file in walker.found.sorted(by: { $0.path < $1.path }) where chosen.last?.path != file.path {
+            chosen.append(file)
+        }
         if !allowed.isEmpty {
             chosen.removeAll { file in
                 guard let both = allowed.first(where: { $0.covers(file.path) }) else { return false }
@@ -89,7 +103,12 @@ private struct Walker {
     /// The root with symlinks resolved: every resolved target must lie beneath it.
     let realRoot: String?
     let exclude: [PathPattern]
-    var found: [RelativePath: SelectedFile] = [:]
+    var found: [SelectedFile] = []
+    /// Non-directory entries seen by the walk, by directory, not yet stat-ed: the stat calls
+    /// (one per file, most of a re-sign's time) run in parallel in `statPending`.
+    var pending: [(directory: RelativePath?, names: [String])] = []
+    /// Files found or pending: whether a pattern matched anything.
+    var matches = 0
     var problems: [SelectionProblem] = []
     var skippedDirectoryLinks: Set<RelativePath> = []
 
@@ -104,7 +123,7 @@ private struct Walker {
 
     mutating func expand(_ pattern: PathPattern) {
         guard realRoot != nil else { return }
-        let before = found.count
+        let before = matches
         switch pattern.kind {
         case .literal, .directory:
             let path = RelativePath(normalised: pattern.components.joined(separator: "/"))
@@ -122,11 +141,10 @@ private struct Walker {
                 }
             }
         }
-        if found.count == before, !problems.contains(where: { $0.path == pattern.text }) {
-            let allExcluded = pattern.kind != .glob
+        if matches == before, !problems.contains(where: { $0.path == pattern.text }) {
             problems.append(SelectionProblem(
                 kind: .matchedNothing, path: pattern.text,
-                detail: allExcluded ? "\(pattern.key) names only excluded files" : "\(pattern.key) matched no files under \(root)"))
+                detail: "\(pattern.key) selects no files under \(root) (empty, excluded, or only symlinked directories)"))
         }
     }
 
@@ -160,13 +178,17 @@ private struct Walker {
                                              detail: "\(pattern.map { "\($0.key): " } ?? "")cannot be found under \(root) (\(reason))"))
             return false
         }
+        if pattern?.kind == .directory && (info.st_mode & S_IFMT) != S_IFDIR {
+            problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
+                                             detail: "\(pattern!.key) ends with '/' but is not a directory; drop the '/' to name the file"))
+            return false
+        }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            found[path] = SelectedFile(path: path, absolutePath: full, identity: FileIdentity(statInfo: info), viaSymlink: false)
+            found.append(SelectedFile(path: path, absolutePath: full, identity: FileIdentity(statInfo: info), viaSymlink: false))
+            matches += 1
         case S_IFDIR:
-            if let pattern, pattern.kind == .literal || pattern.kind == .directory || pattern.kind == .glob {
-                walkDirectory(path, glob: nil)
-            }
+            walkDirectory(path, glob: nil)
         case S_IFLNK:
             return visitSymlink(path, full: full)
         default:
@@ -194,7 +216,8 @@ private struct Walker {
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            found[path] = SelectedFile(path: path, absolutePath: target, identity: FileIdentity(statInfo: info), viaSymlink: true)
+            found.append(SelectedFile(path: path, absolutePath: target, identity: FileIdentity(statInfo: info), viaSymlink: true))
+            matches += 1
             return true
         case S_IFDIR:
             skippedDirectoryLinks.insert(path)
@@ -205,17 +228,20 @@ private struct Walker {
         }
     }
 
-    /// Walks `directory` (nil: the root). With a glob, only matching paths are taken; a
-    /// directory that matches is taken whole.
+    /// Walks `directory` (nil: the root) using the entry types readdir reports; files are
+    /// queued for `statPending`. With a glob, only matching paths are taken; a directory that
+    /// matches is taken whole.
     private mutating func walkDirectory(_ directory: RelativePath?, glob: PathPattern?) {
-        let full = directory.map(absolute) ?? root
-        guard let handle = opendir(full) else {
+        // The root itself may be a symlink (it was resolved once); below it, never follow.
+        let fd = directory.map { open(absolute($0), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } ?? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, let handle = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
             problems.append(SelectionProblem(kind: .unreadable, path: directory?.string ?? ".",
                                              detail: "cannot list directory: \(String(cString: strerror(errno)))"))
             return
         }
         defer { closedir(handle) }
-        var names: [String] = []
+        var entries: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(handle) {
             let name: String? = withUnsafePointer(to: &entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
@@ -226,29 +252,79 @@ private struct Walker {
                 continue
             }
             if name == "." || name == ".." { continue }
-            names.append(name)
+            var isDirectory = Int32(entry.pointee.d_type) == DT_DIR
+            if Int32(entry.pointee.d_type) == DT_UNKNOWN {
+                var info = stat()
+                isDirectory = fstatat(dirfd(handle), name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+            }
+            entries.append((name, isDirectory))
         }
-        for name in names.sorted() {
+        // No sorting here: the selection is sorted once, globally, at the end.
+        var files: [String] = []
+        let filter = glob != nil || !exclude.isEmpty
+        for (name, isDirectory) in entries {
+            guard filter || isDirectory else {
+                files.append(name)
+                continue
+            }
             let child = directory.map { $0.appending(name) } ?? RelativePath(normalised: name)
+            if exclude.contains(where: { $0.covers(child) }) { continue }
             if let glob {
                 let parts = child.components.map(String.init)
-                if glob.matchesExactly(parts) {
-                    visit(child, explicitlyNamed: glob)
-                } else if couldMatchBelow(glob, parts) {
-                    var info = stat()
-                    if lstat(absolute(child), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-                        walkDirectory(child, glob: glob)
-                    }
+                if !glob.matchesExactly(parts) {
+                    if isDirectory && couldMatchBelow(glob, parts) { walkDirectory(child, glob: glob) }
+                    continue
                 }
+            }
+            if isDirectory {
+                walkDirectory(child, glob: nil)
             } else {
+                files.append(name)
+            }
+        }
+        if !files.isEmpty {
+            matches += files.count
+            pending.append((directory, files))
+        }
+    }
+
+    /// Stats every queued file, a directory per task on all cores, each relative to its open
+    /// directory (the kernel does not resolve the whole path again per file).
+    mutating func statPending() {
+        enum Outcome { case file(stat), failed(Int32) }
+        let root = self.root
+        let results = Parallel.map(pending.count) { [pending] index -> [Outcome] in
+            let (directory, names) = pending[index]
+            let fd = directory.map { open(root + "/" + $0.string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } ?? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { return names.map { _ in .failed(errno) } }
+            defer { close(fd) }
+            return names.map { name in
                 var info = stat()
-                if lstat(absolute(child), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-                    if !exclude.contains(where: { $0.covers(child) }) { walkDirectory(child, glob: nil) }
-                } else {
-                    visit(child, explicitlyNamed: nil)
+                return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 ? .file(info) : .failed(errno)
+            }
+        }
+        for ((directory, names), outcomes) in zip(pending, results) {
+            for (name, outcome) in zip(names, outcomes) {
+                let path = directory.map { $0.appending(name) } ?? RelativePath(normalised: name)
+                switch outcome {
+                case let .failed(code):
+                    problems.append(SelectionProblem(kind: .unreadable, path: path.string, detail: "cannot stat: \(String(cString: strerror(code)))"))
+                case let .file(info):
+                    switch info.st_mode & S_IFMT {
+                    case S_IFREG:
+                        found.append(SelectedFile(path: path, absolutePath: absolute(path), identity: FileIdentity(statInfo: info), viaSymlink: false))
+                    case S_IFLNK:
+                        _ = visitSymlink(path, full: absolute(path))
+                    case S_IFDIR:
+                        break  // replaced by a directory since the walk; not ours to chase
+                    default:
+                        problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
+                                                         detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
+                    }
                 }
             }
         }
+        pending = []
     }
 
     /// Whether some path below `parts` could still match the glob: the components so far match

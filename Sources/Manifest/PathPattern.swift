@@ -21,12 +21,15 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     public let kind: Kind
     /// Normalised components; for a glob some of them contain wildcards.
     public let components: [String]
+    /// The components joined, for prefix tests without splitting paths.
+    private let joined: String
 
     public init(_ text: String, key: String) throws(PathError) {
         let normalised = try RelativePath(text, origin: key)
         self.text = text
         self.key = key
         self.components = normalised.components.map(String.init)
+        self.joined = normalised.string
         if components.contains(where: PathPattern.hasWildcard) {
             kind = .glob
         } else if text.hasSuffix("/") {
@@ -43,12 +46,12 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// the path itself and, should it be a directory, everything beneath it; a glob that
     /// matches a directory likewise covers its contents.
     public func covers(_ path: RelativePath) -> Bool {
-        let parts = path.components.map(String.init)
         switch kind {
         case .literal, .directory:
-            return parts.count >= components.count && zip(components, parts).allSatisfy { $0 == $1 }
+            let text = path.string.utf8
+            return text.starts(with: joined.utf8) && (text.count == joined.utf8.count || text[text.index(text.startIndex, offsetBy: joined.utf8.count)] == UInt8(ascii: "/"))
         case .glob:
-            return PathPattern.matchPrefix(pattern: components[...], path: parts[...])
+            return PathPattern.matchPrefix(pattern: components[...], path: path.components.map(String.init)[...])
         }
     }
 

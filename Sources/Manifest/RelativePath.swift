@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A path inside the application root, in the one spelling every part of the system agrees on:
 /// components joined by `/`, no empty, `.` or `..` component, no leading `/`, valid UTF-8, no NUL.
 ///
@@ -29,6 +35,10 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
     /// For strings already known to be normalised (built from validated components).
     init(normalised: String) { self.string = normalised }
 
+    /// For paths read back from our own side files, where a malformed path can only fail to
+    /// match (never reach the disk); skips the split-and-join of `init(_:origin:)`.
+    public init(uncheckedNormalised string: String) { self.string = string }
+
     public var components: [Substring] { string.split(separator: "/") }
 
     /// `a/b/c.txt` → (`a/b`, `c.txt`); a top-level file has directory `""`.
@@ -42,7 +52,17 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
 
     public func appending(_ name: String) -> RelativePath { RelativePath(normalised: string + "/" + name) }
 
-    public static func < (lhs: RelativePath, rhs: RelativePath) -> Bool { lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8) }
+    /// Bytewise order, the order of the table and of `sign`'s output.
+    public static func < (lhs: RelativePath, rhs: RelativePath) -> Bool {
+        let fast = lhs.string.utf8.withContiguousStorageIfAvailable { left in
+            rhs.string.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                let common = min(left.count, right.count)
+                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
+        return (fast ?? nil) ?? lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8)
+    }
     public var description: String { string }
 }
 

@@ -113,7 +113,7 @@ enum DemoApp {
         }
         try FileManager.default.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
         // A larger file, so that the table holds per-chunk hashes too.
-        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
         try Data(large).write(to: URL(fileURLWithPath: folder + "/bin/model.bin"))
     }
 }

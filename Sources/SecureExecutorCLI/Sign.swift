@@ -25,6 +25,9 @@ struct Sign: ParsableCommand {
     @Flag(help: "Hash every file even if it is unchanged since the last signing.")
     var noReuse = false
 
+    @Flag(help: "Also print where the time went (walk, hash, write).")
+    var verbose = false
+
     func run() throws {
         let manifest: Manifest
         let signingKey: SigningKey
@@ -55,6 +58,9 @@ struct Sign: ParsableCommand {
             + "in \(formatFixed(report.seconds, digits: 2)) s (\(formatBytes(UInt64(rate)))/s); "
             + "table \(report.tablePath) (\(formatBytes(UInt64(report.tableBytes)))), signature \(report.signaturePath); "
             + "key \(report.keyID), measurement \(report.measurement)")
+        if verbose {
+            print("phases: " + report.phases.map { "\($0.name) \(formatFixed($0.seconds * 1000, digits: 1)) ms" }.joined(separator: ", "))
+        }
         for link in report.skippedDirectoryLinks {
             print("note: \(link) is a symlink to a directory and was not followed; list its target if it must be trusted")
         }

@@ -24,7 +24,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let pinned: PublicKey?
-        do { pinned = try signer.map { (text) throws(KeyError) in try PublicKey(parsing: text) } } catch { fail(error) }
+        do { pinned = try signer.map { (text) throws(KeyError) in try PublicKey(argument: text) } } catch { fail(error) }
         let loaded: SignedBundle
         do {
             loaded = try SignedBundle.load(manifestPath: manifest, bundleDirectory: bundle, signer: pinned)

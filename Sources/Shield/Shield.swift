@@ -1,4 +1,5 @@
 import Manifest
+import Support
 import TrustedFiles
 #if canImport(Glibc)
 import Glibc
@@ -112,15 +113,25 @@ public final class VerifiedFile: Sendable {
     deinit { close(descriptor) }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at the signed end).
+    /// Chunks not yet verified are read and hashed in parallel when a read spans several.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(ShieldError) -> Int {
         guard offset < size, buffer.count > 0 else { return 0 }
         let chunkSize = UInt64(table.chunkSize)
         let end = min(size, offset + UInt64(buffer.count))
+        let first = Int(offset / chunkSize), last = Int((end - 1) / chunkSize)
+        var chunks = (first...last).map { cache.get(ChunkCache.Key(entry: entry.index, chunk: $0)) }
+        let missing = chunks.indices.filter { chunks[$0] == nil }
+        if missing.count == 1 {
+            chunks[missing[0]] = try loadVerifiedChunk(first + missing[0])
+        } else if missing.count > 1 {
+            let outcomes = Parallel.map(missing.count) { index in
+                Result { () throws(ShieldError) in try self.loadVerifiedChunk(first + missing[index]) }
+            }
+            for (index, outcome) in zip(missing, outcomes) { chunks[index] = try outcome.get() }
+        }
         var position = offset
-        while position < end {
-            let chunk = Int(position / chunkSize)
-            let bytes = try verifiedChunk(chunk)
-            let within = Int(position - UInt64(chunk) * chunkSize)
+        for (index, bytes) in chunks.map({ $0! }).enumerated() {
+            let within = Int(position - UInt64(first + index) * chunkSize)
             let take = min(bytes.count - within, Int(end - position))
             bytes.withUnsafeBytes { source in
                 UnsafeMutableRawBufferPointer(rebasing: buffer[Int(position - offset)...])
@@ -141,9 +152,8 @@ public final class VerifiedFile: Sendable {
 
     public func readAll() throws(ShieldError) -> [UInt8] { try read(count: Int(size), at: 0) }
 
-    private func verifiedChunk(_ chunk: Int) throws(ShieldError) -> [UInt8] {
-        let key = ChunkCache.Key(entry: entry.index, chunk: chunk)
-        if let cached = cache.get(key) { return cached }
+    /// Reads one chunk into fresh private memory, checks it against the table and caches it.
+    private func loadVerifiedChunk(_ chunk: Int) throws(ShieldError) -> [UInt8] {
         let chunkSize = table.chunkSize
         let start = UInt64(chunk) * UInt64(chunkSize)
         let length = Int(min(UInt64(chunkSize), size - start))
@@ -175,7 +185,7 @@ public final class VerifiedFile: Sendable {
             matches = table.rootHash(of: entry).elementsEqual(root)
         }
         guard matches else { throw .modified(path: path, chunk: chunk, chunkCount: entry.chunkCount) }
-        cache.insert(key, bytes)
+        cache.insert(ChunkCache.Key(entry: entry.index, chunk: chunk), bytes)
         return bytes
     }
 }

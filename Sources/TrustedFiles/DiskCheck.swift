@@ -22,7 +22,7 @@ public enum DiskCheck {
 
     public static func run(_ bundle: SignedBundle, workers: Int = ProcessInfoCores.count, progress: ParallelHasher.Progress? = nil) -> Result {
         let table = bundle.table
-        let selection = FileSelection(manifest: bundle.manifest)
+        let selection = FileSelection(manifest: bundle.manifest, outputs: bundle.paths.outputs)
         var onDisk: [String: SelectedFile] = [:]
         for file in selection.files { onDisk[file.path.string] = file }
         var result = Result()

@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Manifest
+import Support
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -39,22 +40,15 @@ public enum FileHashing {
     /// cores.
     public static func tableDigest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         let piece = HashDomain.tablePieceSize
-        let pieces = max(1, (bytes.count + piece - 1) / piece)
-        let digests = UnsafeMutableRawBufferPointer.allocate(byteCount: pieces * 32, alignment: 8)
-        defer { digests.deallocate() }
-        let output = SendableBuffer(digests)
         let input = SendableRawBuffer(bytes)
-        DispatchQueue.concurrentPerform(iterations: pieces) { index in
+        let digests = Parallel.map(max(1, (bytes.count + piece - 1) / piece)) { index in
             let start = index * piece
-            let slice = UnsafeRawBufferPointer(rebasing: input.buffer[start..<min(start + piece, input.buffer.count)])
-            var hasher = SHA256()
-            hasher.update(bufferPointer: slice)
-            hasher.finalize().withUnsafeBytes { output.copy($0, to: index * 32) }
+            return FileHashing.sha256(UnsafeRawBufferPointer(rebasing: input.buffer[start..<min(start + piece, input.buffer.count)]))
         }
         var hasher = SHA256()
         HashDomain.table.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(digests))
+        for digest in digests { hasher.update(data: digest) }
         return Array(hasher.finalize())
     }
 }
@@ -190,18 +184,3 @@ public enum ProcessInfoCores {
     public static var count: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-/// Disjoint writes into one buffer from several threads. Safe only because every writer owns
-/// its own byte range (see the callers).
-struct SendableBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableRawBufferPointer
-    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
-    func copy(_ bytes: UnsafeRawBufferPointer, to offset: Int) {
-        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
-    }
-}
-
-/// Read-only bytes shared with worker threads for the duration of one call.
-struct SendableRawBuffer: @unchecked Sendable {
-    let buffer: UnsafeRawBufferPointer
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
-}

@@ -9,6 +9,7 @@ public struct SignedBundle: Sendable {
     public let signature: SignatureFile
     public let signer: PublicKey
     public let measurement: Measurement
+    public let paths: Paths
 
     /// Where `sign` writes, and `verify`/`run` look for, the table and the signature:
     /// `DIR/NAME.trusted` and `DIR/NAME.sig`, DIR defaulting to the manifest's folder.
@@ -20,6 +21,11 @@ public struct SignedBundle: Sendable {
             let folder = directory ?? (manifest.path as NSString).deletingLastPathComponent
             table = folder + "/" + manifest.baseName + ".trusted"
             signature = folder + "/" + manifest.baseName + ".sig"
+        }
+
+        /// Everything `sign` writes, including temporary files of an interrupted signing.
+        public var outputs: [String] {
+            [table, signature, StatCache.path(forTable: table), table + ".tmp-*", signature + ".tmp-*", StatCache.path(forTable: table) + ".tmp-*"]
         }
     }
 
@@ -38,7 +44,7 @@ public struct SignedBundle: Sendable {
         let signer = try signature.checkSignature(source: paths.signature, pinned: pinned)
 
         let manifestHash = manifest.bytes.withUnsafeBytes(FileHashing.sha256)
-        guard hex(manifestHash) == signature.manifestSHA256 else {
+        guard unhex(signature.manifestSHA256) == manifestHash else {
             throw .manifestChanged(manifest.path, signed: signature.manifestSHA256, actual: hex(manifestHash))
         }
         let memory: TableMemory
@@ -48,7 +54,7 @@ public struct SignedBundle: Sendable {
             throw .table(TableError(source: paths.table, problem: .unreadable(error.reason)))
         }
         let digest = FileHashing.tableDigest(memory.all)
-        guard hex(digest) == signature.tableDigest else {
+        guard unhex(signature.tableDigest) == digest else {
             throw .tableChanged(paths.table, signed: signature.tableDigest, actual: hex(digest))
         }
         let table: TrustedTable
@@ -58,7 +64,7 @@ public struct SignedBundle: Sendable {
                 field: "chunk size", reason: "is \(table.chunkSize) but the manifest asks for \(manifest.trusted.chunkSize)")))
         }
         return SignedBundle(manifest: manifest, table: table, signature: signature, signer: signer,
-                            measurement: Measurement(manifestHash: manifestHash, tableDigest: digest))
+                            measurement: Measurement(manifestHash: manifestHash, tableDigest: digest), paths: paths)
     }
 }
 

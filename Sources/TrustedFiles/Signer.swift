@@ -22,6 +22,9 @@ public struct Signer {
         public var hashedFiles = 0
         public var hashedBytes: UInt64 = 0
         public var seconds = 0.0
+        /// Where the time went: walking and stat-ing the tree, loading the previous signing,
+        /// hashing, writing table + signature.
+        public var phases: [(name: String, seconds: Double)] = []
         public var tablePath = ""
         public var signaturePath = ""
         public var tableBytes = 0
@@ -34,12 +37,20 @@ public struct Signer {
     public static func sign(manifest: Manifest, key: SigningKey, options: Options = Options(),
                             progress: ParallelHasher.Progress? = nil, onTotals: ((Int, UInt64) -> Void)? = nil) throws(SignError) -> Report {
         let started = DispatchTime.now()
-        let selection = FileSelection(manifest: manifest)
+        var phaseStart = started
+        var phases: [(String, Double)] = []
+        func phase(_ name: String) {
+            let now = DispatchTime.now()
+            phases.append((name, Double(now.uptimeNanoseconds - phaseStart.uptimeNanoseconds) / 1e9))
+            phaseStart = now
+        }
+        let paths = SignedBundle.Paths(manifest: manifest, directory: options.outputDirectory)
+        let selection = FileSelection(manifest: manifest, outputs: paths.outputs)
+        phase("walk")
         guard selection.problems.isEmpty else { throw .selection(manifest.path, selection.problems) }
         if let workflow = manifest.workflow, !selection.files.contains(where: { $0.path == workflow }) {
             throw .workflowNotTrusted(workflow.string)
         }
-        let paths = SignedBundle.Paths(manifest: manifest, directory: options.outputDirectory)
         if let directory = options.outputDirectory {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -51,11 +62,13 @@ public struct Signer {
         onTotals?(report.files, report.bytes)
 
         let previous = options.reuse ? previousSigning(paths: paths, key: key, chunkSize: manifest.trusted.chunkSize) : nil
+        phase("load previous")
         var digests = [FileDigest?](repeating: nil, count: selection.files.count)
         var jobs: [ParallelHasher.Job] = []
         var jobFile: [Int] = []
+        let remembered = previous?.cache.identities(matching: selection.files) ?? []
         for (index, file) in selection.files.enumerated() {
-            if let previous, previous.cache.identities[file.path.string] == file.identity,
+            if let previous, remembered[index] == file.identity,
                let entry = previous.table.lookup(file.path), entry.size == file.identity.size {
                 digests[index] = previous.table.digest(of: entry)
                 progress?.files.add(1, ordering: .relaxed)
@@ -68,6 +81,7 @@ public struct Signer {
         report.reusedFiles = selection.files.count - jobs.count
         report.hashedFiles = jobs.count
         report.hashedBytes = jobs.reduce(0) { $0 + $1.size }
+        phase("match previous")
 
         let results = ParallelHasher(chunkSize: manifest.trusted.chunkSize, workers: options.workers).hash(jobs, progress: progress)
         var failures: [String] = []
@@ -88,10 +102,12 @@ public struct Signer {
             }
         }
         guard failures.isEmpty else { throw .hashing(failures) }
+        phase("hash")
 
         let files = zip(selection.files, digests).map { TableFile(path: $0.path, digest: $1!, viaSymlink: $0.viaSymlink) }
         let tableBytes: [UInt8]
         do { tableBytes = try TableWriter.serialise(files, chunkSize: manifest.trusted.chunkSize) } catch { throw .table(error.description) }
+        phase("serialise")
         let measurement = tableBytes.withUnsafeBytes { Measurement(manifest: manifest.bytes, table: $0) }
         let created = options.created ?? Int64(Date().timeIntervalSince1970)
         let signature = SignatureFile.make(measurement: measurement, key: key, created: created,
@@ -102,10 +118,11 @@ public struct Signer {
         } catch {
             throw .write("\(error.localizedDescription)")
         }
-        var cache = StatCache()
-        for file in selection.files { cache.identities[file.path.string] = file.identity }
+        let cache = StatCache(records: selection.files.map { ($0.path, $0.identity) })
         // The cache only speeds up the next signing; failing to write it is not an error.
         try? cache.write(path: StatCache.path(forTable: paths.table))
+        phase("sign + write")
+        report.phases = phases
 
         report.tablePath = paths.table
         report.signaturePath = paths.signature
@@ -123,7 +140,7 @@ public struct Signer {
               let signature = try? SignatureFile.decode(data, source: paths.signature),
               (try? signature.checkSignature(source: paths.signature, pinned: key.publicKey)) != nil,
               let table = try? TrustedTable.load(path: paths.table), table.chunkSize == chunkSize,
-              table.withBytes({ hex(FileHashing.tableDigest($0)) }) == signature.tableDigest else { return nil }
+              table.withBytes({ FileHashing.tableDigest($0) }) == unhex(signature.tableDigest) else { return nil }
         return (table, cache)
     }
 }

@@ -61,19 +61,27 @@ public struct PublicKey: Sendable, Equatable, CustomStringConvertible {
 
     init(raw: [UInt8]) { self.raw = raw }
 
-    /// Accepts `ed25519:<base64>`, bare base64, 64 hex digits, or a path to a file holding one
-    /// of those (as `keygen` writes next to the private key).
+    /// For a command-line argument: the key itself, or a path to a file holding it (as
+    /// `keygen` writes next to the private key).
+    public init(argument: String) throws(KeyError) {
+        let trimmed = argument.trimmingCharacters(in: .whitespacesAndNewlines)
+        if FileManager.default.fileExists(atPath: trimmed) {
+            guard let contents = try? String(contentsOfFile: trimmed, encoding: .utf8) else { throw .unreadable(trimmed) }
+            let line = contents.split(whereSeparator: \.isNewline).first { !$0.hasPrefix("#") }
+            try self.init(parsing: line.map(String.init) ?? "")
+        } else {
+            try self.init(parsing: trimmed)
+        }
+    }
+
+    /// Accepts `ed25519:<base64>`, bare base64, or 64 hex digits; never reads a file (a
+    /// signature file's `public_key` field goes through here).
     public init(parsing text: String) throws(KeyError) {
         var candidate = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if FileManager.default.fileExists(atPath: candidate),
-           let contents = try? String(contentsOfFile: candidate, encoding: .utf8) {
-            candidate = contents.split(whereSeparator: \.isNewline).first { !$0.hasPrefix("#") }
-                .map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-        }
         if candidate.hasPrefix("ed25519:") { candidate = String(candidate.dropFirst(8)) }
         let raw = candidate.count == 64 ? unhex(candidate) : Data(base64Encoded: candidate).map { [UInt8]($0) }
         guard let raw, raw.count == 32, (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
-            throw .malformed(text, "not an Ed25519 public key (expected ed25519:<base64>, 64 hex digits, or a .pub file)")
+            throw .malformed(text, "not an Ed25519 public key (expected ed25519:<base64>, 64 hex digits, or a .pub file written by keygen)")
         }
         self.raw = raw
     }
@@ -177,7 +185,7 @@ public struct SignatureFile: Codable, Sendable, Equatable {
 
     public func encoded() -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try! encoder.encode(self)) + Data("\n".utf8)
     }
 

@@ -12,9 +12,19 @@ struct StatCache {
     static let magic = Array("SEXSTATC".utf8)
     static let version: UInt32 = 1
 
-    var identities: [String: FileIdentity] = [:]
+    /// Sorted by path, bytewise (the order of `FileSelection.files`).
+    var records: [(path: RelativePath, identity: FileIdentity)] = []
 
     static func path(forTable table: String) -> String { table + ".statcache" }
+
+    /// The identity recorded for each of `files` (sorted the same way), by one merge pass.
+    func identities(matching files: [SelectedFile]) -> [FileIdentity?] {
+        var cursor = 0
+        return files.map { file in
+            while cursor < records.count && records[cursor].path < file.path { cursor += 1 }
+            return cursor < records.count && records[cursor].path == file.path ? records[cursor].identity : nil
+        }
+    }
 
     static func load(path: String) -> StatCache? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
@@ -23,28 +33,31 @@ struct StatCache {
             guard reader.bytes(8).map(Array.init) == magic, reader.integer(UInt32.self) == version,
                   let count = reader.integer(UInt32.self) else { return nil }
             var cache = StatCache()
-            cache.identities.reserveCapacity(Int(count))
+            // The count comes from an unsigned file: never reserve more than its bytes can hold.
+            cache.records.reserveCapacity(min(Int(count), raw.count / 42))
             for _ in 0..<count {
                 guard let length = reader.integer(UInt16.self), let name = reader.bytes(Int(length)),
                       let size = reader.integer(UInt64.self), let device = reader.integer(UInt64.self),
                       let inode = reader.integer(UInt64.self), let modified = reader.integer(Int64.self),
                       let changed = reader.integer(Int64.self),
-                      let path = String(validating: name, as: UTF8.self) else { return nil }
-                cache.identities[path] = FileIdentity(size: size, device: device, inode: inode,
-                                                      modifiedNanoseconds: modified, changedNanoseconds: changed)
+                      let text = String(validating: name, as: UTF8.self) else { return nil }
+                let path = RelativePath(uncheckedNormalised: text)
+                if let last = cache.records.last, !(last.path < path) { return nil }
+                cache.records.append((path, FileIdentity(size: size, device: device, inode: inode,
+                                                         modifiedNanoseconds: modified, changedNanoseconds: changed)))
             }
             return reader.atEnd ? cache : nil
         }
     }
 
     func write(path: String) throws {
-        var out = ByteWriter(capacity: 64 + identities.count * 64)
+        var out = ByteWriter(capacity: 64 + records.count * 100)
         out.bytes(StatCache.magic)
         out.integer(StatCache.version)
-        out.integer(UInt32(identities.count))
-        for (name, identity) in identities.sorted(by: { $0.key < $1.key }) {
-            out.integer(UInt16(name.utf8.count))
-            out.bytes(Array(name.utf8))
+        out.integer(UInt32(records.count))
+        for (path, identity) in records {
+            out.integer(UInt16(path.string.utf8.count))
+            out.bytes(path.string.utf8)
             out.integer(identity.size)
             out.integer(identity.device)
             out.integer(identity.inode)

@@ -33,29 +33,38 @@ public enum TableWriterError: Error, Equatable, CustomStringConvertible {
 /// the same files give the same bytes, whatever order they come in.
 public enum TableWriter {
     public static func serialise(_ files: [TableFile], chunkSize: Int) throws(TableWriterError) -> [UInt8] {
-        // Group by directory; directories sorted bytewise, names bytewise within each.
-        var byDirectory: [String: [(name: String, file: TableFile)]] = [:]
+        // Order by (directory, name), bytewise. "directory NUL name" sorts exactly that way,
+        // because NUL cannot occur in a path and sorts below every other byte.
+        var keys: [[UInt8]] = []
+        keys.reserveCapacity(files.count)
+        var nameStart: [Int] = []
+        nameStart.reserveCapacity(files.count)
         for file in files {
             let (directory, name) = file.path.directoryAndName
             guard name.utf8.count <= TableLayout.maxNameLength else { throw .nameTooLong(file.path.string) }
-            byDirectory[String(directory), default: []].append((String(name), file))
+            var key = Array(directory.utf8)
+            key.append(0)
+            nameStart.append(key.count)
+            key.append(contentsOf: name.utf8)
+            keys.append(key)
         }
-        let directories = byDirectory.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        var ordered: [(name: String, file: TableFile)] = []
-        ordered.reserveCapacity(files.count)
-        var directoryRecords: [(name: String, first: Int, count: Int)] = []
-        for directory in directories {
-            let members = byDirectory[directory]!.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-            for (previous, next) in zip(members, members.dropFirst()) where previous.name == next.name {
-                throw .duplicatePath(next.file.path.string)
+        let order = files.indices.sorted { keys[$0].lexicographicallyPrecedes(keys[$1]) }
+        for (previous, next) in zip(order, order.dropFirst()) where keys[previous] == keys[next] {
+            throw .duplicatePath(files[next].path.string)
+        }
+        // Directories: runs of equal directory bytes in that order.
+        var directoryRecords: [(key: Int, first: Int, count: Int)] = []
+        for (position, index) in order.enumerated() {
+            if let last = directoryRecords.last, keys[last.key][..<(nameStart[last.key] - 1)] == keys[index][..<(nameStart[index] - 1)] {
+                directoryRecords[directoryRecords.count - 1].count += 1
+            } else {
+                directoryRecords.append((index, position, 1))
             }
-            directoryRecords.append((directory, ordered.count, members.count))
-            ordered.append(contentsOf: members)
         }
-        guard directoryRecords.count <= Int(UInt32.max), ordered.count <= Int(UInt32.max) else { throw .tooManyRecords("files") }
+        guard directoryRecords.count <= Int(UInt32.max), files.count <= Int(UInt32.max) else { throw .tooManyRecords("files") }
 
         var chunkHashCount = 0
-        for (_, file) in ordered {
+        for file in files {
             let chunks = (file.digest.size + UInt64(chunkSize) - 1) / UInt64(chunkSize)
             let given = UInt64(file.digest.chunkHashes.count / TableLayout.hashSize)
             // Files of one chunk need only their root hash, so their chunk list may be empty.
@@ -66,15 +75,16 @@ public enum TableWriter {
         }
         guard chunkHashCount <= Int(UInt32.max) else { throw .tooManyRecords("chunks") }
 
+        let directoryNameBytes = directoryRecords.reduce(0) { $0 + nameStart[$1.key] - 1 }
+        let fileNameBytes = order.reduce(0) { $0 + keys[$1].count - nameStart[$1] }
         let directoriesOffset = TableLayout.headerSize
         let entriesOffset = directoriesOffset + directoryRecords.count * TableLayout.directorySize
-        let hashesOffset = entriesOffset + ordered.count * TableLayout.entrySize
+        let hashesOffset = entriesOffset + files.count * TableLayout.entrySize
         let poolOffset = hashesOffset + chunkHashCount * TableLayout.hashSize
-        let poolLength = directoryRecords.reduce(0) { $0 + $1.name.utf8.count } + ordered.reduce(0) { $0 + $1.name.utf8.count }
+        let poolLength = directoryNameBytes + fileNameBytes
         guard poolLength <= Int(UInt32.max) else { throw .tooManyRecords("name bytes") }
 
         var out = ByteWriter(capacity: poolOffset + poolLength)
-        typealias H = TableLayout.Header
         out.bytes(TableLayout.magic)
         out.integer(TableLayout.version)
         out.integer(UInt16(TableLayout.headerSize))
@@ -82,7 +92,7 @@ public enum TableWriter {
         out.integer(UInt32(chunkSize))
         out.integer(TableLayout.hashAlgorithmSHA256)
         out.integer(UInt32(directoryRecords.count))
-        out.integer(UInt32(ordered.count))
+        out.integer(UInt32(files.count))
         out.integer(UInt64(chunkHashCount))
         for offset in [directoriesOffset, entriesOffset, hashesOffset, poolOffset, poolLength, poolOffset + poolLength] {
             out.integer(UInt64(offset))
@@ -91,29 +101,32 @@ public enum TableWriter {
 
         var poolCursor = 0
         for directory in directoryRecords {
+            let length = nameStart[directory.key] - 1
             out.integer(UInt32(poolCursor))
-            out.integer(UInt32(directory.name.utf8.count))
+            out.integer(UInt32(length))
             out.integer(UInt32(directory.first))
             out.integer(UInt32(directory.count))
-            poolCursor += directory.name.utf8.count
+            poolCursor += length
         }
         var nextChunk = 0
-        for (name, file) in ordered {
+        for index in order {
+            let file = files[index]
             let chunks = Int((file.digest.size + UInt64(chunkSize) - 1) / UInt64(chunkSize))
+            let nameLength = keys[index].count - nameStart[index]
             out.integer(file.digest.size)
             out.bytes(file.digest.rootHash)
             out.integer(UInt32(chunks > 1 ? nextChunk : 0))
             out.integer(UInt32(poolCursor))
-            out.integer(UInt16(name.utf8.count))
+            out.integer(UInt16(nameLength))
             out.integer(file.viaSymlink ? TableLayout.Flags.viaSymlink : 0)
             if chunks > 1 { nextChunk += chunks }
-            poolCursor += name.utf8.count
+            poolCursor += nameLength
         }
-        for (_, file) in ordered where file.digest.chunkHashes.count > TableLayout.hashSize {
-            out.bytes(file.digest.chunkHashes)
+        for index in order where files[index].digest.chunkHashes.count > TableLayout.hashSize {
+            out.bytes(files[index].digest.chunkHashes)
         }
-        for directory in directoryRecords { out.bytes(Array(directory.name.utf8)) }
-        for (name, _) in ordered { out.bytes(Array(name.utf8)) }
+        for directory in directoryRecords { out.bytes(keys[directory.key][..<(nameStart[directory.key] - 1)]) }
+        for index in order { out.bytes(keys[index][nameStart[index]...]) }
         precondition(out.count == poolOffset + poolLength, "table layout arithmetic disagrees with what was written")
         return out.result
     }
@@ -125,6 +138,6 @@ struct ByteWriter {
     init(capacity: Int) { result.reserveCapacity(capacity) }
     var count: Int { result.count }
     mutating func integer<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { result.append(contentsOf: $0) } }
-    mutating func bytes(_ bytes: [UInt8]) { result.append(contentsOf: bytes) }
+    mutating func bytes(_ bytes: some Collection<UInt8>) { result.append(contentsOf: bytes) }
     mutating func zeros(_ count: Int) { result.append(contentsOf: repeatElement(0, count: count)) }
 }

@@ -120,7 +120,7 @@ public final class TrustedTable: Sendable {
 
     func chunkCount(forSize size: UInt64) -> Int? {
         let chunks = size / UInt64(chunkSize) + (size % UInt64(chunkSize) == 0 ? 0 : 1)
-        return chunks <= UInt64(UInt32.max) ? Int(chunks) : nil
+        return chunks < UInt64(UInt32.max) ? Int(chunks) : nil
     }
 
     // MARK: Records
@@ -234,11 +234,17 @@ public final class TrustedTable: Sendable {
                 throw fail(.badEntry(index: index, reason: "unknown flag bits 0x\(String(flags, radix: 16))"))
             }
             guard let chunks = chunkCount(forSize: size) else {
-                throw fail(.badEntry(index: index, reason: "size \(size) bytes needs more than 2^32 chunks"))
+                throw fail(.badEntry(index: index, reason: "size \(size) bytes needs 2^32 or more chunks"))
             }
             if chunks > 1 {
                 guard firstChunk == nextChunk, chunks <= chunkHashCount - nextChunk else {
                     throw fail(.badEntry(index: index, reason: "chunk hashes \(firstChunk)..<\(firstChunk + chunks) are not the next \(chunks) of \(chunkHashCount) (expected to start at \(nextChunk))"))
+                }
+                // The root must be the one these chunk hashes give, so `verify` (roots) and
+                // the reader (chunks) can never disagree about a file.
+                let hashes = memory.bytes(at: chunkHashesOffset + nextChunk * TableLayout.hashSize, count: chunks * TableLayout.hashSize)
+                guard FileHashing.rootHash(size: size, chunkHashes: hashes).elementsEqual(memory.bytes(at: record + TableLayout.Entry.rootHash, count: TableLayout.hashSize)) else {
+                    throw fail(.badEntry(index: index, reason: "root hash does not match its chunk hashes"))
                 }
                 nextChunk += chunks
             } else if firstChunk != 0 {

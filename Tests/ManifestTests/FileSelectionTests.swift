@@ -41,7 +41,7 @@ private func select(_ app: TemporaryApp, _ trusted: [String], exclude: [String] 
         #expect(selection.problems[0].kind == .missing)
         #expect(selection.problems[0].description.contains("trusted.files[0]"))
         #expect(selection.problems[1].kind == .matchedNothing)
-        #expect(selection.problems[1].description.contains("trusted.files[1] matched no files"))
+        #expect(selection.problems[1].description.contains("trusted.files[1] selects no files"))
     }
 
     @Test func symlinkInsideRootIsRecordedAsItsTarget() throws {
@@ -77,6 +77,16 @@ private func select(_ app: TemporaryApp, _ trusted: [String], exclude: [String] 
         let selection = try select(app, ["logs/", "README.txt"], allowed: ["logs/"])
         #expect(selection.problems.first?.kind == .trustedAndAllowed)
         #expect(selection.problems.first?.detail.contains("allowed.files[0]") == true)
+    }
+
+    @Test func overlappingPatternsAndTrailingSlashes() throws {
+        let overlap = try select(app, ["bin/", "bin/run", "bin/lib/*.so"])
+        #expect(overlap.problems.isEmpty)
+        #expect(overlap.files.map(\.path.string) == ["bin/lib/.hidden", "bin/lib/a.so", "bin/run"])
+        let slash = try select(app, ["README.txt/"])
+        #expect(slash.problems.first?.detail.contains("ends with '/' but is not a directory") == true)
+        try FileManager.default.createDirectory(atPath: app.path("empty"), withIntermediateDirectories: true)
+        #expect(try select(app, ["empty/"]).problems.first?.kind == .matchedNothing)
     }
 
     @Test func specialFilesAreRefused() throws {

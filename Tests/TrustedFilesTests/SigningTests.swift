@@ -118,6 +118,10 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         #expect(try PublicKey(parsing: key.publicKey.description) == key.publicKey)
         #expect(try PublicKey(parsing: hexString(key.publicKey.raw)) == key.publicKey)
         #expect(throws: KeyError.self) { try PublicKey(parsing: "ed25519:AAAA") }
+        try app.write("k.pub", "# comment\n" + key.publicKey.description + "\n")
+        #expect(try PublicKey(argument: app.path("k.pub")) == key.publicKey)
+        // A signature file's key field is never taken as a path to read.
+        #expect(throws: KeyError.self) { try PublicKey(parsing: app.path("k.pub")) }
         try app.write("bad", "ed25519-private:!!!\n")
         #expect(throws: KeyError.self) { try SigningKey.load(path: app.path("bad")) }
     }
@@ -134,6 +138,37 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         } catch let error as SignError {
             #expect(error.description.contains("workflow.file \"w.json\" is not among the trusted files"))
         }
+    }
+}
+
+@Suite struct SignerOutputTests {
+    @Test func signingNeverTrustsItsOwnOutputs() throws {
+        let app = try TemporaryApp(["a.txt": "a", "b.txt": "b"],
+                                   manifest: "[app]\nname = \"x\"\nversion = \"1\"\n[trusted]\nfiles = [\"*\"]\n")
+        let (key, first) = try app.sign()
+        #expect(first.files == 3)  // a.txt, b.txt, app.toml; not app.trusted / app.sig / the stat cache
+        let second = try app.sign(key: key).report
+        #expect(second.files == 3)
+        #expect(DiskCheck.run(try SignedBundle.load(manifestPath: app.path("app.toml"), signer: key.publicKey)).problems.isEmpty)
+    }
+
+    @Test func aCorruptStatCacheOnlyCostsReuse() throws {
+        let app = try makeApp()
+        let (key, _) = try app.sign()
+        var cache = [UInt8]("SEXSTATC".utf8) + [1, 0, 0, 0] + [0xFF, 0xFF, 0xFF, 0xFF]
+        cache += [UInt8](repeating: 7, count: 20)
+        try app.write("app.trusted.statcache", bytes: cache)
+        #expect(try app.sign(key: key).report.reusedFiles == 0)
+        #expect(try app.sign(key: key).report.reusedFiles == 5)
+    }
+
+    @Test func aRootReachedThroughASymlinkStillWalks() throws {
+        let real = try makeApp()
+        let links = try TemporaryApp()
+        try links.symlink("app", to: real.root)
+        let manifest = try Manifest.load(path: links.path("app/app.toml"))
+        let report = try Signer.sign(manifest: manifest, key: .generate())
+        #expect(report.files == 5)
     }
 }
 

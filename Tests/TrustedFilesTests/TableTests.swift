@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import Manifest
@@ -176,6 +177,12 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
         #expect(problem(named) == .badEntry(index: 0, reason: "file name contains '/'"))
     }
 
+    @Test func rootHashMustMatchChunkHashes() throws {
+        let hashes = try layout.hashes
+        // Flip a byte of the first stored chunk hash (it belongs to entry 1, bin/app).
+        #expect(problem(try patched { $0[hashes] ^= 1 }) == .badEntry(index: 1, reason: "root hash does not match its chunk hashes"))
+    }
+
     @Test func absurdCountsInATinyFile() {
         var bytes = [UInt8](repeating: 0, count: 128)
         bytes.replaceSubrange(0..<8, with: TableLayout.magic)
@@ -212,5 +219,22 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
             }
         }
         #expect(refused > 2000)
+    }
+}
+
+/// Inputs kept from fuzzing (docs/FUZZING.md): each must load or be refused, never crash.
+@Suite struct FuzzCorpusTests {
+    @Test func corpusInputsNeverCrashTheReader() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("FuzzCorpus").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names.contains("demo.trusted"))
+        for name in names {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
+            if let table = try? TrustedTable(bytes: bytes) {
+                for entry in table.entries { #expect(table.lookup(normalised: table.path(of: entry)) == entry) }
+            } else {
+                #expect(name != "demo.trusted", "the untouched demo table must load")
+            }
+        }
     }
 }

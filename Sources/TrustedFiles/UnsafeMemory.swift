@@ -1,10 +1,14 @@
+// The unsafe code of this module: the table's private memory, and the buffers that worker
+// threads fill in parallel. Everything else reads through these with bounds checks.
+
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Private, read-only memory holding one table's bytes. The only unsafe code of the reader.
+/// Private, read-only memory holding one table's bytes.
 ///
 /// Invariants:
 /// - `base` points to `capacity` bytes of anonymous memory owned by this object, of which the
@@ -59,7 +63,8 @@ final class TableMemory: @unchecked Sendable {
         return memory
     }
 
-    private func seal() { mprotect(base, capacity, PROT_READ) }
+    /// Read-only from here on; a failure would break the stated invariant, so it is fatal.
+    private func seal() { precondition(mprotect(base, capacity, PROT_READ) == 0, "mprotect of table memory failed") }
 
     @inline(__always)
     func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
@@ -94,3 +99,20 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
     }
     return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }
+
+/// Disjoint writes into one buffer from several threads. Safe only because every writer owns
+/// its own byte range (see the callers).
+struct SendableBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+    func copy(_ bytes: UnsafeRawBufferPointer, to offset: Int) {
+        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+    }
+}
+
+/// Read-only bytes shared with worker threads for the duration of one call.
+struct SendableRawBuffer: @unchecked Sendable {
+    let buffer: UnsafeRawBufferPointer
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+}
+
