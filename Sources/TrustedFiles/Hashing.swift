@@ -45,10 +45,14 @@ public enum FileHashing {
             let start = index * piece
             return FileHashing.sha256(UnsafeRawBufferPointer(rebasing: input.buffer[start..<min(start + piece, input.buffer.count)]))
         }
+        return tableDigest(pieceDigests: digests, length: bytes.count)
+    }
+
+    static func tableDigest(pieceDigests: [[UInt8]], length: Int) -> [UInt8] {
         var hasher = SHA256()
         HashDomain.table.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
-        for digest in digests { hasher.update(data: digest) }
+        withUnsafeBytes(of: UInt64(length).littleEndian) { hasher.update(bufferPointer: $0) }
+        for digest in pieceDigests { hasher.update(data: digest) }
         return Array(hasher.finalize())
     }
 }

@@ -47,13 +47,12 @@ public struct SignedBundle: Sendable {
         guard unhex(signature.manifestSHA256) == manifestHash else {
             throw .manifestChanged(manifest.path, signed: signature.manifestSHA256, actual: hex(manifestHash))
         }
-        let memory: TableMemory
+        let memory: TableMemory, digest: [UInt8]
         do {
-            memory = try TableMemory.read(path: paths.table, limit: TableLayout.maxTableBytes)
+            (memory, digest) = try TableMemory.readDigesting(path: paths.table, limit: TableLayout.maxTableBytes)
         } catch {
             throw .table(TableError(source: paths.table, problem: .unreadable(error.reason)))
         }
-        let digest = FileHashing.tableDigest(memory.all)
         guard unhex(signature.tableDigest) == digest else {
             throw .tableChanged(paths.table, signed: signature.tableDigest, actual: hex(digest))
         }

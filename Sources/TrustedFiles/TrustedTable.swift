@@ -1,4 +1,5 @@
 import Manifest
+import Support
 
 /// The signed list of trusted files, held in private memory and read in place: loading checks
 /// a fixed header and walks the records once to prove every offset, length, name and ordering
@@ -32,7 +33,7 @@ public final class TrustedTable: Sendable {
     public static func load(path: String) throws(TableError) -> TrustedTable {
         let memory: TableMemory
         do {
-            memory = try TableMemory.read(path: path, limit: TableLayout.maxTableBytes)
+            memory = try TableMemory.readDigesting(path: path, limit: TableLayout.maxTableBytes).memory
         } catch {
             throw TableError(source: path, problem: .unreadable(error.reason))
         }
@@ -140,6 +141,10 @@ public final class TrustedTable: Sendable {
                             count: Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength)))
     }
 
+    private func directoryFirstEntry(_ index: Int) -> Int {
+        Int(memory.load(UInt32.self, at: directoryRecord(index) + TableLayout.Directory.firstEntry))
+    }
+
     private func directoryIndex(containing entryIndex: Int) -> Int {
         var low = 0, high = directoryCount - 1
         while low < high {
@@ -201,15 +206,65 @@ public final class TrustedTable: Sendable {
             throw fail(.badHeader(field: "entry count", reason: "header says \(count) entries but directories account for \(expectedFirstEntry)"))
         }
 
+        // Entries are checked in ranges on all cores. A range cannot know where the previous
+        // one ended, so it starts from what its first entry claims and reports where it ended;
+        // the claims are then checked against each other in order. Every read inside a range
+        // is bounds-checked against the whole section, so a false claim costs nothing but the
+        // error it leads to.
+        let ranges = count < 4096 ? [0..<count] : stride(from: 0, to: count, by: (count + 7) / 8).map { $0..<min(count, $0 + (count + 7) / 8) }
+        let outcomes = Parallel.map(ranges.count) { index in
+            Result { () throws(TableError) in try self.validateEntries(ranges[index], poolLength: poolLength) }
+        }
         var nextChunk = 0
-        var directory = 0
-        var directoryEnd = 0
+        for (range, outcome) in zip(ranges, outcomes) {
+            let summary = try outcome.get()
+            guard summary.poolStart == poolCursor else {
+                throw fail(.badEntry(index: range.lowerBound, reason: "name starts at pool offset \(summary.poolStart), but the previous name ends at \(poolCursor)"))
+            }
+            if let claimed = summary.chunkStart {
+                guard claimed == nextChunk else {
+                    throw fail(.badEntry(index: range.lowerBound, reason: "chunk hashes start at \(claimed), but the previous file's end at \(nextChunk)"))
+                }
+                nextChunk = summary.chunkEnd
+            }
+            poolCursor = summary.poolEnd
+            if range.lowerBound > 0 {
+                try checkOrder(range.lowerBound - 1, range.lowerBound)
+            }
+        }
+        guard nextChunk == chunkHashCount else {
+            throw fail(.badHeader(field: "chunk hash count", reason: "header says \(chunkHashCount) but entries use \(nextChunk)"))
+        }
+        guard poolCursor == poolLength else {
+            throw fail(.badHeader(field: "string pool length", reason: "\(poolLength) bytes but names use \(poolCursor)"))
+        }
+    }
+
+    private struct RangeSummary {
+        var poolStart: Int
+        var poolEnd: Int
+        /// The first chunk the range's first multi-chunk file claims; nil if it has none.
+        var chunkStart: Int?
+        var chunkEnd: Int
+    }
+
+    private func validateEntries(_ range: Range<Int>, poolLength: Int) throws(TableError) -> RangeSummary {
+        func fail(_ problem: TableError.Problem) -> TableError { TableError(source: source, problem: problem) }
+        guard !range.isEmpty else { return RangeSummary(poolStart: 0, poolEnd: 0, chunkStart: nil, chunkEnd: 0) }
+        let poolStart = Int(memory.load(UInt32.self, at: entryRecord(range.lowerBound) + TableLayout.Entry.nameOffset))
+        guard poolStart <= poolLength else {
+            throw fail(.badEntry(index: range.lowerBound, reason: "name offset \(poolStart) is past the \(poolLength)-byte string pool"))
+        }
+        var poolCursor = poolStart
+        var chunkStart: Int?
+        var nextChunk = 0
+        var directory = directoryIndex(containing: range.lowerBound)
+        var directoryEnd = directoryFirstEntry(directory) + Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.entryCount))
         var previousName: UnsafeRawBufferPointer?
-        for index in 0..<count {
+        for index in range {
             if index == directoryEnd {
-                directory = index == 0 ? 0 : directory + 1
-                directoryEnd = Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.firstEntry))
-                    + Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.entryCount))
+                directory += 1
+                directoryEnd += Int(memory.load(UInt32.self, at: directoryRecord(directory) + TableLayout.Directory.entryCount))
                 previousName = nil
             }
             let record = entryRecord(index)
@@ -224,11 +279,7 @@ public final class TrustedTable: Sendable {
             poolCursor += nameLength
             let name = memory.bytes(at: poolOffset + nameOffset, count: nameLength)
             if let reason = TrustedTable.fileNameProblem(name) { throw fail(.badEntry(index: index, reason: reason)) }
-            if let previousName, compareBytes(previousName, name) >= 0 {
-                let path = String(decoding: directoryName(directory), as: UTF8.self)
-                let full = (path.isEmpty ? "" : path + "/") + String(decoding: name, as: UTF8.self)
-                throw fail(compareBytes(previousName, name) == 0 ? .duplicatePath(full) : .unsorted(what: "entry \(index) \"\(full)\""))
-            }
+            if let previousName, compareBytes(previousName, name) >= 0 { try checkOrder(index - 1, index) }
             previousName = name
             guard flags & ~TableLayout.Flags.known == 0 else {
                 throw fail(.badEntry(index: index, reason: "unknown flag bits 0x\(String(flags, radix: 16))"))
@@ -237,6 +288,13 @@ public final class TrustedTable: Sendable {
                 throw fail(.badEntry(index: index, reason: "size \(size) bytes needs 2^32 or more chunks"))
             }
             if chunks > 1 {
+                if chunkStart == nil {
+                    guard firstChunk <= chunkHashCount else {
+                        throw fail(.badEntry(index: index, reason: "first chunk \(firstChunk) is past the \(chunkHashCount) stored chunk hashes"))
+                    }
+                    chunkStart = firstChunk
+                    nextChunk = firstChunk
+                }
                 guard firstChunk == nextChunk, chunks <= chunkHashCount - nextChunk else {
                     throw fail(.badEntry(index: index, reason: "chunk hashes \(firstChunk)..<\(firstChunk + chunks) are not the next \(chunks) of \(chunkHashCount) (expected to start at \(nextChunk))"))
                 }
@@ -251,19 +309,54 @@ public final class TrustedTable: Sendable {
                 throw fail(.badEntry(index: index, reason: "a file of one chunk has no chunk hashes, but first chunk is \(firstChunk)"))
             }
         }
-        guard nextChunk == chunkHashCount else {
-            throw fail(.badHeader(field: "chunk hash count", reason: "header says \(chunkHashCount) but entries use \(nextChunk)"))
-        }
-        guard poolCursor == poolLength else {
-            throw fail(.badHeader(field: "string pool length", reason: "\(poolLength) bytes but names use \(poolCursor)"))
-        }
+        return RangeSummary(poolStart: poolStart, poolEnd: poolCursor, chunkStart: chunkStart, chunkEnd: nextChunk)
+    }
+
+    /// Two neighbouring entries of the same directory must be in strictly increasing name
+    /// order; this names the offender (or the duplicate).
+    private func checkOrder(_ left: Int, _ right: Int) throws(TableError) {
+        let directory = directoryIndex(containing: right)
+        guard directoryIndex(containing: left) == directory else { return }
+        let order = compareBytes(entryName(left), entryName(right))
+        guard order >= 0 else { return }
+        let path = String(decoding: directoryName(directory), as: UTF8.self)
+        let full = (path.isEmpty ? "" : path + "/") + String(decoding: entryName(right), as: UTF8.self)
+        throw TableError(source: source, problem: order == 0 ? .duplicatePath(full) : .unsorted(what: "entry \(right) \"\(full)\""))
     }
 
     static func fileNameProblem(_ name: UnsafeRawBufferPointer) -> String? {
         if name.isEmpty { return "empty file name" }
         if name.count > TableLayout.maxNameLength { return "file name longer than \(TableLayout.maxNameLength) bytes" }
-        if name.contains(UInt8(ascii: "/")) { return "file name contains '/'" }
-        return componentProblem(name)
+        let scanned = scan(name)
+        if scanned.slash { return "file name contains '/'" }
+        return componentProblem(name, scanned)
+    }
+
+    /// Does a name hold a NUL or a '/', and is it all ASCII. Eight bytes at a time: this runs
+    /// for every entry at load, so it is most of the validation cost.
+    @inline(__always)
+    private static func scan(_ bytes: UnsafeRawBufferPointer) -> (nul: Bool, slash: Bool, ascii: Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let slashes = ones &* UInt64(UInt8(ascii: "/"))
+        // A byte of `word` is zero iff the classic has-zero-byte test flags it.
+        @inline(__always) func hasZero(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+        var union: UInt64 = 0, nul = false, slash = false
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            union |= word
+            nul = nul || hasZero(word)
+            slash = slash || hasZero(word ^ slashes)
+            offset += 8
+        }
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            union |= UInt64(byte)
+            nul = nul || byte == 0
+            slash = slash || byte == UInt8(ascii: "/")
+            offset += 1
+        }
+        return (nul, slash, union & highs == 0)
     }
 
     /// The first directory may be the root (empty name); every other is a relative path of
@@ -274,23 +367,19 @@ public final class TrustedTable: Sendable {
         for index in 0...name.count where index == name.count || name[index] == UInt8(ascii: "/") {
             let component = UnsafeRawBufferPointer(rebasing: name[start..<index])
             if component.isEmpty { return "directory \"\(String(decoding: name, as: UTF8.self))\" has an empty component" }
-            if let problem = componentProblem(component) { return problem }
+            if let problem = componentProblem(component, scan(component)) { return problem }
             start = index + 1
         }
         return nil
     }
 
-    private static func componentProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
+    private static func componentProblem(_ bytes: UnsafeRawBufferPointer, _ scanned: (nul: Bool, slash: Bool, ascii: Bool)) -> String? {
         if bytes.count == 1 && bytes[0] == UInt8(ascii: ".") { return "path component \".\"" }
         if bytes.count == 2 && bytes[0] == UInt8(ascii: ".") && bytes[1] == UInt8(ascii: ".") {
             return "path component \"..\" would leave the application root"
         }
-        var ascii = true
-        for byte in bytes {
-            if byte == 0 { return "path contains a NUL byte" }
-            if byte >= 0x80 { ascii = false }
-        }
-        if !ascii && String(validating: bytes, as: UTF8.self) == nil { return "path is not valid UTF-8" }
+        if scanned.nul { return "path contains a NUL byte" }
+        if !scanned.ascii && String(validating: bytes, as: UTF8.self) == nil { return "path is not valid UTF-8" }
         return nil
     }
 }

@@ -2,6 +2,7 @@
 // threads fill in parallel. Everything else reads through these with bounds checks.
 
 import Dispatch
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -42,8 +43,9 @@ final class TableMemory: @unchecked Sendable {
         seal()
     }
 
-    /// Reads the whole file into private memory.
-    static func read(path: String, limit: Int) throws(TableMemoryError) -> TableMemory {
+    /// Reads the whole file into private memory and returns it with its table digest. Each
+    /// core reads a 1 MiB piece and hashes it while it is still in cache.
+    static func readDigesting(path: String, limit: Int) throws(TableMemoryError) -> (memory: TableMemory, digest: [UInt8]) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -52,15 +54,23 @@ final class TableMemory: @unchecked Sendable {
         let size = Int(info.st_size)
         guard size <= limit else { throw .tooLarge(bytes: size, limit: limit) }
         let memory = try TableMemory(count: size)
-        var done = 0
-        while done < size {
-            let got = pread(fd, memory.base + done, size - done, off_t(done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw .shortRead(expected: size, got: done) }
-            done += got
+        let piece = HashDomain.tablePieceSize
+        let target = SendableBuffer(UnsafeMutableRawBufferPointer(start: memory.base, count: size))
+        let pieces = Parallel.map(max(1, (size + piece - 1) / piece)) { index -> [UInt8]? in
+            let start = index * piece
+            let length = min(piece, size - start)
+            var done = 0
+            while done < length {
+                let got = pread(fd, target.buffer.baseAddress! + start + done, length - done, off_t(start + done))
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { return nil }
+                done += got
+            }
+            return FileHashing.sha256(UnsafeRawBufferPointer(rebasing: target.buffer[start..<(start + length)]))
         }
+        guard pieces.allSatisfy({ $0 != nil }) else { throw .shortRead(expected: size, got: 0) }
         memory.seal()
-        return memory
+        return (memory, FileHashing.tableDigest(pieceDigests: pieces.map { $0! }, length: size))
     }
 
     /// Read-only from here on; a failure would break the stated invariant, so it is fatal.

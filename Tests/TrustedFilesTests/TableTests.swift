@@ -238,3 +238,55 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
         }
     }
 }
+
+/// Large tables are validated in ranges on several cores; damage at a range boundary must be
+/// caught as surely as anywhere else.
+@Suite struct ParallelValidationTests {
+    /// 5,000 files in 50 directories; validation splits them into ranges of 625 entries.
+    func largeTable() throws -> [UInt8] {
+        let files = try (0..<5000).map { index in
+            let bytes = TemporaryApp.bytes(index % 7 == 0 ? 9000 : 100, seed: UInt64(index))
+            return TableFile(path: try RelativePath(String(format: "dir%02d/file%04d", index / 100, index), origin: "t"),
+                             digest: digest(of: bytes, chunkSize: 4096), viaSymlink: false)
+        }
+        return try TableWriter.serialise(files, chunkSize: 4096)
+    }
+
+    func problem(_ bytes: [UInt8]) -> TableError.Problem? {
+        do { _ = try TrustedTable(bytes: bytes); return nil } catch { return error.problem }
+    }
+
+    @Test func largeTablesLoadAndFindEverything() throws {
+        let table = try TrustedTable(bytes: try largeTable())
+        #expect(table.count == 5000)
+        for index in stride(from: 0, to: 5000, by: 97) {
+            #expect(table.lookup(normalised: String(format: "dir%02d/file%04d", index / 100, index))?.size == (index % 7 == 0 ? 9000 : 100))
+        }
+    }
+
+    @Test func damageAtARangeBoundaryIsFound() throws {
+        let bytes = try largeTable()
+        let table = try TrustedTable(bytes: bytes)
+        let entries = TableLayout.headerSize + table.directoryCount * TableLayout.directorySize
+        let pool = entries + table.count * TableLayout.entrySize + table.chunkHashCount * 32
+        // Names around the boundary between entries 624 and 625 (same directory dir06).
+        var swapped = bytes
+        let at = swapped[pool...].firstRange(of: Array("file0624file0625".utf8))!.lowerBound
+        swapped.replaceSubrange(at..<(at + 16), with: Array("file0625file0624".utf8))
+        #expect(problem(swapped) == .unsorted(what: "entry 625 \"dir06/file0624\""))
+        var duplicate = bytes
+        duplicate.replaceSubrange(at..<(at + 16), with: Array("file0624file0624".utf8))
+        #expect(problem(duplicate) == .duplicatePath("dir06/file0624"))
+        // A range whose first entry claims a different pool offset.
+        var claim = bytes
+        let record = entries + 625 * TableLayout.entrySize + TableLayout.Entry.nameOffset
+        claim[record] &+= 1
+        #expect(problem(claim).map { if case .badEntry(let index, _) = $0 { (625...626).contains(index) } else { false } } == true)
+        // A chunk-hash claim that skips ahead in a later range.
+        var chunks = bytes
+        let multi = 700 - 700 % 7  // a 3-chunk file inside the second range
+        let chunkField = entries + multi * TableLayout.entrySize + TableLayout.Entry.firstChunk
+        chunks[chunkField] &+= 3
+        #expect(problem(chunks) != nil)
+    }
+}
