@@ -57,20 +57,20 @@ public struct SelectionProblem: Sendable, Equatable, CustomStringConvertible {
 /// within the root); a symlink that leaves the root or dangles is an error; a symlink to a
 /// directory is not descended (that directory is covered under its own path if trusted).
 public struct FileSelection: Sendable {
-    public var files: [SelectedFile]
+    public private(set) var files: [SelectedFile]
     public var problems: [SelectionProblem]
     /// Symlinked directories that were not descended, for the signer's report.
     public var skippedDirectoryLinks: [RelativePath]
 
-    /// `outputs`: files `sign` writes (table, signature, stat cache). They change with every
-    /// signing, so they are never trusted files themselves, even when a pattern covers them.
+    /// `outputs`: absolute paths of the files `sign` writes (table, signature, stat cache).
+    /// They change with every signing, so they, and temporary files named after them
+    /// (`NAME.tmp-PID`), are never trusted files themselves, even when a pattern covers them.
     public init(manifest: Manifest, outputs: [String] = []) {
+        self.init(root: manifest.root, include: manifest.trusted.files, exclude: manifest.trusted.exclude, allowed: manifest.allowed)
         let root = manifest.root.hasSuffix("/") ? manifest.root : manifest.root + "/"
-        let outputPatterns = outputs.compactMap { path -> PathPattern? in
-            guard path.hasPrefix(root) else { return nil }
-            return try? PathPattern(String(path.dropFirst(root.count)), key: "(signer output)")
-        }
-        self.init(root: manifest.root, include: manifest.trusted.files, exclude: manifest.trusted.exclude + outputPatterns, allowed: manifest.allowed)
+        let relative = outputs.filter { $0.hasPrefix(root) }.map { String($0.dropFirst(root.count)) }
+        guard !relative.isEmpty else { return }
+        files.removeAll { file in relative.contains { file.path.string == $0 || file.path.string.hasPrefix($0 + ".tmp-") } }
     }
 
     public init(root: String, include: [PathPattern], exclude: [PathPattern], allowed: [PathPattern] = []) {

@@ -23,10 +23,8 @@ public struct SignedBundle: Sendable {
             signature = folder + "/" + manifest.baseName + ".sig"
         }
 
-        /// Everything `sign` writes, including temporary files of an interrupted signing.
-        public var outputs: [String] {
-            [table, signature, StatCache.path(forTable: table), table + ".tmp-*", signature + ".tmp-*", StatCache.path(forTable: table) + ".tmp-*"]
-        }
+        /// Everything `sign` writes (FileSelection also leaves out their temporary files).
+        public var outputs: [String] { [table, signature, StatCache.path(forTable: table)] }
     }
 
     /// Checks, in order: the signature over the recorded hashes (and the pinned signer, if
