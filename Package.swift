@@ -12,11 +12,15 @@ let package = Package(
         .executable(name: "fuzz-trusted-table", targets: ["FuzzTrustedTable"]),
         .library(name: "TrustedFiles", targets: ["TrustedFiles"]),
         .library(name: "Shield", targets: ["Shield"]),
+        .library(name: "FunctionRuntime", targets: ["FunctionRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Small shared helpers (parallel map) used by every module.
@@ -27,8 +31,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest", "Support"]),
+        // EDGELESS function ABI on WasmKit: instances, limits, start-up latency, routing interface.
+        .target(name: "FunctionRuntime", dependencies: [
+            "Manifest", "TrustedFiles", "Shield", "Support",
+            .product(name: "WasmKit", package: "WasmKit"),
+            .product(name: "WAT", package: "WasmKit"),
+            .product(name: "WasmParser", package: "WasmKit"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
-            "Manifest", "TrustedFiles", "Shield",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "SecureExecutorBench", dependencies: [
@@ -44,6 +57,10 @@ let package = Package(
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
         .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
+        .testTarget(name: "FunctionRuntimeTests", dependencies: [
+            "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ], exclude: ["Functions"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]
 )

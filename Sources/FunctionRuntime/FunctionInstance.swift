@@ -1,0 +1,168 @@
+import Foundation
+@_spi(Fuzzing) import WasmKit
+
+/// One running instance of a function. Every entry point takes the instance's lock, so the
+/// guest runs one event at a time; each invocation gets a fresh fuel budget and deadline.
+public final class FunctionInstance: @unchecked Sendable {
+    public enum State: Equatable, Sendable {
+        case running
+        case stopped
+        /// Trapped or hit a limit; takes no more events. The node decides whether to restart.
+        case failed(String)
+    }
+
+    public let id: InstanceID
+    public let function: String
+    public internal(set) var startup: StartupLatency
+    private(set) public var state: State = .running
+
+    private let prepared: PreparedInstance
+    private let lock = NSLock()
+
+    init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency) {
+        self.prepared = prepared
+        self.id = id
+        self.function = function
+        self.startup = startup
+    }
+
+    /// `handle_cast_asm`: an asynchronous event.
+    public func cast(from source: InstanceID, payload: [UInt8]) throws(FunctionError) {
+        try checkPayload(payload.count, "handle_cast_asm")
+        try run("handle_cast_asm", context: CallContext()) { exports, host in
+            try exports.clear.invoke()
+            let block = try host.copyIntoGuest(source.node.bytes + source.component.bytes + payload, "cast payload")
+            try exports.cast.invoke([.i32(block), .i32(block + 16), .i32(block + 32), .i32(UInt32(payload.count))])
+            try exports.free.invoke([.i32(block), .i32(UInt32(32 + payload.count))])
+        }
+    }
+
+    /// `handle_call_asm`: a synchronous request. The reply is copied out at once, since the
+    /// guest may reuse that memory.
+    public func call(from source: InstanceID, payload: [UInt8], context: CallContext = CallContext()) throws(FunctionError) -> CallReply {
+        try checkPayload(payload.count, "handle_call_asm")
+        var reply = CallReply.noReply
+        try run("handle_call_asm", context: context) { exports, host in
+            try exports.clear.invoke()
+            let block = try host.copyIntoGuest(source.node.bytes + source.component.bytes + payload + [UInt8](repeating: 0, count: 8), "call payload")
+            let slots = block + 32 + UInt32(payload.count)
+            let result = try exports.call.invoke([.i32(block), .i32(block + 16), .i32(block + 32), .i32(UInt32(payload.count)), .i32(slots), .i32(slots + 4)])
+            switch result.first {
+            case .i32(0)?: reply = .noReply
+            case .i32(1)?:
+                let pointer = try host.readU32(at: slots, "reply pointer slot"), length = try host.readU32(at: slots + 4, "reply length slot")
+                reply = .reply(try host.read(pointer, length, "call reply"))
+            case .i32(2)?: reply = .error("function \(function) answered with an error")
+            default: throw GuestFault(kind: .fault, reason: "handle_call_asm returned \(result.first.map { "\($0)" } ?? "nothing"), not 0, 1 or 2")
+            }
+            try exports.free.invoke([.i32(block), .i32(UInt32(40 + payload.count))])
+        }
+        return reply
+    }
+
+    /// `handle_stop_asm`, then no more events.
+    public func stop() throws(FunctionError) {
+        defer {
+            lock.lock()
+            if state == .running { state = .stopped }
+            lock.unlock()
+        }
+        try run("handle_stop_asm", context: CallContext()) { exports, _ in
+            try exports.clear.invoke()
+            try exports.stop.invoke()
+        }
+    }
+
+    /// The init sequence; called once by the runtime right after the instance is bound.
+    func initialise(payload: [UInt8], state saved: [UInt8]) throws(FunctionError) {
+        try checkPayload(payload.count + saved.count, "handle_init_asm")
+        try run("handle_init_asm", context: CallContext()) { exports, host in
+            let block = try host.copyIntoGuest(payload + saved, "init payload and state")
+            try exports.initialise.invoke([.i32(payload.isEmpty ? 0 : block), .i32(UInt32(payload.count)),
+                                           .i32(saved.isEmpty ? 0 : block + UInt32(payload.count)), .i32(UInt32(saved.count))])
+            try exports.free.invoke([.i32(block), .i32(UInt32(payload.count + saved.count))])
+        }
+    }
+
+    /// Oversized input is the sender's fault: refused before the guest sees it, and the
+    /// instance keeps running.
+    private func checkPayload(_ size: Int, _ handler: String) throws(FunctionError) {
+        let limit = prepared.host.limits.payloadBytes
+        guard size <= limit else {
+            throw .payloadTooLarge(function: function, instance: id.description, handler: handler, size: size, limit: limit)
+        }
+    }
+
+    private func run(_ handler: String, context: CallContext, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
+        let host = prepared.host
+        if context.depth > host.limits.callDepth {
+            throw .guestFault(function: function, instance: id.description, handler: handler,
+                              reason: "call depth \(context.depth) exceeds limits.call_depth (\(host.limits.callDepth))")
+        }
+        // A call that comes back to an instance already waiting in this chain would deadlock.
+        if context.chain.contains(id) {
+            throw .guestFault(function: function, instance: id.description, handler: handler,
+                              reason: "call cycle: " + (context.chain + [id]).map(\.description).joined(separator: " → "))
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        guard state == .running else {
+            throw .notRunning(function: function, instance: id.description, state: "\(state)")
+        }
+        prepared.store.fuel = Fuel(remaining: host.limits.fuel)
+        host.context = context
+        host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(host.limits.timeoutMilliseconds) * 1_000_000
+        do {
+            try body(prepared.exports, host)
+        } catch {
+            let failure = describe(error, handler: handler)
+            state = .failed(failure.description)
+            throw failure
+        }
+    }
+
+    private func describe(_ error: Error, handler: String) -> FunctionError {
+        let instance = id.description
+        if let fault = error as? GuestFault {
+            switch fault.kind {
+            case .timeout: return .timeout(function: function, instance: instance, handler: handler, milliseconds: prepared.host.limits.timeoutMilliseconds)
+            case .memoryLimit: return .memoryLimit(function: function, instance: instance, limit: prepared.host.limits.memoryBytes)
+            case .fault: return .guestFault(function: function, instance: instance, handler: handler, reason: fault.reason)
+            }
+        }
+        // WasmKit's messages carry a whole backtrace; the first line is the reason.
+        let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        if text.contains("out of fuel") {
+            return .outOfFuel(function: function, instance: instance, handler: handler, fuel: prepared.host.limits.fuel)
+        }
+        let reason = text.hasPrefix("Trap: ") ? String(text.dropFirst(6)) : text
+        if prepared.limiter.refused {
+            return .memoryLimit(function: function, instance: instance, limit: prepared.host.limits.memoryBytes)
+        }
+        return .trap(function: function, instance: instance, handler: handler, reason: reason)
+    }
+}
+
+/// Start-up latency of one instance, from start request to `handle_init_asm` return.
+public struct StartupLatency: Sendable, Equatable, Codable {
+    public var loadVerifyNanoseconds: UInt64
+    public var parseValidateNanoseconds: UInt64
+    public var instantiateNanoseconds: UInt64
+    public var initNanoseconds: UInt64
+    /// The module came from the cache (no parsing); the instance was prepared ahead of time.
+    public var moduleCached: Bool
+    public var instancePrepared: Bool
+
+    public var totalNanoseconds: UInt64 { loadVerifyNanoseconds + parseValidateNanoseconds + instantiateNanoseconds + initNanoseconds }
+
+    enum CodingKeys: String, CodingKey {
+        case loadVerifyNanoseconds = "load_verify_ns", parseValidateNanoseconds = "parse_validate_ns"
+        case instantiateNanoseconds = "instantiate_ns", initNanoseconds = "init_ns"
+        case moduleCached = "module_cached", instancePrepared = "instance_prepared"
+    }
+
+    public var summary: String {
+        func ms(_ ns: UInt64) -> String { String(format: "%.3f", Double(ns) / 1e6) }
+        return "start-up \(ms(totalNanoseconds)) ms (load+verify \(ms(loadVerifyNanoseconds)), parse+validate \(ms(parseValidateNanoseconds))\(moduleCached ? " cached" : ""), instantiate \(ms(instantiateNanoseconds))\(instancePrepared ? " prepared" : ""), init \(ms(initNanoseconds)))"
+    }
+}

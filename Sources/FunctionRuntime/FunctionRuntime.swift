@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+@_spi(Fuzzing) import WasmKit
+
+/// Refuses memory growth past limits.memory; the guest sees `memory.grow` return -1, and a
+/// trap that follows is reported as the memory limit.
+final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
+    let limit: Int
+    private(set) var refused = false
+    init(limit: Int) { self.limit = limit }
+    func limitMemoryGrowth(to desired: Int) throws -> Bool {
+        if desired > limit { refused = true }
+        return desired <= limit
+    }
+    func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 100_000 }
+}
+
+/// A parsed module whose exports and imports fit the ABI, shared by every instance of it.
+public final class CompiledFunction: Sendable {
+    public let name: String
+    public let hash: [UInt8]
+    let module: Module
+
+    init(name: String, hash: [UInt8], module: Module) {
+        self.name = name
+        self.hash = hash
+        self.module = module
+    }
+}
+
+/// A store with the module instantiated and the imports bound, not yet initialised: what a
+/// start needs, done ahead of demand.
+final class PreparedInstance: @unchecked Sendable {
+    struct Exports {
+        let allocate, free, clear, initialise, cast, call, stop: Function
+    }
+    let store: Store
+    let host: HostContext
+    let exports: Exports
+    let limiter: MemoryLimiter
+    let instantiateNanoseconds: UInt64
+
+    init(compiled: CompiledFunction, engine: Engine, limits: FunctionLimits) throws(FunctionError) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        store = Store(engine: engine)
+        limiter = MemoryLimiter(limit: limits.memoryBytes)
+        store.resourceLimiter = limiter
+        host = HostContext()
+        host.limits = limits
+        store.fuel = Fuel(remaining: limits.fuel)  // a start function is metered too
+        let instance: Instance
+        do {
+            instance = try compiled.module.instantiate(store: store, imports: host.imports(store: store))
+        } catch {
+            let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if limiter.refused || reason.contains("resource limit") {
+                throw .memoryLimit(function: compiled.name, instance: "-", limit: limits.memoryBytes)
+            }
+            throw .badCode(function: compiled.name, problems: ["cannot instantiate: \(reason)"])
+        }
+        let typeProblems = FunctionABI.checkExportTypes(instance)
+        guard typeProblems.isEmpty else { throw .badCode(function: compiled.name, problems: typeProblems) }
+        func export(_ name: String) -> Function { instance.exports[function: name]! }
+        exports = Exports(allocate: export("edgeless_mem_alloc"), free: export("edgeless_mem_free"), clear: export("edgeless_mem_clear"),
+                          initialise: export("handle_init_asm"), cast: export("handle_cast_asm"), call: export("handle_call_asm"),
+                          stop: export("handle_stop_asm"))
+        host.memory = instance.exports[memory: FunctionABI.memoryExport]
+        host.allocate = exports.allocate
+        instantiateNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+    }
+}
+
+/// Starts function instances: parses and checks code once per hash (module cache), keeps
+/// instances prepared ahead of demand, and measures and reports every start.
+public final class FunctionRuntime: Sendable {
+    public let limits: FunctionLimits
+    /// Instances kept prepared per module; 0 turns preparing ahead off.
+    public let preparedPerModule: Int
+    private let engine: Engine
+    private let modules = Mutex<[[UInt8]: CompiledFunction]>([:])
+    private let prepared = Mutex<[[UInt8]: [PreparedInstance]]>([:])
+    private let logger: Logger
+    private let timers: [String: Metrics.Timer]
+    private let preparing = DispatchQueue(label: "secure-executor.prepare")
+
+    public init(limits: FunctionLimits = FunctionLimits(), preparedPerModule: Int = 1,
+                logger: Logger = Logger(label: "secure-executor.function"), metrics: MetricsFactory? = nil) {
+        self.limits = limits
+        self.preparedPerModule = preparedPerModule
+        self.logger = logger
+        // Fuel metering is compiled into the code; software bounds checks avoid a 4 GiB
+        // address reservation and signal handlers per memory (the interpreter checks anyway).
+        engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true))
+        var timers: [String: Metrics.Timer] = [:]
+        for phase in ["total", "load_verify", "parse_validate", "instantiate", "init"] {
+            let dimensions = [("phase", phase)]
+            timers[phase] = metrics.map { Metrics.Timer(label: "secure_executor_function_startup", dimensions: dimensions, factory: $0) }
+                ?? Metrics.Timer(label: "secure_executor_function_startup", dimensions: dimensions)
+        }
+        self.timers = timers
+    }
+
+    /// Parses and checks code against the ABI, or returns the module cached for its hash.
+    public func compile(_ code: FunctionCode) throws(FunctionError) -> (compiled: CompiledFunction, cached: Bool) {
+        if let cached = modules.withLock({ $0[code.hash] }) { return (cached, true) }
+        let module: Module
+        do {
+            module = try parseWasm(bytes: code.bytes)
+        } catch {
+            throw .badCode(function: code.name, problems: ["not a valid WebAssembly module: \(error)"])
+        }
+        let problems = FunctionABI.check(module)
+        guard problems.isEmpty else { throw .badCode(function: code.name, problems: problems) }
+        let compiled = CompiledFunction(name: code.name, hash: code.hash, module: module)
+        modules.withLock { $0[code.hash] = compiled }
+        return (compiled, false)
+    }
+
+    /// Start request → `handle_init_asm` returned. `state` is what the instance last passed
+    /// to `sync_asm` (empty: none).
+    public func start(_ code: FunctionCode, function: String, id: InstanceID = InstanceID(node: UUID()),
+                      initPayload: [UInt8] = [], state: [UInt8] = [], router: FunctionRouter) throws(FunctionError) -> FunctionInstance {
+        let parseStart = DispatchTime.now().uptimeNanoseconds
+        let (compiled, cached) = try compile(code)
+        let instantiateStart = DispatchTime.now().uptimeNanoseconds
+        let ready = prepared.withLock { $0[code.hash]?.popLast() }
+        let instance: PreparedInstance
+        if let ready { instance = ready } else { instance = try PreparedInstance(compiled: compiled, engine: engine, limits: limits) }
+        let initStart = DispatchTime.now().uptimeNanoseconds
+        instance.host.id = id
+        instance.host.functionName = function
+        instance.host.router = router
+        let latency = StartupLatency(
+            loadVerifyNanoseconds: code.loadNanoseconds, parseValidateNanoseconds: instantiateStart - parseStart,
+            instantiateNanoseconds: initStart - instantiateStart, initNanoseconds: 0,
+            moduleCached: cached, instancePrepared: ready != nil)
+        let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency)
+        do {
+            try running.initialise(payload: initPayload, state: state)
+        } catch {
+            logger.error("function failed to start", metadata: ["function": "\(function)", "instance": "\(id)", "error": "\(error)"])
+            throw error
+        }
+        running.startup.initNanoseconds = DispatchTime.now().uptimeNanoseconds - initStart
+        record(running.startup)
+        logger.info("function started", metadata: ["function": "\(function)", "instance": "\(id)", "startup": "\(running.startup.summary)"])
+        prepareAhead(compiled)
+        return running
+    }
+
+    private func record(_ latency: StartupLatency) {
+        timers["total"]?.recordNanoseconds(latency.totalNanoseconds)
+        timers["load_verify"]?.recordNanoseconds(latency.loadVerifyNanoseconds)
+        timers["parse_validate"]?.recordNanoseconds(latency.parseValidateNanoseconds)
+        timers["instantiate"]?.recordNanoseconds(latency.instantiateNanoseconds)
+        timers["init"]?.recordNanoseconds(latency.initNanoseconds)
+    }
+
+    /// Tops the pool of prepared instances for this module back up, off the start path.
+    private func prepareAhead(_ compiled: CompiledFunction) {
+        guard preparedPerModule > 0 else { return }
+        preparing.async { [self] in
+            while prepared.withLock({ $0[compiled.hash, default: []].count }) < preparedPerModule {
+                guard let instance = try? PreparedInstance(compiled: compiled, engine: engine, limits: limits) else { return }
+                prepared.withLock { $0[compiled.hash, default: []].append(instance) }
+            }
+        }
+    }
+
+    /// Waits until background preparation is idle (tests and benchmarks).
+    public func waitForPreparedInstances() { preparing.sync {} }
+}

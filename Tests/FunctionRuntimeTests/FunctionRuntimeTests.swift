@@ -1,0 +1,212 @@
+import Foundation
+import MetricsTestKit
+import Testing
+import WAT
+@testable import FunctionRuntime
+
+private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
+
+@Suite struct LifecycleTests {
+    @Test func noopStartsAndMeasuresItsStartup() throws {
+        let metrics = TestMetrics()
+        let runtime = FunctionRuntime(preparedPerModule: 0, metrics: metrics)
+        let instance = try runtime.start(try TestFunctions.code("noop"), function: "noop", router: RecordingRouter())
+        #expect(instance.state == .running)
+        #expect(instance.startup.moduleCached == false)
+        #expect(instance.startup.totalNanoseconds > 0)
+        #expect(instance.startup.parseValidateNanoseconds > 0 && instance.startup.instantiateNanoseconds > 0)
+        let timer = try metrics.expectTimer("secure_executor_function_startup", [("phase", "total")])
+        #expect(timer.values.count == 1)
+        // A second start of the same code skips parsing.
+        let second = try runtime.start(try TestFunctions.code("noop"), function: "noop", router: RecordingRouter())
+        #expect(second.startup.moduleCached)
+        try instance.cast(from: second.id, payload: text("x"))
+        #expect(try instance.call(from: second.id, payload: []) == .noReply)
+        try instance.stop()
+        #expect(instance.state == .stopped)
+        #expect(throws: FunctionError.self) { try instance.cast(from: second.id, payload: []) }
+    }
+
+    @Test func preparedInstancesMakeWarmStarts() throws {
+        let runtime = FunctionRuntime(preparedPerModule: 1)
+        let code = try TestFunctions.code("noop")
+        let first = try runtime.start(code, function: "noop", router: RecordingRouter())
+        #expect(!first.startup.instancePrepared)
+        runtime.waitForPreparedInstances()
+        let second = try runtime.start(code, function: "noop", router: RecordingRouter())
+        #expect(second.startup.instancePrepared && second.startup.moduleCached)
+        #expect(second.id != first.id)
+    }
+
+    @Test func everyImportIsRoutedAsTheABISays() throws {
+        let router = RecordingRouter()
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let id = InstanceID(node: UUID())
+        router.setSelf(id)
+        let instance = try runtime.start(try TestFunctions.code("messaging"), function: "messaging", id: id, initPayload: text("k=v"), router: router)
+        for message in ["cast", "raw", "call", "callraw", "delayed", "self", "levels", "\u{00}\u{FF}binary"] {
+            try instance.cast(from: id, payload: Array(message.utf8))
+        }
+        try instance.stop()
+        let expected: [Effect] = [
+            .log(level: .info, target: "init", message: "k=v"),
+            .cast(to: "out", payload: text("hello")),
+            .cast(to: "self", payload: text("to-myself")),
+            .call(to: "out", payload: text("question"), reply: .noReply),
+            .log(level: .warn, target: "function", message: "no reply"),
+            .call(to: "self", payload: text("raw-question"), reply: .noReply),
+            .log(level: .info, target: "function", message: "raw no reply"),
+            .delayedCast(to: "out", payload: text("later"), delayMilliseconds: 1500),
+            .cast(to: "self", payload: text("again")),
+        ] + LogLevel.allCases.map { .log(level: $0, target: "levels", message: "x") } + [
+            .cast(to: "echo", payload: Array("\u{00}\u{FF}binary".utf8)),
+            .log(level: .info, target: "function", message: "stopping"),
+        ]
+        #expect(router.effects == expected)
+    }
+
+    @Test func callRepliesNoRepliesAndErrors() throws {
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let responder = try runtime.start(try TestFunctions.code("responder"), function: "responder", router: RecordingRouter())
+        let caller = InstanceID(node: UUID())
+        #expect(try responder.call(from: caller, payload: text("ping")) == .reply(text("pong")))
+        #expect(try responder.call(from: caller, payload: text("quiet")) == .noReply)
+        guard case .error? = try? responder.call(from: caller, payload: text("fail")) else { Issue.record("no error reply"); return }
+        let binary: [UInt8] = [0, 255, 1, 254]
+        #expect(try responder.call(from: caller, payload: binary) == .reply(binary))
+    }
+
+    @Test func stateSurvivesARestart() throws {
+        let router = LocalRouter()
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let code = try TestFunctions.code("counter")
+        let first = try runtime.start(code, function: "counter", router: router)
+        router.register(first, name: "counter", outputs: [:])
+        for _ in 0..<3 { try first.cast(from: first.id, payload: []) }
+        try first.stop()
+        #expect(router.savedState(of: "counter") == text("3"))
+        let second = try runtime.start(code, function: "counter", state: router.savedState(of: "counter"), router: router)
+        try second.cast(from: second.id, payload: [])
+        #expect(try second.call(from: second.id, payload: []) == .reply(text("4")))
+    }
+
+    @Test func integersFanOutToTwoOutputs() throws {
+        let router = LocalRouter()
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let splitter = try runtime.start(try TestFunctions.code("splitter"), function: "splitter", router: router)
+        let plus = try runtime.start(try TestFunctions.code("counter"), function: "plus", router: router)
+        let twice = try runtime.start(try TestFunctions.code("counter"), function: "twice", router: router)
+        router.register(splitter, name: "splitter", outputs: ["plus": "plus", "twice": "twice"])
+        router.register(plus, name: "plus", outputs: [:])
+        router.register(twice, name: "twice", outputs: [:])
+        let recording = RecordingRouter()
+        let probe = try runtime.start(try TestFunctions.code("splitter"), function: "probe", router: recording)
+        try probe.cast(from: probe.id, payload: text("41"))
+        try probe.cast(from: probe.id, payload: text("-7"))
+        try probe.cast(from: probe.id, payload: text("forty"))
+        #expect(recording.effects == [
+            .cast(to: "plus", payload: text("42")), .cast(to: "twice", payload: text("82")),
+            .cast(to: "plus", payload: text("-6")), .cast(to: "twice", payload: text("-14")),
+            .log(level: .error, target: "function", message: "not an integer"),
+        ])
+        for value in ["1", "2", "3"] { try splitter.cast(from: splitter.id, payload: text(value)) }
+        router.waitUntilIdle()
+        #expect(try plus.call(from: plus.id, payload: []) == .reply(text("3")))
+        #expect(try twice.call(from: twice.id, payload: []) == .reply(text("3")))
+        #expect(router.undelivered.isEmpty)
+    }
+}
+
+@Suite struct HostileFunctionTests {
+    /// A well-behaved instance that must keep working next to every hostile one.
+    func bystander(_ runtime: FunctionRuntime) throws -> FunctionInstance {
+        try runtime.start(try TestFunctions.code("responder"), function: "bystander", router: RecordingRouter())
+    }
+
+    func failure(_ request: String, limits: FunctionLimits = FunctionLimits()) throws -> FunctionError? {
+        let runtime = FunctionRuntime(limits: limits, preparedPerModule: 0)
+        let good = try bystander(runtime)
+        let bad = try runtime.start(try TestFunctions.code("hostile"), function: "hostile", router: RecordingRouter())
+        var caught: FunctionError?
+        do { try bad.cast(from: bad.id, payload: text(request)) } catch { caught = error }
+        if caught != nil, case .failed = bad.state {} else if caught != nil { Issue.record("\(request): instance not marked failed") }
+        #expect(try good.call(from: good.id, payload: text("ping")) == .reply(text("pong")), "bystander after \(request)")
+        return caught
+    }
+
+    @Test func endlessLoopRunsOutOfFuel() throws {
+        var limits = FunctionLimits()
+        limits.fuel = 2_000_000
+        let error = try failure("loop", limits: limits)
+        guard case .outOfFuel(function: "hostile", _, handler: "handle_cast_asm", fuel: 2_000_000)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(error!.description.contains("ran out of fuel"))
+    }
+
+    @Test func memoryGrowthStopsAtTheLimit() throws {
+        var limits = FunctionLimits()
+        limits.memoryBytes = 4 << 20
+        guard case .memoryLimit(_, _, limit: 4 << 20)? = try failure("grow", limits: limits) else { Issue.record("grow not limited"); return }
+    }
+
+    @Test func trapsAndDeepRecursionAreReported() throws {
+        guard case .trap(_, _, _, let reason)? = try failure("trap") else { Issue.record("trap"); return }
+        #expect(reason.contains("unreachable"))
+        // C recursion exhausts the shadow stack in linear memory or the interpreter's call
+        // stack, whichever comes first; either is a trap, never a host crash.
+        guard case .trap(_, _, _, let overflow)? = try failure("recurse") else { Issue.record("recurse"); return }
+        #expect(overflow.contains("call stack exhausted") || overflow.contains("out of bounds memory access"))
+    }
+
+    @Test(arguments: ["cast", "cast-payload", "cast_raw", "call", "call_raw", "log", "slf", "delayed", "sync", "overflow"])
+    func badPointersToImportsAreGuestFaults(_ request: String) throws {
+        guard case .guestFault(_, _, _, let reason)? = try failure(request) else { Issue.record("\(request) not caught"); return }
+        #expect(reason.contains("outside the function's") || reason.contains("exceeds limits.payload"), "\(reason)")
+    }
+
+    @Test func hugePayloadsAreRefusedBothWays() throws {
+        guard case .guestFault(_, _, _, let reason)? = try failure("huge") else { Issue.record("huge not caught"); return }
+        #expect(reason.contains("exceeds limits.payload"))
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let good = try bystander(runtime)
+        #expect(throws: FunctionError.self) { try good.call(from: good.id, payload: [UInt8](repeating: 1, count: 2 << 20)) }
+        #expect(good.state == .running)
+    }
+
+    @Test func replyPointerOutsideMemoryIsCaught() throws {
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let bad = try runtime.start(try TestFunctions.code("hostile"), function: "hostile", router: RecordingRouter())
+        #expect(throws: FunctionError.self) { _ = try bad.call(from: bad.id, payload: []) }
+    }
+
+    @Test func missingExportsAreBadCodeNamingThem() throws {
+        let wasm = try wat2wasm("""
+        (module (memory (export "memory") 1)
+          (func (export "edgeless_mem_alloc") (param i32) (result i32) i32.const 0)
+          (func (export "handle_init_asm") (param i32 i32 i32 i32)))
+        """)
+        let runtime = FunctionRuntime()
+        do {
+            _ = try runtime.start(FunctionCode(name: "partial.wasm", bytes: wasm), function: "partial", router: RecordingRouter())
+            Issue.record("accepted")
+        } catch {
+            guard case let .badCode(function, problems) = error else { Issue.record("\(error)"); return }
+            #expect(function == "partial.wasm")
+            #expect(problems.contains("missing export \"handle_cast_asm\""))
+            #expect(problems.contains("missing export \"edgeless_mem_free\""))
+        }
+        #expect(throws: FunctionError.self) { _ = try runtime.start(FunctionCode(name: "junk", bytes: text("not wasm")), function: "junk", router: RecordingRouter()) }
+    }
+
+    @Test func callCyclesAndDepthAreRefused() throws {
+        let router = LocalRouter()
+        var limits = FunctionLimits()
+        limits.callDepth = 4
+        let runtime = FunctionRuntime(limits: limits, preparedPerModule: 0)
+        let a = try runtime.start(try TestFunctions.code("messaging"), function: "a", router: router)
+        router.register(a, name: "a", outputs: ["out": "a"])
+        // "call" makes a call to its own output, which is itself: a cycle.
+        try a.cast(from: a.id, payload: text("call"))
+        #expect(router.logLines.contains { $0.message == "call error" })
+        #expect(router.undelivered.contains { $0.reason.contains("call cycle") })
+    }
+}
