@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "FunctionRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "SecureExecutorBench", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "TOMLKit",
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "FunctionRuntimeTests", dependencies: [
             "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "WAT", package: "WasmKit"),
         ], exclude: ["Functions"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]

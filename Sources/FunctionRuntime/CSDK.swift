@@ -96,18 +96,21 @@ EDGELESS_EXPORT(handle_stop_asm) void handle_stop_asm(void) { handle_stop(); }
         /* \#(name): a SecureExecutor function. Build: secure-executor function build \#(name) */
         #include "edgeless.h"
 
-        static u32 events;
+        static i64 events; /* survives restarts: synced as decimal text, handed back as state */
 
         void handle_init(const u8 *payload, u32 len, const u8 *state, u32 state_len) {
             (void)payload; (void)len;
-            if (state_len == sizeof(events)) ed_memcpy(&events, state, sizeof(events));
+            int ok = 0;
+            i64 saved = ed_parse_int(state, state_len, &ok);
+            if (ok) events = saved;
             ed_log(EDGELESS_INFO, "\#(name) started");
         }
 
         void handle_cast(const u8 *node_id, const u8 *component_id, const u8 *payload, u32 len) {
             (void)node_id; (void)component_id;
+            char text[21];
             events++;
-            sync_asm((const u8 *)&events, sizeof(events));
+            sync_asm((const u8 *)text, ed_format_int(events, text));
             ed_cast("output", payload, len); /* forward to whatever "output" is mapped to */
         }
 

@@ -110,3 +110,34 @@ files = ["logs/"]
         #expect(try run("sign", "--help").stdout.contains("reused"))
     }
 }
+
+@Suite struct FunctionCommandTests {
+    @Test func newBuildAndInvokeAFunction() throws {
+        let folder = try TemporaryApp()
+        let created = try runProcess(cli, ["function", "new", "greeter"], directory: folder.root)
+        #expect(created.status == 0, "\(created.stderr)")
+        let built = try runProcess(cli, ["function", "build", "greeter"], directory: folder.root)
+        #expect(built.status == 0, "\(built.stdout)\(built.stderr)")
+        #expect(built.stdout.contains("ABI: OK"))
+        let invoked = try runProcess(cli, ["invoke", "greeter/greeter.wasm", "--init", "k=v", "--state", "9", "--cast", "a", "--call", "b", "--cast", "c", "--json"], directory: folder.root)
+        #expect(invoked.status == 0, "\(invoked.stderr)")
+        let lines = invoked.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.map { $0["event"] as! String } == ["start", "log", "sync", "cast", "reply", "sync", "cast", "log", "stop"])
+        #expect(lines[2]["state"] as? String == "10")
+        #expect(lines[4]["payload"] as? String == "b")
+        #expect((lines[0]["startup_ns"] as? [String: Any])?["total"] != nil)
+    }
+
+    @Test func badModulesAndBadFoldersAreExplained() throws {
+        let folder = try TemporaryApp(["partial/partial.c": "__attribute__((export_name(\"handle_init_asm\"))) void f(void) {}\n", "junk.wasm": "junk"])
+        let built = try runProcess(cli, ["function", "build", "partial"], directory: folder.root)
+        #expect(built.status == 1)
+        #expect(built.stdout.contains("ABI problem: missing export \"handle_cast_asm\""))
+        let empty = try runProcess(cli, ["function", "build", "nothing"], directory: folder.root)
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("no .c files"))
+        let junk = try runProcess(cli, ["invoke", "junk.wasm", "--json"], directory: folder.root)
+        #expect(junk.status == 1)
+        #expect(junk.stdout.contains("not a valid WebAssembly module"))
+    }
+}

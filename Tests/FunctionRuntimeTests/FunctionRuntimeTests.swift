@@ -2,6 +2,9 @@ import Foundation
 import MetricsTestKit
 import Testing
 import WAT
+import Shield
+import TestSupport
+import TrustedFiles
 @testable import FunctionRuntime
 
 private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
@@ -208,5 +211,45 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         try a.cast(from: a.id, payload: text("call"))
         #expect(router.logLines.contains { $0.message == "call error" })
         #expect(router.undelivered.contains { $0.reason.contains("call cycle") })
+    }
+}
+
+/// Code in a signed bundle reaches the parser only through the verifying reader.
+@Suite struct TrustedCodeTests {
+    @Test func codeLoadsFromTheSignedTableAndOnlyIfIntact() throws {
+        let built = try TestFunctions.code("responder")
+        let app = try TemporaryApp(["README": "x"], manifest: """
+        [app]
+        name = "fn"
+        version = "1"
+        [trusted]
+        files = ["functions/"]
+        [allowed]
+        files = ["scratch/"]
+        """)
+        try app.write("functions/responder.wasm", bytes: built.bytes)
+        try app.write("scratch/other.wasm", bytes: built.bytes)
+        let (key, _) = try app.sign()
+        let bundle = try SignedBundle.load(manifestPath: app.path("app.toml"), signer: key.publicKey)
+        let shield = try Shield(bundle: bundle)
+        let code = try FunctionCode.load(trusted: "functions/responder.wasm", from: shield)
+        #expect(code.hash == Array(bundle.table.rootHash(of: bundle.table.lookup(normalised: "functions/responder.wasm")!)))
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        let instance = try runtime.start(code, function: "responder", router: RecordingRouter())
+        #expect(try instance.call(from: instance.id, payload: Array("ping".utf8)) == .reply(Array("pong".utf8)))
+
+        // Not a trusted file (allowed only, or unlisted): refused before parsing.
+        #expect(throws: FunctionError.self) { try FunctionCode.load(trusted: "scratch/other.wasm", from: shield) }
+        #expect(throws: FunctionError.self) { try FunctionCode.load(trusted: "functions/absent.wasm", from: shield) }
+        // Tampered after signing: the verified read fails, nothing reaches the parser.
+        var bytes = built.bytes
+        bytes[bytes.count / 2] ^= 0x20
+        try app.write("functions/responder.wasm", bytes: bytes)
+        do {
+            _ = try FunctionCode.load(trusted: "functions/responder.wasm", from: try Shield(bundle: bundle))
+            Issue.record("tampered code loaded")
+        } catch {
+            #expect("\(error)".contains("does not match its signed hash"))
+        }
     }
 }
