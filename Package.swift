@@ -46,7 +46,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "SecureExecutorBench", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "TOMLKit",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "TOMLKit",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

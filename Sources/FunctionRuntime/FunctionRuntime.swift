@@ -92,7 +92,7 @@ public final class FunctionRuntime: Sendable {
         self.logger = logger
         // Fuel metering is compiled into the code; software bounds checks avoid a 4 GiB
         // address reservation and signal handlers per memory (the interpreter checks anyway).
-        engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true))
+        engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software, fuelMetering: true))
         var timers: [String: Metrics.Timer] = [:]
         for phase in ["total", "load_verify", "parse_validate", "instantiate", "init"] {
             let dimensions = [("phase", phase)]

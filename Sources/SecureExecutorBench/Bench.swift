@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
 
         Results and the exact commands are kept in docs/BENCHMARKS.md.
         """,
-        subcommands: [TableBench.self, MeasureLoad.self])
+        subcommands: [TableBench.self, FunctionBench.self, MeasureLoad.self])
 }
 
 /// Monotonic wall time in seconds.
