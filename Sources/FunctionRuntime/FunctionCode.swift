@@ -57,8 +57,12 @@ public struct FunctionLimits: Sendable, Equatable {
     public var callDepth: Int
     /// Wall-clock limit for one invocation, checked whenever the guest calls the host.
     public var timeoutMilliseconds: Int
+    /// After a trap or a limit: keep the instance failed, or replace it with a fresh one that
+    /// starts from its last synced state.
+    public var restartOnFailure: Bool
 
     public init(_ limits: Manifest.Limits = Manifest.Limits()) {
+        restartOnFailure = limits.onFailure == .restart
         fuel = UInt64(limits.fuel)
         memoryBytes = limits.memoryBytes
         payloadBytes = limits.payloadBytes

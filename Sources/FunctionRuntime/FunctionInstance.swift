@@ -16,14 +16,23 @@ public final class FunctionInstance: @unchecked Sendable {
     public internal(set) var startup: StartupLatency
     private(set) public var state: State = .running
 
-    private let prepared: PreparedInstance
-    private let lock = NSLock()
+    /// How often the instance was replaced after a failure (limits.on_failure = "restart").
+    public private(set) var restarts = 0
 
-    init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency) {
+    private var prepared: PreparedInstance
+    private let lock = NSLock()
+    /// Builds a fresh instance of the same module, bound to the same id and router.
+    private let replacement: (() throws(FunctionError) -> PreparedInstance)?
+    private let initPayload: [UInt8]
+
+    init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency, initPayload: [UInt8] = [],
+         replacement: (() throws(FunctionError) -> PreparedInstance)? = nil) {
         self.prepared = prepared
         self.id = id
         self.function = function
         self.startup = startup
+        self.initPayload = initPayload
+        self.replacement = replacement
     }
 
     /// `handle_cast_asm`: an asynchronous event.
@@ -117,8 +126,41 @@ public final class FunctionInstance: @unchecked Sendable {
         } catch {
             let failure = describe(error, handler: handler)
             state = .failed(failure.description)
+            restartAfterFailure(handler: handler)
             throw failure
         }
+    }
+
+    /// With the restart policy, a failed instance is replaced by a fresh one of the same code,
+    /// started from the last state it synced. The failing event is still reported; later
+    /// events go to the replacement. Init of the replacement runs once; if it fails too, the
+    /// instance stays failed.
+    private func restartAfterFailure(handler: String) {
+        guard let replacement, handler != "handle_init_asm", handler != "handle_stop_asm",
+              let fresh = try? replacement() else { return }
+        let saved = prepared.host.lastSyncedState
+        prepared = fresh
+        state = .running
+        restarts += 1
+        do {
+            try runUnlocked("handle_init_asm") { exports, host in
+                host.lastSyncedState = saved
+                let block = try host.copyIntoGuest(self.initPayload + saved, "init payload and state")
+                try exports.initialise.invoke([.i32(self.initPayload.isEmpty ? 0 : block), .i32(UInt32(self.initPayload.count)),
+                                               .i32(saved.isEmpty ? 0 : block + UInt32(self.initPayload.count)), .i32(UInt32(saved.count))])
+                try exports.free.invoke([.i32(block), .i32(UInt32(self.initPayload.count + saved.count))])
+            }
+        } catch {
+            state = .failed(error.description)
+        }
+    }
+
+    /// One guest invocation with a fresh budget; the caller holds the lock.
+    private func runUnlocked(_ handler: String, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
+        let host = prepared.host
+        prepared.store.fuel = Fuel(remaining: host.limits.fuel)
+        host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(host.limits.timeoutMilliseconds) * 1_000_000
+        do { try body(prepared.exports, host) } catch { throw describe(error, handler: handler) }
     }
 
     private func describe(_ error: Error, handler: String) -> FunctionError {

@@ -136,7 +136,15 @@ public final class FunctionRuntime: Sendable {
             loadVerifyNanoseconds: code.loadNanoseconds, parseValidateNanoseconds: instantiateStart - parseStart,
             instantiateNanoseconds: initStart - instantiateStart, initNanoseconds: 0,
             moduleCached: cached, instancePrepared: ready != nil)
-        let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency)
+        let replacement: (() throws(FunctionError) -> PreparedInstance)? = limits.restartOnFailure ? { [engine, limits] () throws(FunctionError) in
+            let fresh = try PreparedInstance(compiled: compiled, engine: engine, limits: limits)
+            fresh.host.id = id
+            fresh.host.functionName = function
+            fresh.host.router = router
+            return fresh
+        } : nil
+        let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency,
+                                       initPayload: initPayload, replacement: replacement)
         do {
             try running.initialise(payload: initPayload, state: state)
         } catch {

@@ -21,6 +21,8 @@ final class HostContext: @unchecked Sendable {
     /// Set per invocation: the call chain this invocation runs in, and its deadline.
     var context = CallContext()
     var deadline: UInt64 = .max
+    /// What the instance last passed to `sync_asm`: a restart after a failure starts from it.
+    var lastSyncedState: [UInt8] = []
 
     func checkDeadline() throws {
         if DispatchTime.now().uptimeNanoseconds > deadline {
@@ -130,6 +132,7 @@ final class HostContext: @unchecked Sendable {
         }
         define("sync_asm") { host, a in
             let state = try host.read(a[0].i32, a[1].i32, "sync_asm state")
+            host.lastSyncedState = state
             try host.route { $0.sync(from: host.id, function: host.functionName, state: state) }
             return []
         }

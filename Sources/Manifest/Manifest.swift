@@ -19,11 +19,14 @@ public struct Manifest: Sendable {
 
     /// Limits for each function invocation; the function runtime enforces them.
     public struct Limits: Sendable, Equatable {
+        public enum FailurePolicy: String, Sendable, Equatable { case stop, restart }
         public var fuel: Int = 50_000_000
         public var memoryBytes: Int = 64 << 20
         public var timeoutMilliseconds: Int = 2_000
         public var payloadBytes: Int = 1 << 20
         public var callDepth: Int = 16
+        /// What happens to an instance that traps or hits a limit.
+        public var onFailure: FailurePolicy = .restart
         public init() {}
     }
 
@@ -125,7 +128,7 @@ public struct Manifest: Sendable {
 
         limits = Limits()
         if let limitsTable = try top.table("limits") {
-            try limitsTable.allowOnly(["fuel", "memory", "timeout_ms", "payload", "call_depth"])
+            try limitsTable.allowOnly(["fuel", "memory", "timeout_ms", "payload", "call_depth", "on_failure"])
             if let value = try limitsTable.positiveInt("fuel") { limits.fuel = value }
             if let value = try limitsTable.byteSize("memory") {
                 guard value >= 64 << 10, value <= 4 << 30 else {
@@ -136,6 +139,12 @@ public struct Manifest: Sendable {
             if let value = try limitsTable.positiveInt("timeout_ms") { limits.timeoutMilliseconds = value }
             if let value = try limitsTable.byteSize("payload") { limits.payloadBytes = value }
             if let value = try limitsTable.positiveInt("call_depth") { limits.callDepth = value }
+            if let value = try limitsTable.string("on_failure") {
+                guard let policy = Limits.FailurePolicy(rawValue: value) else {
+                    throw .invalidValue(file: file, key: "limits.on_failure", reason: "must be \"stop\" or \"restart\", got \"\(value)\"")
+                }
+                limits.onFailure = policy
+            }
         }
 
         node = Node()

@@ -93,6 +93,31 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         #expect(try second.call(from: second.id, payload: []) == .reply(text("4")))
     }
 
+    @Test func failurePolicyRestartsFromSyncedStateOrStops() throws {
+        let code = try TestFunctions.code("counter")
+        let restarting = FunctionRuntime(preparedPerModule: 0)
+        let counter = try restarting.start(code, function: "counter", router: RecordingRouter())
+        try counter.cast(from: counter.id, payload: [])
+        try counter.cast(from: counter.id, payload: [])
+        #expect(throws: FunctionError.self) { try counter.cast(from: counter.id, payload: text("crash")) }
+        #expect(counter.state == .running && counter.restarts == 1)
+        #expect(try counter.call(from: counter.id, payload: []) == .reply(text("2")))
+
+        var limits = FunctionLimits()
+        limits.restartOnFailure = false
+        let stopping = FunctionRuntime(limits: limits, preparedPerModule: 0)
+        let fragile = try stopping.start(code, function: "counter", router: RecordingRouter())
+        #expect(throws: FunctionError.self) { try fragile.cast(from: fragile.id, payload: text("crash")) }
+        guard case .failed(let reason) = fragile.state else { Issue.record("not failed"); return }
+        #expect(reason.contains("trapped in handle_cast_asm"))
+        do {
+            try fragile.cast(from: fragile.id, payload: [])
+            Issue.record("a failed instance took an event")
+        } catch {
+            guard case .notRunning = error else { Issue.record("\(error)"); return }
+        }
+    }
+
     @Test func integersFanOutToTwoOutputs() throws {
         let router = LocalRouter()
         let runtime = FunctionRuntime(preparedPerModule: 0)
@@ -132,7 +157,7 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         let bad = try runtime.start(try TestFunctions.code("hostile"), function: "hostile", router: RecordingRouter())
         var caught: FunctionError?
         do { try bad.cast(from: bad.id, payload: text(request)) } catch { caught = error }
-        if caught != nil, case .failed = bad.state {} else if caught != nil { Issue.record("\(request): instance not marked failed") }
+        if caught != nil, bad.state == .running, bad.restarts == 0 { Issue.record("\(request): failure neither stopped nor restarted the instance") }
         #expect(try good.call(from: good.id, payload: text("ping")) == .reply(text("pong")), "bystander after \(request)")
         return caught
     }

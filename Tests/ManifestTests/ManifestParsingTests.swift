@@ -68,6 +68,7 @@ files = ["logs/"]
         timeout_ms = 250
         payload = 4096
         call_depth = 4
+        on_failure = "stop"
 
         [node]
         listen = "127.0.0.1:9000"
@@ -84,6 +85,7 @@ files = ["logs/"]
         #expect(manifest.limits.timeoutMilliseconds == 250)
         #expect(manifest.limits.payloadBytes == 4096)
         #expect(manifest.limits.callDepth == 4)
+        #expect(manifest.limits.onFailure == .stop)
         #expect(manifest.node.listen == "127.0.0.1:9000")
         #expect(manifest.node.backend == "direct")
         #expect(manifest.node.chunkCacheBytes == 8 << 20)
@@ -119,6 +121,7 @@ files = ["logs/"]
             .contains("is not a size: \"big\""))
         #expect(error(of: minimal + "\n[node]\nbackend = \"sgx\"\n").contains("must be \"sandbox\" or \"direct\""))
         #expect(error(of: minimal + "\n[limits]\ncall_depth = 0\n").contains("must be greater than zero"))
+        #expect(error(of: minimal + "\n[limits]\non_failure = \"retry\"\n").contains("must be \"stop\" or \"restart\""))
         #expect(error(of: "[app]\nname = \"x\"\nversion = \"1\"\n[trusted]\nfiles = []\n").contains("lists no files"))
     }
 

@@ -1,4 +1,5 @@
-/* Keeps a counter in synced state: survives a restart through handle_init's state. */
+/* Keeps a counter in synced state: survives a restart through handle_init's state.
+ * The cast "crash" traps, to test the restart policy. */
 #include "edgeless.h"
 static i64 count;
 void handle_init(const u8 *payload, u32 len, const u8 *state, u32 state_len) {
@@ -7,7 +8,8 @@ void handle_init(const u8 *payload, u32 len, const u8 *state, u32 state_len) {
     if (state_len) { i64 saved = ed_parse_int(state, state_len, &ok); if (ok) count = saved; }
 }
 void handle_cast(const u8 *n, const u8 *c, const u8 *p, u32 l) {
-    (void)n; (void)c; (void)p; (void)l;
+    (void)n; (void)c;
+    if (ed_equals(p, l, "crash")) __builtin_trap();
     char text[21];
     count++;
     sync_asm((const u8 *)text, ed_format_int(count, text));
