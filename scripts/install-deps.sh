@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Installs the system packages SecureExecutor's build, tests and benchmarks use. Safe to run
-# again; does nothing for packages already present. Needs root (or sudo) and Debian's archive.
+# Installs what SecureExecutor's tests (default) or benchmarks (--bench) need beyond the Swift
+# toolchain. Safe to run again; skips what is present. Needs root (or sudo), Debian's archive
+# and PyPI.
 set -euo pipefail
-packages=(ca-certificates)
+debian=(ca-certificates)
+python=()
+if [[ "${1:-}" == "--bench" ]]; then
+  python+=(wasmtime)      # the peer runtime of `secure-executor-bench functions`
+fi
+
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=()
-for package in "${packages[@]}"; do
+for package in "${debian[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
+for package in "${python[@]}"; do
+  python3 -c "import $package" 2>/dev/null || python3 -m pip install -q "$package"
+done

@@ -86,11 +86,17 @@ public final class FunctionInstance: @unchecked Sendable {
     func initialise(payload: [UInt8], state saved: [UInt8]) throws(FunctionError) {
         try checkPayload(payload.count + saved.count, "handle_init_asm")
         try run("handle_init_asm", context: CallContext()) { exports, host in
-            let block = try host.copyIntoGuest(payload + saved, "init payload and state")
-            try exports.initialise.invoke([.i32(payload.isEmpty ? 0 : block), .i32(UInt32(payload.count)),
-                                           .i32(saved.isEmpty ? 0 : block + UInt32(payload.count)), .i32(UInt32(saved.count))])
-            try exports.free.invoke([.i32(block), .i32(UInt32(payload.count + saved.count))])
+            try FunctionInstance.initSequence(exports, host, payload: payload, state: saved)
         }
+    }
+
+    /// One block holding init payload then state; a pointer of 0 means "absent".
+    private static func initSequence(_ exports: PreparedInstance.Exports, _ host: HostContext, payload: [UInt8], state: [UInt8]) throws {
+        host.lastSyncedState = state
+        let block = try host.copyIntoGuest(payload + state, "init payload and state")
+        try exports.initialise.invoke([.i32(payload.isEmpty ? 0 : block), .i32(UInt32(payload.count)),
+                                       .i32(state.isEmpty ? 0 : block + UInt32(payload.count)), .i32(UInt32(state.count))])
+        try exports.free.invoke([.i32(block), .i32(UInt32(payload.count + state.count))])
     }
 
     /// Oversized input is the sender's fault: refused before the guest sees it, and the
@@ -118,16 +124,13 @@ public final class FunctionInstance: @unchecked Sendable {
         guard state == .running else {
             throw .notRunning(function: function, instance: id.description, state: "\(state)")
         }
-        prepared.store.fuel = Fuel(remaining: host.limits.fuel)
         host.context = context
-        host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(host.limits.timeoutMilliseconds) * 1_000_000
         do {
-            try body(prepared.exports, host)
+            try invoke(handler, body)
         } catch {
-            let failure = describe(error, handler: handler)
-            state = .failed(failure.description)
+            state = .failed(error.description)
             restartAfterFailure(handler: handler)
-            throw failure
+            throw error
         }
     }
 
@@ -143,20 +146,16 @@ public final class FunctionInstance: @unchecked Sendable {
         state = .running
         restarts += 1
         do {
-            try runUnlocked("handle_init_asm") { exports, host in
-                host.lastSyncedState = saved
-                let block = try host.copyIntoGuest(self.initPayload + saved, "init payload and state")
-                try exports.initialise.invoke([.i32(self.initPayload.isEmpty ? 0 : block), .i32(UInt32(self.initPayload.count)),
-                                               .i32(saved.isEmpty ? 0 : block + UInt32(self.initPayload.count)), .i32(UInt32(saved.count))])
-                try exports.free.invoke([.i32(block), .i32(UInt32(self.initPayload.count + saved.count))])
+            try invoke("handle_init_asm") { exports, host in
+                try FunctionInstance.initSequence(exports, host, payload: initPayload, state: saved)
             }
         } catch {
             state = .failed(error.description)
         }
     }
 
-    /// One guest invocation with a fresh budget; the caller holds the lock.
-    private func runUnlocked(_ handler: String, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
+    /// One guest invocation with a fresh fuel budget and deadline; the caller holds the lock.
+    private func invoke(_ handler: String, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
         let host = prepared.host
         prepared.store.fuel = Fuel(remaining: host.limits.fuel)
         host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(host.limits.timeoutMilliseconds) * 1_000_000
