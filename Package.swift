@@ -40,8 +40,19 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "SecureExecutorCLI", dependencies: [
+        // Workflows, dataplane and resources on top of the function runtime.
+        .target(name: "Node", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "FunctionRuntime",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The EDGELESS example set under examples/: build, sign, run and check each.
+        .target(name: "Examples", dependencies: [
+            "Manifest", "TrustedFiles", "FunctionRuntime", "Node",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "SecureExecutorCLI", dependencies: [
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "Examples",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,7 +66,7 @@ let package = Package(
         // a libFuzzer target (docs/FUZZING.md).
         .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles"]),
         // Temporary app trees and process helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime"], path: "Tests/TestSupport"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
         .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
@@ -64,6 +75,8 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "WAT", package: "WasmKit"),
         ], exclude: ["Functions"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport"],
+                    exclude: ["Functions"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]
 )

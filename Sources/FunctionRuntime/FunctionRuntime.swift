@@ -28,6 +28,9 @@ public final class CompiledFunction: Sendable {
         self.hash = hash
         self.module = module
     }
+
+    /// Whether the code can make synchronous calls (imports `call_asm` or `call_raw_asm`).
+    public var makesCalls: Bool { module.imports.contains { $0.name == "call_asm" || $0.name == "call_raw_asm" } }
 }
 
 /// A store with the module instantiated and the imports bound, not yet initialised: what a

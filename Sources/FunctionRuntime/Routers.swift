@@ -1,6 +1,18 @@
 import Foundation
 import Synchronization
 
+/// An event that could not be delivered, and why: logged and counted, never dropped silently.
+public struct Undelivered: Error, Equatable, Sendable {
+    public var from: String
+    public var to: String
+    public var reason: String
+    public init(from: String, to: String, reason: String) {
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+}
+
 /// One thing a function did through its imports, in order.
 public enum Effect: Equatable, Sendable {
     case log(level: LogLevel, target: String, message: String)
@@ -55,12 +67,6 @@ public final class RecordingRouter: FunctionRouter {
 /// caller's thread; an event that cannot be delivered is kept with its reason, never dropped
 /// silently. The node's dataplane replaces this; tests and `invoke` use it.
 public final class LocalRouter: FunctionRouter {
-    public struct Undelivered: Error, Equatable, Sendable {
-        public var from: String
-        public var to: String
-        public var reason: String
-    }
-
     private struct Registration {
         var instance: FunctionInstance
         var outputs: [String: String]

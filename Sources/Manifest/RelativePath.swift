@@ -32,6 +32,25 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
         self.string = parts.joined(separator: "/")
     }
 
+    /// A path written relative to a folder inside the root (a workflow's `code`): `..` may
+    /// climb within the root, never above it.
+    public init(_ text: String, relativeTo folder: String, origin: String) throws(PathError) {
+        guard !text.hasPrefix("/") else {
+            throw PathError(path: text, origin: origin, reason: "is absolute; write it relative to \(folder.isEmpty ? "the application root" : folder)")
+        }
+        var parts: [Substring] = folder.split(separator: "/").filter { $0 != "." }
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            if part == ".." {
+                guard parts.popLast() != nil else {
+                    throw PathError(path: text, origin: origin, reason: "climbs above the application root")
+                }
+            } else {
+                parts.append(part)
+            }
+        }
+        try self.init(parts.joined(separator: "/"), origin: origin)
+    }
+
     /// For strings already known to be normalised (built from validated components).
     init(normalised: String) { self.string = normalised }
 

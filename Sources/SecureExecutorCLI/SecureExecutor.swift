@@ -18,7 +18,7 @@ struct SecureExecutor: ParsableCommand {
         `secure-executor demo` walks through all of it on a built-in example.
         See docs/MANIFEST.md for the manifest keys and docs/FORMAT.md for the files written.
         """,
-        subcommands: [Demo.self, Keygen.self, Sign.self, Verify.self, Inspect.self, FunctionCommand.self, Invoke.self])
+        subcommands: [Demo.self, Keygen.self, Sign.self, Verify.self, Inspect.self, Run.self, FunctionCommand.self, Invoke.self, ExamplesCommand.self])
 }
 
 /// Errors reach the operator as one clear line on stderr and exit status 1 (verify uses 1 for

@@ -141,3 +141,38 @@ files = ["logs/"]
         #expect(junk.stdout.contains("not a valid WebAssembly module"))
     }
 }
+
+@Suite struct NodeCommandTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples").path
+
+    @Test func everyExamplePasses() throws {
+        let result = try runProcess(cli, ["examples", "run-all", "--dir", Self.examples])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("\(result.stdout.split(separator: "\n").count - 2) passed, 0 failed"))
+        for name in ["noop", "ping_pong", "ping_pong_async", "file_log"] { #expect(result.stdout.contains(name)) }
+    }
+
+    @Test func runVerifiesAndRunsTheWorkflowUntilStopped() throws {
+        let folder = try TemporaryApp()
+        try FileManager.default.copyItem(atPath: Self.examples + "/file_log", toPath: folder.path("app"))
+        #expect(try runProcess(cli, ["function", "build", "app/functions/ticker"], directory: folder.root).status == 0)
+        #expect(try runProcess(cli, ["keygen", "--out", "k"], directory: folder.root).status == 0)
+        try FileManager.default.createDirectory(atPath: folder.path("app/logs"), withIntermediateDirectories: true)
+        #expect(try runProcess(cli, ["sign", "app/file_log.toml", "--key", "k"], directory: folder.root).status == 0)
+        let run = try runProcess(cli, ["run", "app/file_log.toml", "--signer", "k.pub", "--for", "1"], directory: folder.root)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("running file_log 1.0"))
+        #expect(run.stdout.contains("function ticker: start-up"))
+        #expect(run.stdout.contains("stopped:"))
+        #expect(String(decoding: try folder.read("app/logs/ticker.log"), as: UTF8.self).split(separator: "\n").count >= 5)
+
+        // A tampered function is refused before anything runs.
+        var code = try folder.read("app/functions/ticker/ticker.wasm")
+        code[code.count / 2] ^= 1
+        try folder.write("app/functions/ticker/ticker.wasm", bytes: code)
+        let tampered = try runProcess(cli, ["run", "app/file_log.toml", "--for", "1"], directory: folder.root)
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("does not match its signed hash"))
+    }
+}

@@ -171,6 +171,13 @@ files = ["logs/"]
         #expect(try RelativePath("a/b/c.txt", origin: "t").directoryAndName == ("a/b", "c.txt"))
     }
 
+    @Test func resolvesAgainstAFolderWithinTheRoot() throws {
+        #expect(try RelativePath("../functions/f.wasm", relativeTo: "workflows", origin: "t").string == "functions/f.wasm")
+        #expect(try RelativePath("./f.wasm", relativeTo: "", origin: "t").string == "f.wasm")
+        #expect(throws: PathError.self) { try RelativePath("../../etc/passwd", relativeTo: "workflows", origin: "t") }
+        #expect(throws: PathError.self) { try RelativePath("/etc/passwd", relativeTo: "workflows", origin: "t") }
+    }
+
     @Test func refusesEscapesAndNonsense() {
         for bad in ["..", "a/../b", "/abs", "", ".", "a\u{0}b"] {
             #expect(throws: PathError.self, "\(bad)") { try RelativePath(bad, origin: "t") }

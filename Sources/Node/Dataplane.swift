@@ -1,0 +1,188 @@
+import Foundation
+import FunctionRuntime
+import Logging
+import Metrics
+import Synchronization
+
+/// Routes one workflow's events by its output mappings. Every target has its own serial queue
+/// with a bounded number of pending casts: a sender waits (backpressure) while the target is
+/// full, and an event that still cannot be delivered is logged with source, target and reason
+/// and counted — never dropped silently. Casts from one source to one target arrive in order.
+public final class Dataplane: FunctionRouter, @unchecked Sendable {
+    enum Endpoint {
+        case function(FunctionInstance)
+        case resource(Resource)
+    }
+
+    final class Target: @unchecked Sendable {
+        let name: String
+        let endpoint: Endpoint
+        let queue: DispatchQueue
+        let slots: DispatchSemaphore
+        let pending = Atomic<Int>(0)
+        init(name: String, endpoint: Endpoint, capacity: Int) {
+            self.name = name
+            self.endpoint = endpoint
+            queue = DispatchQueue(label: "secure-executor.target.\(name)")
+            slots = DispatchSemaphore(value: capacity)
+        }
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var delivered = 0
+        public var undelivered = 0
+        public var calls = 0
+    }
+
+    public let workflow: String
+    /// Pending casts a target may hold before senders wait.
+    public let queueCapacity: Int
+    /// How long a sender waits for room before the event is counted undelivered.
+    public let backpressureTimeout: DispatchTimeInterval
+    private let logger: Logger
+    private let targets = Mutex<[String: Target]>([:])
+    private let names = Mutex<[InstanceID: String]>([:])
+    private let mappings = Mutex<[String: [String: String]]>([:])
+    private let states = Mutex<[String: [UInt8]]>([:])
+    private let statistics = Mutex(Statistics())
+    private let delivered: Counter
+    private let undelivered: Counter
+
+    public init(workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5), logger: Logger) {
+        self.workflow = workflow
+        self.queueCapacity = queueCapacity
+        self.backpressureTimeout = backpressureTimeout
+        self.logger = logger
+        delivered = Counter(label: "secure_executor_events_delivered_total", dimensions: [("workflow", workflow)])
+        undelivered = Counter(label: "secure_executor_events_undelivered_total", dimensions: [("workflow", workflow)])
+    }
+
+    func add(_ name: String, endpoint: Endpoint, outputs: [String: String]) {
+        targets.withLock { $0[name] = Target(name: name, endpoint: endpoint, capacity: queueCapacity) }
+        mappings.withLock { $0[name] = outputs }
+        if case let .function(instance) = endpoint { names.withLock { $0[instance.id] = name } }
+    }
+
+    public var counts: Statistics { statistics.withLock { $0 } }
+    /// Casts waiting per target, for /metrics.
+    public var queueDepths: [String: Int] { targets.withLock { $0.mapValues { $0.pending.load(ordering: .relaxed) } } }
+    public func savedState(of function: String) -> [UInt8] { states.withLock { $0[function] ?? [] } }
+    public func restoreStates(_ saved: [String: [UInt8]]) { states.withLock { $0.merge(saved) { $1 } } }
+    public var allStates: [String: [UInt8]] { states.withLock { $0 } }
+
+    /// Waits until every queue is empty (tests, shutdown).
+    public func drain() {
+        for target in targets.withLock({ Array($0.values) }) { target.queue.sync {} }
+    }
+
+    /// A cast from outside the workflow (a resource's output, or a test) into `name`.
+    public func inject(into name: String, payload: [UInt8], from source: String = "external") {
+        enqueue(from: source, sourceID: nil, to: name, payload: payload)
+    }
+
+    func sourceName(_ id: InstanceID) -> String { names.withLock { $0[id] } ?? "instance \(id)" }
+
+    private func resolve(_ source: String, _ destination: Destination) -> Result<Target, Undelivered> {
+        let name: String?
+        switch destination {
+        case let .instance(id): name = names.withLock { $0[id] }
+        case let .alias(alias):
+            guard let mapped = mappings.withLock({ $0[source]?[alias] }) else {
+                return .failure(.init(from: source, to: alias, reason: "output \"\(alias)\" is not mapped"))
+            }
+            name = mapped
+        }
+        guard let name, let target = targets.withLock({ $0[name] }) else {
+            return .failure(.init(from: source, to: destination.description, reason: "no such function or resource in workflow \(workflow)"))
+        }
+        return .success(target)
+    }
+
+    private func lost(_ problem: Undelivered) {
+        statistics.withLock { $0.undelivered += 1 }
+        undelivered.increment()
+        logger.warning("event not delivered", metadata: ["workflow": "\(workflow)", "from": "\(problem.from)", "to": "\(problem.to)", "reason": "\(problem.reason)"])
+    }
+
+    private func enqueue(from source: String, sourceID: InstanceID?, to name: String, payload: [UInt8]) {
+        guard let target = targets.withLock({ $0[name] }) else {
+            return lost(.init(from: source, to: name, reason: "no such function or resource in workflow \(workflow)"))
+        }
+        enqueue(from: source, sourceID: sourceID, to: target, payload: payload)
+    }
+
+    private func enqueue(from source: String, sourceID: InstanceID?, to target: Target, payload: [UInt8]) {
+        guard target.slots.wait(timeout: .now() + backpressureTimeout) == .success else {
+            return lost(.init(from: source, to: target.name, reason: "queue full (\(queueCapacity) pending) for longer than the backpressure timeout"))
+        }
+        target.pending.add(1, ordering: .relaxed)
+        target.queue.async { [self] in
+            defer {
+                target.pending.subtract(1, ordering: .relaxed)
+                target.slots.signal()
+            }
+            do {
+                switch target.endpoint {
+                case let .function(instance): try instance.cast(from: sourceID ?? instance.id, payload: payload)
+                case let .resource(resource): try resource.cast(payload: payload)
+                }
+                statistics.withLock { $0.delivered += 1 }
+                delivered.increment()
+            } catch {
+                lost(.init(from: source, to: target.name, reason: "\(error)"))
+            }
+        }
+    }
+
+    // MARK: FunctionRouter
+
+    public func cast(from source: InstanceID, to destination: Destination, payload: [UInt8]) {
+        let name = sourceName(source)
+        switch resolve(name, destination) {
+        case let .failure(problem): lost(problem)
+        case let .success(target): enqueue(from: name, sourceID: source, to: target, payload: payload)
+        }
+    }
+
+    public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
+        let name = sourceName(source)
+        statistics.withLock { $0.calls += 1 }
+        switch resolve(name, destination) {
+        case let .failure(problem):
+            lost(problem)
+            return .error(problem.reason)
+        case let .success(target):
+            switch target.endpoint {
+            case let .resource(resource): return resource.call(payload: payload)
+            case let .function(instance):
+                do {
+                    return try instance.call(from: source, payload: payload, context: context)
+                } catch {
+                    lost(.init(from: name, to: target.name, reason: "\(error)"))
+                    return .error("\(error)")
+                }
+            }
+        }
+    }
+
+    public func delayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(min(delayMilliseconds, UInt64(Int32.max))))) { [self] in
+            cast(from: source, to: destination, payload: payload)
+        }
+    }
+
+    public func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String) {
+        let metadata: Logger.Metadata = ["workflow": "\(workflow)", "function": "\(function)", "target": "\(target)"]
+        switch level {
+        case .error: logger.error("\(message)", metadata: metadata)
+        case .warn: logger.warning("\(message)", metadata: metadata)
+        case .info: logger.info("\(message)", metadata: metadata)
+        case .debug: logger.debug("\(message)", metadata: metadata)
+        case .trace: logger.trace("\(message)", metadata: metadata)
+        }
+    }
+
+    public func sync(from source: InstanceID, function: String, state: [UInt8]) {
+        states.withLock { $0[function] = state }
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import FunctionRuntime
+import Logging
+import Manifest
+import Shield
+import Synchronization
+import TrustedFiles
+
+/// Runs workflows of one signed application: function code only through the verifying
+/// reader, resources only on allowed files and loopback addresses, events by the dataplane.
+public final class Node: Sendable {
+    public struct RunningWorkflow: Sendable {
+        public let id: String
+        public let source: String
+        public let dataplane: Dataplane
+        public let instances: [String: FunctionInstance]
+        let resources: [String: Resource]
+    }
+
+    public let shield: Shield
+    public let runtime: FunctionRuntime
+    public let root: String
+    private let logger: Logger
+    private let running = Mutex<[String: RunningWorkflow]>([:])
+    /// State each function last synced, by workflow id and function name, kept across a
+    /// workflow's stop and start.
+    private let savedStates = Mutex<[String: [String: [UInt8]]]>([:])
+
+    public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node")) throws(NodeError) {
+        do { shield = try Shield(bundle: bundle) } catch { throw .resource("shield", error.description) }
+        runtime = FunctionRuntime(limits: FunctionLimits(bundle.manifest.limits), logger: logger)
+        root = bundle.manifest.root
+        self.logger = logger
+    }
+
+    public var workflows: [RunningWorkflow] { running.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+
+    /// Validates and starts a workflow read (through the verifying reader) from `path`, a
+    /// trusted file. Code paths in it are relative to its folder.
+    public func start(workflowAt path: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
+        let bytes: [UInt8]
+        do { bytes = try shield.openTrusted(path).readAll() } catch { throw .workflow(.malformed(path, error.description)) }
+        let folder = (path as NSString).deletingLastPathComponent
+        return try start(Data(bytes), source: path, codeFolder: folder, id: id)
+    }
+
+    public func start(_ json: Data, source: String, codeFolder: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
+        let workflow: Workflow
+        do { workflow = try Workflow.parse(json, source: source) } catch { throw .workflow(error) }
+        let workflowID = id ?? UUID().uuidString.lowercased()
+        if running.withLock({ $0[workflowID] != nil }) { throw .workflow(.invalid(source, ["a workflow with id \(workflowID) is already running"])) }
+
+        // Load and check all code first, so nothing starts unless everything can.
+        var codes: [String: FunctionCode] = [:]
+        var callers: Set<String> = []
+        var problems = WorkflowCheck.structure(workflow)
+        for function in workflow.functions {
+            do {
+                let path = try RelativePath(function.classSpecification.code, relativeTo: codeFolder, origin: "function \(function.name) code")
+                let code = try FunctionCode.load(trusted: path.string, from: shield)
+                codes[function.name] = code
+                if try runtime.compile(code).compiled.makesCalls { callers.insert(function.name) }
+            } catch let error as PathError {
+                problems.append(error.description)
+            } catch {
+                problems.append("function \(function.name): \(error)")
+            }
+        }
+        problems += WorkflowCheck.callCycles(workflow) { callers.contains($0) }
+        guard problems.isEmpty else { throw .workflow(.invalid(source, problems)) }
+
+        let dataplane = Dataplane(workflow: workflowID, logger: logger)
+        dataplane.restoreStates(savedStates.withLock { $0[workflowID] ?? [:] })
+        var resources: [String: Resource] = [:]
+        var instances: [String: FunctionInstance] = [:]
+        func rollBack() {
+            for instance in instances.values { try? instance.stop() }
+            for resource in resources.values { resource.stop() }
+        }
+        for resource in workflow.resources {
+            do {
+                let started = try makeResource(resource)
+                resources[resource.name] = started
+                dataplane.add(resource.name, endpoint: .resource(started), outputs: resource.outputMapping)
+            } catch {
+                rollBack()
+                throw error
+            }
+        }
+        for function in workflow.functions {
+            do {
+                let instance = try runtime.start(codes[function.name]!, function: function.name, initPayload: Array(function.initPayload.utf8),
+                                                 state: dataplane.savedState(of: function.name), router: dataplane)
+                instances[function.name] = instance
+                dataplane.add(function.name, endpoint: .function(instance), outputs: function.outputMapping)
+            } catch {
+                rollBack()
+                throw .function(function.name, error.description)
+            }
+        }
+        let started = RunningWorkflow(id: workflowID, source: source, dataplane: dataplane, instances: instances, resources: resources)
+        running.withLock { $0[workflowID] = started }
+        logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",
+                                                   "functions": "\(instances.count)", "resources": "\(resources.count)"])
+        return started
+    }
+
+    /// Runs stop handlers, keeps synced state for a later start, flushes resources.
+    public func stop(workflow id: String) throws(NodeError) {
+        guard let workflow = running.withLock({ $0.removeValue(forKey: id) }) else { throw .unknownWorkflow(id) }
+        workflow.dataplane.drain()
+        for (name, instance) in workflow.instances.sorted(by: { $0.key < $1.key }) {
+            do { try instance.stop() } catch {
+                logger.warning("stop handler failed", metadata: ["workflow": "\(id)", "function": "\(name)", "error": "\(error)"])
+            }
+        }
+        workflow.dataplane.drain()
+        for resource in workflow.resources.values { resource.stop() }
+        savedStates.withLock { $0[id] = workflow.dataplane.allStates }
+        logger.info("workflow stopped", metadata: ["workflow": "\(id)"])
+    }
+
+    public func stopAll() {
+        for workflow in workflows { try? stop(workflow: workflow.id) }
+    }
+
+    private func makeResource(_ resource: Workflow.Resource) throws(NodeError) -> Resource {
+        switch ResourceClass(rawValue: resource.classType) {
+        case .fileLog?: return try FileLogResource(name: resource.name, configuration: resource.configurations, shield: shield)
+        default: throw .resource(resource.name, "class \(resource.classType) cannot be started by this build")
+        }
+    }
+}
+
+/// Checks a workflow before anything starts. Each problem names the function or resource.
+enum WorkflowCheck {
+    static func structure(_ workflow: Workflow) -> [String] {
+        var problems: [String] = []
+        var seen: Set<String> = []
+        let names = workflow.functions.map(\.name) + workflow.resources.map(\.name)
+        for name in names {
+            if name.isEmpty { problems.append("a function or resource has an empty name") }
+            if !seen.insert(name).inserted { problems.append("name \"\(name)\" is used twice") }
+        }
+        if workflow.functions.isEmpty && workflow.resources.isEmpty { problems.append("the workflow has no functions and no resources") }
+        for function in workflow.functions {
+            let spec = function.classSpecification
+            if spec.functionType != "RUST_WASM" {
+                problems.append("function \(function.name): function_type \"\(spec.functionType)\" is not supported (this node runs RUST_WASM)")
+            }
+            for (alias, target) in function.outputMapping.sorted(by: { $0.key < $1.key }) {
+                if !spec.outputs.contains(alias) && alias != "self" {
+                    problems.append("function \(function.name): output_mapping maps \"\(alias)\", which class_specification.outputs does not declare")
+                }
+                if !names.contains(target) {
+                    problems.append("function \(function.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
+                }
+            }
+        }
+        for resource in workflow.resources {
+            guard let kind = ResourceClass(rawValue: resource.classType) else {
+                problems.append("resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+                continue
+            }
+            if !kind.available {
+                problems.append("resource \(resource.name): class_type \"\(kind.rawValue)\" is not available in this build yet")
+            }
+            for key in kind.requiredConfiguration where resource.configurations[key] == nil {
+                problems.append("resource \(resource.name): configuration \"\(key)\" is required for \(kind.rawValue)")
+            }
+            for key in resource.configurations.keys.sorted() where !(kind.requiredConfiguration + kind.optionalConfiguration).contains(key) {
+                problems.append("resource \(resource.name): unknown configuration \"\(key)\" for \(kind.rawValue) (known: \((kind.requiredConfiguration + kind.optionalConfiguration).joined(separator: ", ")))")
+            }
+            for (alias, target) in resource.outputMapping.sorted(by: { $0.key < $1.key }) where !names.contains(target) {
+                problems.append("resource \(resource.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
+            }
+        }
+        return problems
+    }
+
+    /// A ring of functions that all make synchronous calls along their mappings can call
+    /// around forever (each waits on the next): refused.
+    static func callCycles(_ workflow: Workflow, makesCalls: (String) -> Bool) -> [String] {
+        let callers = Set(workflow.functions.map(\.name).filter(makesCalls))
+        var edges: [String: [String]] = [:]
+        for function in workflow.functions where callers.contains(function.name) {
+            edges[function.name] = function.outputMapping.values.filter { callers.contains($0) }.sorted()
+        }
+        var problems: [String] = []
+        var done: Set<String> = []
+        func visit(_ name: String, _ path: [String]) {
+            if let start = path.firstIndex(of: name) {
+                let ring = path[start...] + [name]
+                let key = Set(ring)
+                if !done.contains(key.sorted().joined(separator: ",")) {
+                    done.insert(key.sorted().joined(separator: ","))
+                    problems.append("call cycle \(ring.joined(separator: " → ")): every function in it makes synchronous calls to the next, which cannot terminate")
+                }
+                return
+            }
+            for next in edges[name] ?? [] { visit(next, path + [name]) }
+        }
+        for name in edges.keys.sorted() { visit(name, []) }
+        return problems
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import FunctionRuntime
+import Shield
+
+/// A built-in component a workflow wires to functions: it receives casts and calls like a
+/// function does, and may send to its own output mapping through `emit`.
+public protocol Resource: AnyObject, Sendable {
+    var name: String { get }
+    func cast(payload: [UInt8]) throws
+    func call(payload: [UInt8]) -> CallReply
+    func stop()
+}
+
+/// Resource classes this node knows, with the configuration each requires.
+public enum ResourceClass: String, CaseIterable, Sendable {
+    case fileLog = "file-log"
+    case httpIngress = "http-ingress"
+    case httpEgress = "http-egress"
+    case redis
+
+    var requiredConfiguration: [String] {
+        switch self {
+        case .fileLog: return ["filename"]
+        case .httpIngress: return ["host"]
+        case .httpEgress: return []
+        case .redis: return ["url", "key"]
+        }
+    }
+
+    var optionalConfiguration: [String] {
+        switch self {
+        case .fileLog: return ["add-timestamp"]
+        case .httpIngress: return ["methods", "path"]
+        case .httpEgress: return ["timeout-ms"]
+        case .redis: return []
+        }
+    }
+
+    /// Classes this build can start; the others are recognised and refused with a reason.
+    var available: Bool { self == .fileLog }
+}
+
+/// `file-log`: appends each cast payload as a line to a file the manifest allows, with an
+/// optional RFC 3339 timestamp. Opened through the Shield, so a path outside `[allowed]` (or a
+/// trusted file) is refused.
+public final class FileLogResource: Resource, @unchecked Sendable {
+    public let name: String
+    private let descriptor: Int32
+    private let timestamps: Bool
+    private let lock = NSLock()
+
+    public init(name: String, configuration: [String: String], shield: Shield) throws(NodeError) {
+        self.name = name
+        let filename = configuration["filename"] ?? ""
+        do {
+            descriptor = try shield.openAllowed(filename, flags: O_WRONLY | O_CREAT | O_APPEND)
+        } catch {
+            throw .resource(name, "cannot open \(filename): \(error.description); list it under [allowed] files")
+        }
+        timestamps = ["true", "yes", "1"].contains(configuration["add-timestamp"]?.lowercased() ?? "")
+    }
+
+    deinit { close(descriptor) }
+
+    public func cast(payload: [UInt8]) throws {
+        var line: [UInt8] = []
+        if timestamps { line += Array((ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8) }
+        line += payload
+        line.append(UInt8(ascii: "\n"))
+        lock.lock()
+        defer { lock.unlock() }
+        var written = 0
+        while written < line.count {
+            let result = line[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { throw NodeError.resource(name, "write failed: \(String(cString: strerror(errno)))") }
+            written += result
+        }
+    }
+
+    public func call(payload: [UInt8]) -> CallReply {
+        do {
+            try cast(payload: payload)
+            return .noReply
+        } catch {
+            return .error("\(error)")
+        }
+    }
+
+    public func stop() {
+        lock.lock()
+        fsync(descriptor)
+        lock.unlock()
+    }
+}
+
+public enum NodeError: Error, Equatable, CustomStringConvertible {
+    case resource(String, String)
+    case workflow(WorkflowError)
+    case function(String, String)
+    case unknownWorkflow(String)
+
+    public var description: String {
+        switch self {
+        case let .resource(name, reason): return "resource \(name): \(reason)"
+        case let .workflow(error): return error.description
+        case let .function(name, reason): return "function \(name): \(reason)"
+        case let .unknownWorkflow(id): return "no running workflow \(id)"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import FunctionRuntime
+import Logging
+import Testing
+import TestSupport
+import TrustedFiles
+@testable import Node
+
+private let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
+
+/// A signed app holding the test functions and the given workflows.
+private func signedApp(workflows: [String: String]) throws -> (TemporaryApp, Node) {
+    let app = try TemporaryApp(["logs/.keep": ""], manifest: """
+    [app]
+    name = "node-test"
+    version = "1"
+    [trusted]
+    files = ["functions/", "workflows/"]
+    [allowed]
+    files = ["logs/"]
+    """)
+    for name in ["relay", "sink", "crasher"] {
+        try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)
+    }
+    for (name, json) in workflows { try app.write("workflows/\(name).json", json) }
+    let (key, _) = try app.sign()
+    let bundle = try SignedBundle.load(manifestPath: app.path("app.toml"), signer: key.publicKey)
+    return (app, try Node(bundle: bundle, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+}
+
+private func function(_ name: String, code: String, outputs: [String: String] = [:]) -> String {
+    let mapping = outputs.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
+    return """
+    { "name": "\(name)", "class_specification": { "id": "\(name)", "function_type": "RUST_WASM", "version": "0.1",
+      "code": "../functions/\(code).wasm", "outputs": [\(outputs.keys.map { "\"\($0)\"" }.joined(separator: ", "))] },
+      "output_mapping": { \(mapping) }, "annotations": {} }
+    """
+}
+
+private let chain = """
+{ "functions": [ \(function("first", code: "relay", outputs: ["out": "second"])),
+                 \(function("second", code: "relay", outputs: ["out": "sink"])),
+                 \(function("sink", code: "sink")) ],
+  "resources": [], "annotations": {} }
+"""
+
+private func refusal(_ node: Node, _ path: String) -> String {
+    do {
+        _ = try node.start(workflowAt: path)
+        return "started"
+    } catch {
+        return error.description
+    }
+}
+
+@Suite struct WorkflowTests {
+    @Test func aBurstThroughAThreeFunctionChainArrivesCompleteAndInOrder() throws {
+        let (app, node) = try signedApp(workflows: ["chain": chain])
+        defer { withExtendedLifetime(app) {} }
+        let workflow = try node.start(workflowAt: "workflows/chain.json")
+        let events = 100_000
+        for index in 0..<events { workflow.dataplane.inject(into: "first", payload: Array(String(index).utf8)) }
+        workflow.dataplane.drain()
+        workflow.dataplane.drain()
+        let sink = try #require(workflow.instances["sink"])
+        #expect(try sink.call(from: sink.id, payload: []) == .reply(Array("\(events) 0".utf8)))
+        #expect(workflow.dataplane.counts.undelivered == 0)
+        #expect(workflow.dataplane.counts.delivered == 3 * events)
+    }
+
+    @Test func badWorkflowsAreRefusedWithReasons() throws {
+        let (app, node) = try signedApp(workflows: [
+            "type": #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "CONTAINER", "version": "1", "code": "../functions/relay.wasm", "outputs": []}}]}"#,
+            "code": #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1", "code": "../functions/absent.wasm", "outputs": []}}]}"#,
+            "mapping": "{ \"functions\": [ \(function("f", code: "relay", outputs: ["out": "nobody"])) ] }",
+            "resource": #"{"resources": [{"name": "r", "class_type": "kafka", "configurations": {}}]}"#,
+            "config": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"file": "x"}}]}"#,
+            "json": #"{"functions": [{"name": 3}]}"#,
+            "twice": "{ \"functions\": [ \(function("f", code: "relay")), \(function("f", code: "sink")) ] }",
+        ])
+        defer { withExtendedLifetime(app) {} }
+        #expect(refusal(node, "workflows/type.json").contains("function f: function_type \"CONTAINER\" is not supported"))
+        #expect(refusal(node, "workflows/code.json").contains("function f: function code functions/absent.wasm cannot be used"))
+        #expect(refusal(node, "workflows/mapping.json").contains("output \"out\" is mapped to \"nobody\", which is not a function or resource"))
+        #expect(refusal(node, "workflows/resource.json").contains("unknown class_type \"kafka\""))
+        #expect(refusal(node, "workflows/config.json").contains("configuration \"filename\" is required for file-log"))
+        #expect(refusal(node, "workflows/json.json").contains("field \"functions[0].name\" must be a string"))
+        #expect(refusal(node, "workflows/twice.json").contains("name \"f\" is used twice"))
+        #expect(refusal(node, "workflows/absent.json").contains("workflows/absent.json"))
+        #expect(node.workflows.isEmpty)
+    }
+
+    @Test func callCyclesThatCannotTerminateAreRefused() {
+        let workflow = try! Workflow.parse(Data("""
+        { "functions": [ \(function("a", code: "x", outputs: ["out": "b"])), \(function("b", code: "x", outputs: ["out": "a"])),
+                         \(function("c", code: "x", outputs: ["out": "a"])) ] }
+        """.utf8), source: "w")
+        #expect(WorkflowCheck.callCycles(workflow) { _ in true } == ["call cycle a → b → a: every function in it makes synchronous calls to the next, which cannot terminate"])
+        #expect(WorkflowCheck.callCycles(workflow) { $0 != "b" }.isEmpty)
+    }
+
+    @Test func aCrashingWorkflowDoesNotDisturbAnother() throws {
+        let (app, node) = try signedApp(workflows: [
+            "chain": chain,
+            "crash": "{ \"functions\": [ \(function("boom", code: "crasher")) ] }",
+        ])
+        defer { withExtendedLifetime(app) {} }
+        let good = try node.start(workflowAt: "workflows/chain.json")
+        let bad = try node.start(workflowAt: "workflows/crash.json")
+        for index in 0..<100 {
+            bad.dataplane.inject(into: "boom", payload: Array("x".utf8))
+            good.dataplane.inject(into: "first", payload: Array(String(index).utf8))
+        }
+        bad.dataplane.drain()
+        good.dataplane.drain()
+        good.dataplane.drain()
+        #expect(bad.dataplane.counts.undelivered == 100)
+        #expect(good.dataplane.counts.undelivered == 0)
+        let sink = try #require(good.instances["sink"])
+        #expect(try sink.call(from: sink.id, payload: []) == .reply(Array("100 0".utf8)))
+    }
+
+    @Test func stoppingFreesInstancesAndKeepsSyncedState() throws {
+        let (app, node) = try signedApp(workflows: ["chain": chain])
+        defer { withExtendedLifetime(app) {} }
+        let first = try node.start(workflowAt: "workflows/chain.json", id: "w1")
+        for index in 0..<10 { first.dataplane.inject(into: "first", payload: Array(String(index).utf8)) }
+        first.dataplane.drain()
+        first.dataplane.drain()
+        try node.stop(workflow: "w1")
+        #expect(node.workflows.isEmpty)
+        #expect(first.instances.values.allSatisfy { $0.state == .stopped })
+        #expect(throws: NodeError.unknownWorkflow("w1")) { try node.stop(workflow: "w1") }
+        let second = try node.start(workflowAt: "workflows/chain.json", id: "w1")
+        let sink = try #require(second.instances["sink"])
+        #expect(try sink.call(from: sink.id, payload: []) == .reply(Array("10 0".utf8)))
+    }
+
+    @Test func fileLogAppendsLinesToAnAllowedFile() throws {
+        let (app, node) = try signedApp(workflows: [
+            "log": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/out.log", "add-timestamp": "true"}}], "functions": []}"#,
+            "escape": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"filename": "functions/relay.wasm"}}], "functions": []}"#,
+        ])
+        let workflow = try node.start(workflowAt: "workflows/log.json")
+        workflow.dataplane.inject(into: "log", payload: Array("first".utf8))
+        workflow.dataplane.inject(into: "log", payload: Array("second".utf8))
+        try node.stop(workflow: workflow.id)
+        let lines = String(decoding: try app.read("logs/out.log"), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasSuffix(" first") && lines[1].hasSuffix(" second"))
+        #expect(lines[0].contains("T") && lines[0].contains("Z "))
+        #expect(refusal(node, "workflows/escape.json").contains("cannot be opened for writing"))
+    }
+}
