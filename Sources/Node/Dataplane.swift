@@ -45,6 +45,8 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     private let mappings = Mutex<[String: [String: String]]>([:])
     private let states = Mutex<[String: [UInt8]]>([:])
     private let statistics = Mutex(Statistics())
+    private let enqueuedTotal = Atomic<Int>(0)
+    private let completedTotal = Atomic<Int>(0)
     private let delivered: Counter
     private let undelivered: Counter
 
@@ -70,9 +72,16 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     public func restoreStates(_ saved: [String: [UInt8]]) { states.withLock { $0.merge(saved) { $1 } } }
     public var allStates: [String: [UInt8]] { states.withLock { $0 } }
 
-    /// Waits until every queue is empty (tests, shutdown).
+    /// Waits until no cast is in flight anywhere (delayed casts not counted). A delivery may
+    /// enqueue further casts before it counts itself done, so when "done" (read first) equals
+    /// "enqueued" (read second), nothing was in flight at the first read.
     public func drain() {
-        for target in targets.withLock({ Array($0.values) }) { target.queue.sync {} }
+        let all = targets.withLock { Array($0.values) }
+        while true {
+            for target in all { target.queue.sync {} }
+            let done = completedTotal.load(ordering: .sequentiallyConsistent)
+            if done == enqueuedTotal.load(ordering: .sequentiallyConsistent) { return }
+        }
     }
 
     /// A cast from outside the workflow (a resource's output, or a test) into `name`.
@@ -116,9 +125,11 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
             return lost(.init(from: source, to: target.name, reason: "queue full (\(queueCapacity) pending) for longer than the backpressure timeout"))
         }
         target.pending.add(1, ordering: .relaxed)
+        enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
         target.queue.async { [self] in
             defer {
                 target.pending.subtract(1, ordering: .relaxed)
+                completedTotal.add(1, ordering: .sequentiallyConsistent)
                 target.slots.signal()
             }
             do {

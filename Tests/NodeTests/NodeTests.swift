@@ -61,7 +61,6 @@ private func refusal(_ node: Node, _ path: String) -> String {
         let events = 100_000
         for index in 0..<events { workflow.dataplane.inject(into: "first", payload: Array(String(index).utf8)) }
         workflow.dataplane.drain()
-        workflow.dataplane.drain()
         let sink = try #require(workflow.instances["sink"])
         #expect(try sink.call(from: sink.id, payload: []) == .reply(Array("\(events) 0".utf8)))
         #expect(workflow.dataplane.counts.undelivered == 0)
@@ -113,7 +112,6 @@ private func refusal(_ node: Node, _ path: String) -> String {
         }
         bad.dataplane.drain()
         good.dataplane.drain()
-        good.dataplane.drain()
         #expect(bad.dataplane.counts.undelivered == 100)
         #expect(good.dataplane.counts.undelivered == 0)
         let sink = try #require(good.instances["sink"])
@@ -125,7 +123,6 @@ private func refusal(_ node: Node, _ path: String) -> String {
         defer { withExtendedLifetime(app) {} }
         let first = try node.start(workflowAt: "workflows/chain.json", id: "w1")
         for index in 0..<10 { first.dataplane.inject(into: "first", payload: Array(String(index).utf8)) }
-        first.dataplane.drain()
         first.dataplane.drain()
         try node.stop(workflow: "w1")
         #expect(node.workflows.isEmpty)
