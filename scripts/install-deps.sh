@@ -3,7 +3,7 @@
 # toolchain. Safe to run again; skips what is present. Needs root (or sudo), Debian's archive
 # and PyPI.
 set -euo pipefail
-debian=(ca-certificates)
+debian=(ca-certificates redis-server)   # redis-server: the redis resource's tests and tutorial-01
 python=()
 if [[ "${1:-}" == "--bench" ]]; then
   python+=(wasmtime)      # the peer runtime of `secure-executor-bench functions`

@@ -19,6 +19,8 @@ public enum ExampleRunner {
     struct Example: Sendable {
         var name: String
         var runFor: Double
+        /// Starts a redis-server of its own and points the workflow's redis url at it.
+        var needsRedis = false
         var check: @Sendable (Run) throws -> String
     }
 
@@ -27,6 +29,7 @@ public enum ExampleRunner {
         let folder: String
         let node: Node
         let workflow: Node.RunningWorkflow
+        let redis: LocalRedis?
 
         func count(_ function: String) throws -> Int {
             guard let instance = workflow.instances[function],
@@ -57,7 +60,7 @@ public enum ExampleRunner {
             guard before >= 5 else { throw Failure("ping got \(before) pongs in 1 s, expected at least 5") }
             try run.node.stop(workflow: run.workflow.id)
             let restarted = try run.node.start(workflowAt: "workflow.json", id: run.workflow.id)
-            let after = try Run(folder: run.folder, node: run.node, workflow: restarted).count("ping")
+            let after = try Run(folder: run.folder, node: run.node, workflow: restarted, redis: nil).count("ping")
             guard after >= before else { throw Failure("ping's count went from \(before) to \(after) across a restart: state was lost") }
             return "\(before) pongs, then \(after) after a restart (state kept)"
         },
@@ -74,6 +77,18 @@ public enum ExampleRunner {
                 throw Failure("logs/ticker.log line \(index + 1) is \"\(line)\", expected \"<timestamp> hello \(index + 1)\"")
             }
             return "\(lines.count) lines in logs/ticker.log, in order"
+        },
+        Example(name: "tutorial-01", runFor: 1.5, needsRedis: true) { run in
+            try run.node.stop(workflow: run.workflow.id)
+            let stored = try run.redis!.get("tutorial-01")
+            guard let average = Int(stored), (15...24).contains(average) else {
+                throw Failure("redis key tutorial-01 holds \"\(stored)\", expected a moving average between 15 and 24")
+            }
+            let errors = run.lines("logs/errors.log")
+            guard !errors.isEmpty, errors.allSatisfy({ $0.hasSuffix("reading out of range: 150") }) else {
+                throw Failure("logs/errors.log should list the out-of-range readings, has \(errors.count) lines: \(errors.prefix(2))")
+            }
+            return "redis tutorial-01 = \(average), \(errors.count) out-of-range readings in logs/errors.log"
         },
     ]
 
@@ -102,6 +117,12 @@ public enum ExampleRunner {
             let report = try FunctionBuilder.build(folder: scratch + "/functions/" + function)
             guard report.ok else { throw Failure("functions/\(function): \(report.problems.joined(separator: "; "))") }
         }
+        let redis = example.needsRedis ? try LocalRedis() : nil
+        if let redis {
+            let workflowPath = scratch + "/workflow.json"
+            let text = try String(contentsOfFile: workflowPath, encoding: .utf8)
+            try text.replacingOccurrences(of: "redis://127.0.0.1:6379/", with: redis.url).write(toFile: workflowPath, atomically: true, encoding: .utf8)
+        }
         let key = SigningKey.generate()
         let manifest = try Manifest.load(path: scratch + "/\(example.name).toml")
         _ = try Signer.sign(manifest: manifest, key: key)
@@ -110,7 +131,7 @@ public enum ExampleRunner {
         defer { node.stopAll() }
         let workflow = try node.start(workflowAt: manifest.workflow?.string ?? "workflow.json", id: example.name)
         Thread.sleep(forTimeInterval: example.runFor)
-        let detail = try example.check(Run(folder: scratch, node: node, workflow: workflow))
+        let detail = try example.check(Run(folder: scratch, node: node, workflow: workflow, redis: redis))
         if let running = node.workflows.first(where: { $0.id == example.name }), running.dataplane.counts.undelivered > 0 {
             throw Failure("\(running.dataplane.counts.undelivered) events were not delivered")
         }

@@ -127,6 +127,7 @@ public final class Node: Sendable {
     private func makeResource(_ resource: Workflow.Resource) throws(NodeError) -> Resource {
         switch ResourceClass(rawValue: resource.classType) {
         case .fileLog?: return try FileLogResource(name: resource.name, configuration: resource.configurations, shield: shield)
+        case .redis?: return try RedisResource(name: resource.name, configuration: resource.configurations)
         default: throw .resource(resource.name, "class \(resource.classType) cannot be started by this build")
         }
     }

@@ -37,7 +37,7 @@ public enum ResourceClass: String, CaseIterable, Sendable {
     }
 
     /// Classes this build can start; the others are recognised and refused with a reason.
-    var available: Bool { self == .fileLog }
+    var available: Bool { self == .fileLog || self == .redis }
 }
 
 /// `file-log`: appends each cast payload as a line to a file the manifest allows, with an

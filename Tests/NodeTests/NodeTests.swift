@@ -4,6 +4,7 @@ import Logging
 import Testing
 import TestSupport
 import TrustedFiles
+import Examples
 @testable import Node
 
 private let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
@@ -147,5 +148,30 @@ private func refusal(_ node: Node, _ path: String) -> String {
         #expect(lines[0].hasSuffix(" first") && lines[1].hasSuffix(" second"))
         #expect(lines[0].contains("T") && lines[0].contains("Z "))
         #expect(refusal(node, "workflows/escape.json").contains("cannot be opened for writing"))
+    }
+}
+
+@Suite struct RedisResourceTests {
+    @Test func castsBecomeTheKeysValue() throws {
+        let redis = try LocalRedis()
+        let resource = try RedisResource(name: "store", configuration: ["url": redis.url, "key": "reading"])
+        try resource.cast(payload: Array("21".utf8))
+        #expect(try redis.get("reading") == "21")
+        #expect(resource.call(payload: Array("22".utf8)) == .noReply)
+        #expect(try redis.get("reading") == "22")
+        // Binary payloads are stored as they are.
+        try resource.cast(payload: [0x41, 0x00, 0x42])
+        resource.stop()
+    }
+
+    @Test func unreachableServerAndBadConfigurationAreNamed() throws {
+        let closed = try RedisResource(name: "store", configuration: ["url": "redis://127.0.0.1:\(LocalRedis.freePort())/", "key": "k"])
+        #expect(throws: NodeError.self) { try closed.cast(payload: Array("1".utf8)) }
+        guard case let .error(reason) = closed.call(payload: Array("1".utf8)) else { Issue.record("no error"); return }
+        #expect(reason.contains("cannot connect to redis"))
+        #expect(throws: NodeError.resource("r", "url \"http://x\" is not redis://HOST:PORT[/DB]")) {
+            try RedisResource(name: "r", configuration: ["url": "http://x", "key": "k"])
+        }
+        #expect(throws: NodeError.self) { try RedisResource(name: "r", configuration: ["url": "redis://127.0.0.1:1/"]) }
     }
 }

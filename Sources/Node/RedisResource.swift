@@ -1,0 +1,122 @@
+import Foundation
+import FunctionRuntime
+
+/// `redis`: writes each cast payload to a configured key (SET), over one TCP connection
+/// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
+/// and `key`. A call does the same and answers "no reply", or an error naming what failed.
+public final class RedisResource: Resource, @unchecked Sendable {
+    public let name: String
+    private let host: String
+    private let port: UInt16
+    private let database: Int
+    private let key: [UInt8]
+    private let lock = NSLock()
+    private var socket: Int32 = -1
+
+    public init(name: String, configuration: [String: String]) throws(NodeError) {
+        self.name = name
+        let url = configuration["url"] ?? ""
+        guard let parsed = URLComponents(string: url), parsed.scheme == "redis", let host = parsed.host, !host.isEmpty else {
+            throw .resource(name, "url \"\(url)\" is not redis://HOST:PORT[/DB]")
+        }
+        self.host = host
+        port = UInt16(parsed.port ?? 6379)
+        database = Int(parsed.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
+        key = Array((configuration["key"] ?? "").utf8)
+        guard !key.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
+    }
+
+    deinit { if socket >= 0 { close(socket) } }
+
+    public func cast(payload: [UInt8]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        // One retry on a fresh connection: a server restart should cost nothing.
+        do {
+            try set(payload)
+        } catch {
+            disconnect()
+            try set(payload)
+        }
+    }
+
+    public func call(payload: [UInt8]) -> CallReply {
+        do {
+            try cast(payload: payload)
+            return .noReply
+        } catch {
+            return .error("\(error)")
+        }
+    }
+
+    public func stop() {
+        lock.lock()
+        disconnect()
+        lock.unlock()
+    }
+
+    private func set(_ value: [UInt8]) throws {
+        try connectIfNeeded()
+        try send(command: [Array("SET".utf8), key, value])
+        let reply = try readLine()
+        guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
+    }
+
+    private func connectIfNeeded() throws {
+        guard socket < 0 else { return }
+        var hints = addrinfo(ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
+                             ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
+            throw NodeError.resource(name, "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(results) }
+        let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard fd >= 0 else { throw NodeError.resource(name, "socket: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw NodeError.resource(name, "cannot connect to redis at \(host):\(port): \(reason)")
+        }
+        socket = fd
+        if database != 0 {
+            try send(command: [Array("SELECT".utf8), Array(String(database).utf8)])
+            let reply = try readLine()
+            guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SELECT \(database)") }
+        }
+    }
+
+    private func disconnect() {
+        if socket >= 0 { close(socket) }
+        socket = -1
+    }
+
+    private func send(command: [[UInt8]]) throws {
+        var message = Array("*\(command.count)\r\n".utf8)
+        for part in command { message += Array("$\(part.count)\r\n".utf8) + part + Array("\r\n".utf8) }
+        var sent = 0
+        while sent < message.count {
+            let result = message[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { throw NodeError.resource(name, "sending to redis failed: \(String(cString: strerror(errno)))") }
+            sent += result
+        }
+    }
+
+    /// One reply line (`+OK`, `-ERR …`), at most 4 KiB.
+    private func readLine() throws -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.count < 4096 {
+            let result = recv(socket, &byte, 1, 0)
+            if result < 0 && errno == EINTR { continue }
+            guard result == 1 else { throw NodeError.resource(name, "redis closed the connection or timed out") }
+            if byte == UInt8(ascii: "\n") { return String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...], as: UTF8.self) }
+            line.append(byte)
+        }
+        throw NodeError.resource(name, "redis reply longer than 4 KiB")
+    }
+}
