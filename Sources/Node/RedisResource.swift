@@ -40,15 +40,6 @@ public final class RedisResource: Resource, @unchecked Sendable {
         }
     }
 
-    public func call(payload: [UInt8]) -> CallReply {
-        do {
-            try cast(payload: payload)
-            return .noReply
-        } catch {
-            return .error("\(error)")
-        }
-    }
-
     public func stop() {
         lock.lock()
         disconnect()

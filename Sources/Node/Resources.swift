@@ -11,6 +11,18 @@ public protocol Resource: AnyObject, Sendable {
     func stop()
 }
 
+extension Resource {
+    /// A resource without answers treats a call as a cast: "no reply", or the error.
+    public func call(payload: [UInt8]) -> CallReply {
+        do {
+            try cast(payload: payload)
+            return .noReply
+        } catch {
+            return .error("\(error)")
+        }
+    }
+}
+
 /// Resource classes this node knows, with the configuration each requires.
 public enum ResourceClass: String, CaseIterable, Sendable {
     case fileLog = "file-log"
@@ -75,15 +87,6 @@ public final class FileLogResource: Resource, @unchecked Sendable {
             if result < 0 && errno == EINTR { continue }
             guard result > 0 else { throw NodeError.resource(name, "write failed: \(String(cString: strerror(errno)))") }
             written += result
-        }
-    }
-
-    public func call(payload: [UInt8]) -> CallReply {
-        do {
-            try cast(payload: payload)
-            return .noReply
-        } catch {
-            return .error("\(error)")
         }
     }
 

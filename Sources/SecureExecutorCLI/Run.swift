@@ -14,24 +14,14 @@ struct Run: ParsableCommand {
         the functions' stop handlers, keeps their synced state and flushes resource files.
         """)
 
-    @Argument(help: "The application manifest (APP.toml).")
-    var manifest: String
-
-    @Option(help: "The only public key to accept: ed25519:<base64>, 64 hex digits, or a .pub file.")
-    var signer: String?
-
-    @Option(help: "Folder holding APP.trusted and APP.sig (default: the manifest's folder).")
-    var bundle: String?
+    @OptionGroup var options: SignedBundleOptions
 
     @Option(name: .customLong("for"), help: "Stop after this many seconds instead of waiting for a signal.")
     var seconds: Double?
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let pinned: PublicKey?
-        do { pinned = try signer.map { (text) throws(KeyError) in try PublicKey(argument: text) } } catch { fail(error) }
-        let loaded: SignedBundle
-        do { loaded = try SignedBundle.load(manifestPath: manifest, bundleDirectory: bundle, signer: pinned) } catch { fail(error) }
+        let (loaded, _) = options.load()
         guard let workflowPath = loaded.manifest.workflow else {
             fail("\(loaded.manifest.path): no [workflow] file; name the workflow JSON to run")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrustedFiles
 
 @main
 struct SecureExecutor: ParsableCommand {
@@ -26,4 +27,27 @@ struct SecureExecutor: ParsableCommand {
 func fail(_ error: Any) -> Never {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     Foundation.exit(1)
+}
+
+/// The manifest and the signature checks shared by `verify` and `run`.
+struct SignedBundleOptions: ParsableArguments {
+    @Argument(help: "The application manifest (APP.toml).")
+    var manifest: String
+
+    @Option(help: "The only public key to accept: ed25519:<base64>, 64 hex digits, or a .pub file.")
+    var signer: String?
+
+    @Option(help: "Folder holding APP.trusted and APP.sig (default: the manifest's folder).")
+    var bundle: String?
+
+    /// Loads the bundle, or ends the program with the reason it was refused.
+    func load() -> (bundle: SignedBundle, pinned: Bool) {
+        let pinned: PublicKey?
+        do { pinned = try signer.map { (text) throws(KeyError) in try PublicKey(argument: text) } } catch { fail(error) }
+        do {
+            return (try SignedBundle.load(manifestPath: manifest, bundleDirectory: bundle, signer: pinned), pinned != nil)
+        } catch {
+            fail(error)
+        }
+    }
 }

@@ -13,25 +13,11 @@ struct Verify: ParsableCommand {
         printed; with --signer only that key is.
         """)
 
-    @Argument(help: "The application manifest (APP.toml).")
-    var manifest: String
-
-    @Option(help: "The only public key to accept: ed25519:<base64>, 64 hex digits, or a .pub file.")
-    var signer: String?
-
-    @Option(help: "Folder holding APP.trusted and APP.sig (default: the manifest's folder).")
-    var bundle: String?
+    @OptionGroup var options: SignedBundleOptions
 
     func run() throws {
-        let pinned: PublicKey?
-        do { pinned = try signer.map { (text) throws(KeyError) in try PublicKey(argument: text) } } catch { fail(error) }
-        let loaded: SignedBundle
-        do {
-            loaded = try SignedBundle.load(manifestPath: manifest, bundleDirectory: bundle, signer: pinned)
-        } catch {
-            fail(error)
-        }
-        print("signature: valid, key \(loaded.signer.keyID)\(pinned == nil ? " (not pinned: pass --signer to accept only your key)" : " (pinned)")")
+        let (loaded, pinned) = options.load()
+        print("signature: valid, key \(loaded.signer.keyID)\(pinned ? " (pinned)" : " (not pinned: pass --signer to accept only your key)")")
         print("measurement: \(hexString(loaded.measurement.value))")
         let result = DiskCheck.run(loaded)
         for problem in result.problems { print(problem) }
