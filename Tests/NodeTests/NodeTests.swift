@@ -175,3 +175,51 @@ private func refusal(_ node: Node, _ path: String) -> String {
         #expect(throws: NodeError.self) { try RedisResource(name: "r", configuration: ["url": "redis://127.0.0.1:1/"]) }
     }
 }
+
+/// A resource that takes its time and remembers what it got, in order.
+private final class SlowResource: Resource, @unchecked Sendable {
+    let name = "slow"
+    let delay: TimeInterval
+    private let lock = NSLock()
+    private var received: [String] = []
+    init(delay: TimeInterval) { self.delay = delay }
+    func cast(payload: [UInt8]) throws {
+        Thread.sleep(forTimeInterval: delay)
+        lock.lock()
+        received.append(String(decoding: payload, as: UTF8.self))
+        lock.unlock()
+    }
+    func stop() {}
+    var got: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+}
+
+@Suite struct BackpressureTests {
+    @Test func aFullQueueMakesSendersWaitAndKeepsOrder() {
+        let slow = SlowResource(delay: 0.002)
+        let dataplane = Dataplane(workflow: "w", queueCapacity: 2, backpressureTimeout: .seconds(5),
+                                  logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        dataplane.add("slow", endpoint: .resource(slow), outputs: [:])
+        for index in 0..<50 { dataplane.inject(into: "slow", payload: Array(String(index).utf8)) }
+        dataplane.drain()
+        #expect(slow.got == (0..<50).map(String.init))
+        #expect(dataplane.counts.delivered == 50 && dataplane.counts.undelivered == 0)
+    }
+
+    @Test func eventsThatCannotWaitAreCountedNotLost() {
+        let slow = SlowResource(delay: 0.05)
+        let dataplane = Dataplane(workflow: "w", queueCapacity: 1, backpressureTimeout: .milliseconds(5),
+                                  logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        dataplane.add("slow", endpoint: .resource(slow), outputs: [:])
+        for index in 0..<10 { dataplane.inject(into: "slow", payload: Array(String(index).utf8)) }
+        dataplane.inject(into: "nobody", payload: Array("x".utf8))
+        dataplane.drain()
+        let counts = dataplane.counts
+        #expect(counts.undelivered > 0)
+        #expect(counts.delivered + counts.undelivered == 11)
+        #expect(slow.got.count == counts.delivered)
+    }
+}
