@@ -73,6 +73,14 @@ final class PreparedInstance: @unchecked Sendable {
         host.allocate = exports.allocate
         instantiateNanoseconds = DispatchTime.now().uptimeNanoseconds - started
     }
+
+    /// Gives a prepared instance its identity: which function it serves, and where its
+    /// imports send things.
+    func bind(id: InstanceID, function: String, router: FunctionRouter) {
+        host.id = id
+        host.functionName = function
+        host.router = router
+    }
 }
 
 /// Starts function instances: parses and checks code once per hash (module cache), keeps
@@ -132,18 +140,14 @@ public final class FunctionRuntime: Sendable {
         let instance: PreparedInstance
         if let ready { instance = ready } else { instance = try PreparedInstance(compiled: compiled, engine: engine, limits: limits) }
         let initStart = DispatchTime.now().uptimeNanoseconds
-        instance.host.id = id
-        instance.host.functionName = function
-        instance.host.router = router
+        instance.bind(id: id, function: function, router: router)
         let latency = StartupLatency(
             loadVerifyNanoseconds: code.loadNanoseconds, parseValidateNanoseconds: instantiateStart - parseStart,
             instantiateNanoseconds: initStart - instantiateStart, initNanoseconds: 0,
             moduleCached: cached, instancePrepared: ready != nil)
         let replacement: (() throws(FunctionError) -> PreparedInstance)? = limits.restartOnFailure ? { [engine, limits] () throws(FunctionError) in
             let fresh = try PreparedInstance(compiled: compiled, engine: engine, limits: limits)
-            fresh.host.id = id
-            fresh.host.functionName = function
-            fresh.host.router = router
+            fresh.bind(id: id, function: function, router: router)
             return fresh
         } : nil
         let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency,
