@@ -26,9 +26,7 @@ public struct FunctionCode: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             let file = try shield.openTrusted(path)
-            let bytes = try file.readAll()
-            let entry = shield.table.lookup(normalised: file.path)!
-            return FunctionCode(name: file.path, bytes: bytes, hash: Array(shield.table.rootHash(of: entry)),
+            return FunctionCode(name: file.path, bytes: try file.readAll(), hash: file.rootHash,
                                 loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         } catch {
             throw .codeUnavailable(path: path, reason: error.description)

@@ -19,7 +19,6 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         let endpoint: Endpoint
         let queue: DispatchQueue
         let slots: DispatchSemaphore
-        let pending = Atomic<Int>(0)
         init(name: String, endpoint: Endpoint, capacity: Int) {
             self.name = name
             self.endpoint = endpoint
@@ -66,8 +65,6 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     public var counts: Statistics { statistics.withLock { $0 } }
-    /// Casts waiting per target, for /metrics.
-    public var queueDepths: [String: Int] { targets.withLock { $0.mapValues { $0.pending.load(ordering: .relaxed) } } }
     public func savedState(of function: String) -> [UInt8] { states.withLock { $0[function] ?? [] } }
     public func restoreStates(_ saved: [String: [UInt8]]) { states.withLock { $0.merge(saved) { $1 } } }
     public var allStates: [String: [UInt8]] { states.withLock { $0 } }
@@ -124,11 +121,9 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         guard target.slots.wait(timeout: .now() + backpressureTimeout) == .success else {
             return lost(.init(from: source, to: target.name, reason: "queue full (\(queueCapacity) pending) for longer than the backpressure timeout"))
         }
-        target.pending.add(1, ordering: .relaxed)
         enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
         target.queue.async { [self] in
             defer {
-                target.pending.subtract(1, ordering: .relaxed)
                 completedTotal.add(1, ordering: .sequentiallyConsistent)
                 target.slots.signal()
             }

@@ -112,6 +112,9 @@ public final class VerifiedFile: Sendable {
 
     deinit { close(descriptor) }
 
+    /// The file's signed root hash: what identifies its content (the module cache's key).
+    public var rootHash: [UInt8] { Array(table.rootHash(of: entry)) }
+
     /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at the signed end).
     /// Chunks not yet verified are read and hashed in parallel when a read spans several.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(ShieldError) -> Int {
