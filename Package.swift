@@ -21,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Small shared helpers (parallel map) used by every module.
@@ -40,19 +45,38 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // One small HTTP server (Hummingbird) behind the ingress, the node API and test peers.
+        .target(name: "HTTPServing", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Workflows, dataplane and resources on top of the function runtime.
         .target(name: "Node", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "HTTPServing",
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // The node's HTTP API: workflows, instances, /health and Prometheus /metrics.
+        .target(name: "NodeAPI", dependencies: [
+            "Node", "FunctionRuntime", "HTTPServing",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The EDGELESS example set under examples/: build, sign, run and check each.
         .target(name: "Examples", dependencies: [
-            "Manifest", "TrustedFiles", "FunctionRuntime", "Node",
+            "Manifest", "TrustedFiles", "FunctionRuntime", "Node", "HTTPServing",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "Examples",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -75,8 +99,11 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "WAT", package: "WasmKit"),
         ], exclude: ["Functions"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport"],
-                    exclude: ["Functions"]),
+        .testTarget(name: "NodeTests", dependencies: [
+            "Node", "NodeAPI", "HTTPServing", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], exclude: ["Functions"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]
 )

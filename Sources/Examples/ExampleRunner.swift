@@ -1,6 +1,8 @@
 import Foundation
 import FunctionRuntime
+import HTTPServing
 import Logging
+import NIOHTTP1
 import Manifest
 import Node
 import TrustedFiles
@@ -21,15 +23,20 @@ public enum ExampleRunner {
         var runFor: Double
         /// Starts a redis-server of its own and points the workflow's redis url at it.
         var needsRedis = false
-        var check: @Sendable (Run) throws -> String
+        /// Starts an HTTP server of its own (the world http-egress talks to) and puts its
+        /// address where the workflow names 127.0.0.1:8089.
+        var needsPeer = false
+        var check: @Sendable (Run) async throws -> String
     }
 
-    /// What a check can look at: the app's folder, the node and the running workflow.
+    /// What a check can look at: the app's folder, the node, the running workflow and the
+    /// servers started for it.
     struct Run {
         let folder: String
         let node: Node
         let workflow: Node.RunningWorkflow
         let redis: LocalRedis?
+        let peer: PeerServer?
 
         func count(_ function: String) throws -> Int {
             guard let instance = workflow.instances[function],
@@ -42,6 +49,23 @@ public enum ExampleRunner {
 
         func lines(_ path: String) -> [String] {
             ((try? String(contentsOfFile: folder + "/" + path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        /// Sends a request to the node's HTTP ingress, addressed to `host`; answers status and body.
+        func request(_ method: HTTPMethod, host: String, path: String, body: String = "") async throws -> (status: Int, body: String) {
+            guard let port = node.ingress.port else { throw Failure("the node's HTTP ingress is not listening") }
+            let answer = try await HTTPCall.send(method, "http://127.0.0.1:\(port)\(path)", host: host, body: Array(body.utf8))
+            return (answer.status, answer.text)
+        }
+
+        /// Polls `condition` every 20 ms for up to `seconds`; true if it came true.
+        func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition() {
+                guard Date() < deadline else { return false }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return true
         }
     }
 
@@ -60,7 +84,7 @@ public enum ExampleRunner {
             guard before >= 5 else { throw Failure("ping got \(before) pongs in 1 s, expected at least 5") }
             try run.node.stop(workflow: run.workflow.id)
             let restarted = try run.node.start(workflowAt: "workflow.json", id: run.workflow.id)
-            let after = try Run(folder: run.folder, node: run.node, workflow: restarted, redis: nil).count("ping")
+            let after = try Run(folder: run.folder, node: run.node, workflow: restarted, redis: nil, peer: nil).count("ping")
             guard after >= before else { throw Failure("ping's count went from \(before) to \(after) across a restart: state was lost") }
             return "\(before) pongs, then \(after) after a restart (state kept)"
         },
@@ -90,24 +114,62 @@ public enum ExampleRunner {
             }
             return "redis tutorial-01 = \(average), \(errors.count) out-of-range readings in logs/errors.log"
         },
+        Example(name: "http_ingress", runFor: 0) { run in
+            let hello = try await run.request(.POST, host: "demo.edgeless.com", path: "/hello", body: "world")
+            guard hello == (200, "hello world") else { throw Failure("POST /hello \"world\" answered \(hello.status) \"\(hello.body)\", expected 200 \"hello world\"") }
+            let otherHost = try await run.request(.POST, host: "other.example", path: "/hello", body: "world")
+            guard otherHost.status == 404 else { throw Failure("a request for another host answered \(otherHost.status), expected 404") }
+            let get = try await run.request(.GET, host: "demo.edgeless.com", path: "/hello")
+            guard get.status == 404 else { throw Failure("GET (methods lists only POST) answered \(get.status), expected 404") }
+            return "POST \"world\" → 200 \"hello world\"; other host and GET → 404"
+        },
+        Example(name: "http_egress", runFor: 0, needsPeer: true) { run in
+            let expected = (1...5).map { "tick \($0)" }
+            let bodies = { run.peer!.requests.filter { $0.method == "POST" && $0.path == "/ingest" }.map { String(decoding: $0.body, as: UTF8.self) } }
+            guard await run.eventually(within: 5, { bodies().count >= 5 && run.lines("logs/responses.log").count >= 5 }) else {
+                throw Failure("the server got \(bodies()) and logs/responses.log has \(run.lines("logs/responses.log").count) lines within 5 s; expected \(expected) and 5 lines")
+            }
+            guard bodies() == expected else { throw Failure("the server got \(bodies()), expected \(expected) in order") }
+            let responses = run.lines("logs/responses.log")
+            guard responses == expected.map({ "200 ok \($0)" }) else { throw Failure("logs/responses.log is \(responses), expected \"200 ok tick 1\" … \"200 ok tick 5\"") }
+            return "server got POST /ingest tick 1…5 in order; the function logged the 5 replies"
+        },
+        Example(name: "simple_workflow_http", runFor: 0, needsPeer: true) { run in
+            let refused = try await run.request(.POST, host: "demo.edgeless.com", path: "/", body: "forty-two")
+            guard refused.status == 400 else { throw Failure("POST \"forty-two\" answered \(refused.status), expected 400") }
+            let posted = try await run.request(.POST, host: "demo.edgeless.com", path: "/", body: "42")
+            guard posted.status == 200 else { throw Failure("POST \"42\" answered \(posted.status) \"\(posted.body)\", expected 200") }
+            let numbers = { run.peer!.requests.filter { $0.path == "/numbers" }.map { String(decoding: $0.body, as: UTF8.self) } }
+            guard await run.eventually(within: 5, { !numbers().isEmpty }) else { throw Failure("the egress server received nothing within 5 s of POST 42") }
+            guard numbers() == ["86"] else { throw Failure("the egress server received \(numbers()), expected [\"86\"] ((42 + 1) × 2)") }
+            return "POST 42 → +1 → ×2 → egress received 86; \"forty-two\" refused with 400"
+        },
+        Example(name: "bench_mapreduce", runFor: 0) { run in
+            let light = try await MapReduceCheck.run(run, workflow: run.workflow, log: "logs/mapreduce.log", jobs: 1000)
+            let heavy = try run.node.start(workflowAt: "workflow-heavy.json", id: "bench_mapreduce-heavy")
+            let heavyResult = try await MapReduceCheck.run(run, workflow: heavy, log: "logs/mapreduce-heavy.log", jobs: 40)
+            return "mapreduce only: \(light); with CPU-heavy process stage: \(heavyResult)"
+        },
     ]
 
     public static var names: [String] { examples.map(\.name) }
 
     /// Runs the examples found in `folder` (each copied to a scratch folder first).
-    public static func runAll(from folder: String, only: [String] = [], logger: Logger) -> [Outcome] {
-        examples.filter { only.isEmpty || only.contains($0.name) }.map { example in
+    public static func runAll(from folder: String, only: [String] = [], logger: Logger) async -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for example in examples where only.isEmpty || only.contains(example.name) {
             let started = Date()
             do {
-                let detail = try run(example, from: folder, logger: logger)
-                return Outcome(name: example.name, passed: true, detail: detail, seconds: Date().timeIntervalSince(started))
+                let detail = try await run(example, from: folder, logger: logger)
+                outcomes.append(Outcome(name: example.name, passed: true, detail: detail, seconds: Date().timeIntervalSince(started)))
             } catch {
-                return Outcome(name: example.name, passed: false, detail: "\(error)", seconds: Date().timeIntervalSince(started))
+                outcomes.append(Outcome(name: example.name, passed: false, detail: "\(error)", seconds: Date().timeIntervalSince(started)))
             }
         }
+        return outcomes
     }
 
-    static func run(_ example: Example, from folder: String, logger: Logger) throws -> String {
+    static func run(_ example: Example, from folder: String, logger: Logger) async throws -> String {
         let scratch = NSTemporaryDirectory() + "secure-executor-example-\(example.name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: scratch)
         try FileManager.default.copyItem(atPath: folder + "/" + example.name, toPath: scratch)
@@ -118,23 +180,31 @@ public enum ExampleRunner {
             guard report.ok else { throw Failure("functions/\(function): \(report.problems.joined(separator: "; "))") }
         }
         let redis = example.needsRedis ? try LocalRedis() : nil
-        if let redis {
-            let workflowPath = scratch + "/workflow.json"
-            let text = try String(contentsOfFile: workflowPath, encoding: .utf8)
-            try text.replacingOccurrences(of: "redis://127.0.0.1:6379/", with: redis.url).write(toFile: workflowPath, atomically: true, encoding: .utf8)
-        }
+        let peer = example.needsPeer ? try await PeerServer.start(logger: logger) : nil
+        let workflowPath = scratch + "/workflow.json"
+        var text = try String(contentsOfFile: workflowPath, encoding: .utf8)
+        if let redis { text = text.replacingOccurrences(of: "redis://127.0.0.1:6379/", with: redis.url) }
+        if let peer { text = text.replacingOccurrences(of: "127.0.0.1:8089", with: peer.address) }
+        try text.write(toFile: workflowPath, atomically: true, encoding: .utf8)
         let key = SigningKey.generate()
         let manifest = try Manifest.load(path: scratch + "/\(example.name).toml")
         _ = try Signer.sign(manifest: manifest, key: key)
         let bundle = try SignedBundle.load(manifestPath: manifest.path, signer: key.publicKey)
         let node = try Node(bundle: bundle, logger: logger)
-        defer { node.stopAll() }
-        let workflow = try node.start(workflowAt: manifest.workflow?.string ?? "workflow.json", id: example.name)
-        Thread.sleep(forTimeInterval: example.runFor)
-        let detail = try example.check(Run(folder: scratch, node: node, workflow: workflow, redis: redis))
-        if let running = node.workflows.first(where: { $0.id == example.name }), running.dataplane.counts.undelivered > 0 {
-            throw Failure("\(running.dataplane.counts.undelivered) events were not delivered")
+        _ = try await node.listenForIngress(port: 0)
+        do {
+            let workflow = try node.start(workflowAt: manifest.workflow?.string ?? "workflow.json", id: example.name)
+            try await Task.sleep(for: .seconds(example.runFor))
+            let detail = try await example.check(Run(folder: scratch, node: node, workflow: workflow, redis: redis, peer: peer))
+            let lost = node.workflows.reduce(0) { $0 + $1.dataplane.counts.undelivered }
+            if lost > 0 { throw Failure("\(lost) events were not delivered") }
+            await node.shutdown()
+            await peer?.stop()
+            return detail
+        } catch {
+            await node.shutdown()
+            await peer?.stop()
+            throw error
         }
-        return detail
     }
 }

@@ -19,6 +19,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         let endpoint: Endpoint
         let queue: DispatchQueue
         let slots: DispatchSemaphore
+        let pending = Atomic<Int>(0)
         init(name: String, endpoint: Endpoint, capacity: Int) {
             self.name = name
             self.endpoint = endpoint
@@ -46,22 +47,44 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     private let statistics = Mutex(Statistics())
     private let enqueuedTotal = Atomic<Int>(0)
     private let completedTotal = Atomic<Int>(0)
+    private let resourceIDs = Mutex<[String: InstanceID]>([:])
     private let delivered: Counter
     private let undelivered: Counter
 
-    public init(workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5), logger: Logger) {
+    public init(workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
+                logger: Logger, metrics: MetricsFactory? = nil) {
         self.workflow = workflow
         self.queueCapacity = queueCapacity
         self.backpressureTimeout = backpressureTimeout
         self.logger = logger
-        delivered = Counter(label: "secure_executor_events_delivered_total", dimensions: [("workflow", workflow)])
-        undelivered = Counter(label: "secure_executor_events_undelivered_total", dimensions: [("workflow", workflow)])
+        let dimensions = [("workflow", workflow)]
+        if let metrics {
+            delivered = Counter(label: "secure_executor_events_delivered_total", dimensions: dimensions, factory: metrics)
+            undelivered = Counter(label: "secure_executor_events_undelivered_total", dimensions: dimensions, factory: metrics)
+        } else {
+            delivered = Counter(label: "secure_executor_events_delivered_total", dimensions: dimensions)
+            undelivered = Counter(label: "secure_executor_events_undelivered_total", dimensions: dimensions)
+        }
     }
 
     func add(_ name: String, endpoint: Endpoint, outputs: [String: String]) {
         targets.withLock { $0[name] = Target(name: name, endpoint: endpoint, capacity: queueCapacity) }
         mappings.withLock { $0[name] = outputs }
-        if case let .function(instance) = endpoint { names.withLock { $0[instance.id] = name } }
+        let id: InstanceID
+        switch endpoint {
+        case let .function(instance): id = instance.id
+        case .resource:
+            // Resources get an identity too: a function sees who called it, and a raw-id cast
+            // back to the resource resolves.
+            id = InstanceID(node: UUID())
+            resourceIDs.withLock { $0[name] = id }
+        }
+        names.withLock { $0[id] = name }
+    }
+
+    /// Casts waiting in each target's queue (the one being handled included).
+    public var queueDepths: [String: Int] {
+        targets.withLock { $0 }.mapValues { $0.pending.load(ordering: .relaxed) }
     }
 
     public var counts: Statistics { statistics.withLock { $0 } }
@@ -122,8 +145,10 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
             return lost(.init(from: source, to: target.name, reason: "queue full (\(queueCapacity) pending) for longer than the backpressure timeout"))
         }
         enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
+        target.pending.add(1, ordering: .relaxed)
         target.queue.async { [self] in
             defer {
+                target.pending.subtract(1, ordering: .relaxed)
                 completedTotal.add(1, ordering: .sequentiallyConsistent)
                 target.slots.signal()
             }
@@ -151,7 +176,19 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
-        let name = sourceName(source)
+        call(from: sourceName(source), id: source, to: destination, payload: payload, context: context)
+    }
+
+    /// A call a resource makes on one of its outputs (the ingress turning a request into a call).
+    public func call(fromResource name: String, output alias: String, payload: [UInt8]) -> CallReply {
+        guard let id = resourceIDs.withLock({ $0[name] }) else {
+            lost(.init(from: name, to: alias, reason: "no such resource in workflow \(workflow)"))
+            return .error("no resource \(name) in workflow \(workflow)")
+        }
+        return call(from: name, id: id, to: .alias(alias), payload: payload, context: CallContext())
+    }
+
+    private func call(from name: String, id source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
         statistics.withLock { $0.calls += 1 }
         switch resolve(name, destination) {
         case let .failure(problem):

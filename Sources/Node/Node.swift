@@ -2,6 +2,7 @@ import Foundation
 import FunctionRuntime
 import Logging
 import Manifest
+import Metrics
 import Shield
 import Synchronization
 import TrustedFiles
@@ -15,22 +16,45 @@ public final class Node: Sendable {
         public let dataplane: Dataplane
         public let instances: [String: FunctionInstance]
         let resources: [String: Resource]
+
+        public var resourceNames: [String] { resources.keys.sorted() }
     }
 
     public let shield: Shield
     public let runtime: FunctionRuntime
     public let root: String
+    /// Requests for `http-ingress` resources arrive here once `listenForIngress` has run.
+    public let ingress: HTTPIngress
     private let logger: Logger
+    private let metrics: MetricsFactory?
+    private let maxPayloadBytes: Int
     private let running = Mutex<[String: RunningWorkflow]>([:])
     /// State each function last synced, by workflow id and function name, kept across a
     /// workflow's stop and start.
     private let savedStates = Mutex<[String: [String: [UInt8]]]>([:])
 
-    public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node")) throws(NodeError) {
+    /// `metrics`: where counters and start-up timers go (the node API's Prometheus registry);
+    /// nil uses the process-wide swift-metrics backend.
+    public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node"), metrics: MetricsFactory? = nil) throws(NodeError) {
         do { shield = try Shield(bundle: bundle) } catch { throw .resource("shield", error.description) }
-        runtime = FunctionRuntime(limits: FunctionLimits(bundle.manifest.limits), logger: logger)
+        let limits = FunctionLimits(bundle.manifest.limits)
+        runtime = FunctionRuntime(limits: limits, logger: logger, metrics: metrics)
         root = bundle.manifest.root
+        ingress = HTTPIngress(maxPayloadBytes: limits.payloadBytes, logger: logger, metrics: metrics)
+        maxPayloadBytes = limits.payloadBytes
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// Opens the node's HTTP ingress listener (`port` 0: any free port) and returns its port.
+    public func listenForIngress(host: String = "127.0.0.1", port: Int) async throws -> Int {
+        try await ingress.listen(host: host, port: port)
+    }
+
+    /// Stops every workflow (stop handlers, state, flushes), then closes the ingress listener.
+    public func shutdown() async {
+        stopAll()
+        await ingress.close()
     }
 
     public var workflows: [RunningWorkflow] { running.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
@@ -69,7 +93,7 @@ public final class Node: Sendable {
         problems += WorkflowCheck.callCycles(workflow) { callers.contains($0) }
         guard problems.isEmpty else { throw .workflow(.invalid(source, problems)) }
 
-        let dataplane = Dataplane(workflow: workflowID, logger: logger)
+        let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
         dataplane.restoreStates(savedStates.withLock { $0[workflowID] ?? [:] })
         var resources: [String: Resource] = [:]
         var instances: [String: FunctionInstance] = [:]
@@ -79,7 +103,7 @@ public final class Node: Sendable {
         }
         for resource in workflow.resources {
             do {
-                let started = try makeResource(resource)
+                let started = try makeResource(resource, workflow: workflowID, dataplane: dataplane)
                 resources[resource.name] = started
                 dataplane.add(resource.name, endpoint: .resource(started), outputs: resource.outputMapping)
             } catch {
@@ -124,11 +148,15 @@ public final class Node: Sendable {
         for workflow in workflows { try? stop(workflow: workflow.id) }
     }
 
-    private func makeResource(_ resource: Workflow.Resource) throws(NodeError) -> Resource {
+    private func makeResource(_ resource: Workflow.Resource, workflow: String, dataplane: Dataplane) throws(NodeError) -> Resource {
+        let configuration = resource.configurations
         switch ResourceClass(rawValue: resource.classType) {
-        case .fileLog?: return try FileLogResource(name: resource.name, configuration: resource.configurations, shield: shield)
-        case .redis?: return try RedisResource(name: resource.name, configuration: resource.configurations)
-        default: throw .resource(resource.name, "class \(resource.classType) cannot be started by this build")
+        case .fileLog?: return try FileLogResource(name: resource.name, configuration: configuration, shield: shield)
+        case .redis?: return try RedisResource(name: resource.name, configuration: configuration)
+        case .httpIngress?:
+            return try HTTPIngressResource(name: resource.name, workflow: workflow, configuration: configuration, ingress: ingress, dataplane: dataplane)
+        case .httpEgress?: return try HTTPEgressResource(name: resource.name, configuration: configuration, maxResponseBytes: maxPayloadBytes)
+        case nil: throw .resource(resource.name, "unknown class_type \(resource.classType)")
         }
     }
 }
@@ -162,9 +190,6 @@ enum WorkflowCheck {
             guard let kind = ResourceClass(rawValue: resource.classType) else {
                 problems.append("resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClass.allCases.map(\.rawValue).joined(separator: ", ")))")
                 continue
-            }
-            if !kind.available {
-                problems.append("resource \(resource.name): class_type \"\(kind.rawValue)\" is not available in this build yet")
             }
             for key in kind.requiredConfiguration where resource.configurations[key] == nil {
                 problems.append("resource \(resource.name): configuration \"\(key)\" is required for \(kind.rawValue)")

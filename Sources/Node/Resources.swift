@@ -3,7 +3,7 @@ import FunctionRuntime
 import Shield
 
 /// A built-in component a workflow wires to functions: it receives casts and calls like a
-/// function does, and may send to its own output mapping through `emit`.
+/// function does; one that produces events (the ingress) sends them through the dataplane.
 public protocol Resource: AnyObject, Sendable {
     var name: String { get }
     func cast(payload: [UInt8]) throws
@@ -43,13 +43,10 @@ public enum ResourceClass: String, CaseIterable, Sendable {
         switch self {
         case .fileLog: return ["add-timestamp"]
         case .httpIngress: return ["methods", "path"]
-        case .httpEgress: return ["timeout-ms"]
+        case .httpEgress: return ["timeout-ms", "allowed-hosts"]
         case .redis: return []
         }
     }
-
-    /// Classes this build can start; the others are recognised and refused with a reason.
-    var available: Bool { self == .fileLog || self == .redis }
 }
 
 /// `file-log`: appends each cast payload as a line to a file the manifest allows, with an

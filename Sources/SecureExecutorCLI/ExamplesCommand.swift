@@ -3,13 +3,13 @@ import Examples
 import Foundation
 import Logging
 
-struct ExamplesCommand: ParsableCommand {
+struct ExamplesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "examples",
         abstract: "Build, sign and run the EDGELESS example set, checking each result.",
         subcommands: [RunAll.self])
 
-    struct RunAll: ParsableCommand {
+    struct RunAll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run-all",
             abstract: "Run every example under examples/ and print a pass/fail table; exit 1 on any failure.",
@@ -21,8 +21,8 @@ struct ExamplesCommand: ParsableCommand {
         @Option(help: "Run only these examples (comma separated).")
         var only: String?
 
-        func run() throws {
-            let outcomes = ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
+        func run() async throws {
+            let outcomes = await ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
                                                 logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() }))
             let width = max(7, outcomes.map(\.name.count).max() ?? 0)
             print("EXAMPLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  TIME     DETAIL")

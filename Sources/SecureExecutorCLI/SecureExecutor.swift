@@ -3,7 +3,7 @@ import Foundation
 import TrustedFiles
 
 @main
-struct SecureExecutor: ParsableCommand {
+struct SecureExecutor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secure-executor",
         abstract: "Prepare an application for a trusted execution boundary, and check it.",

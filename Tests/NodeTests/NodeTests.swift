@@ -1,16 +1,17 @@
 import Foundation
 import FunctionRuntime
 import Logging
+import Metrics
 import Testing
 import TestSupport
 import TrustedFiles
 import Examples
 @testable import Node
 
-private let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
+let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
 
 /// A signed app holding the test functions and the given workflows.
-private func signedApp(workflows: [String: String]) throws -> (TemporaryApp, Node) {
+func signedApp(workflows: [String: String], metrics: MetricsFactory? = nil) throws -> (TemporaryApp, Node) {
     let app = try TemporaryApp(["logs/.keep": ""], manifest: """
     [app]
     name = "node-test"
@@ -20,16 +21,16 @@ private func signedApp(workflows: [String: String]) throws -> (TemporaryApp, Nod
     [allowed]
     files = ["logs/"]
     """)
-    for name in ["relay", "sink", "crasher"] {
+    for name in ["relay", "sink", "crasher", "http_echo"] {
         try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)
     }
     for (name, json) in workflows { try app.write("workflows/\(name).json", json) }
     let (key, _) = try app.sign()
     let bundle = try SignedBundle.load(manifestPath: app.path("app.toml"), signer: key.publicKey)
-    return (app, try Node(bundle: bundle, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+    return (app, try Node(bundle: bundle, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics))
 }
 
-private func function(_ name: String, code: String, outputs: [String: String] = [:]) -> String {
+func function(_ name: String, code: String, outputs: [String: String] = [:]) -> String {
     let mapping = outputs.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
     return """
     { "name": "\(name)", "class_specification": { "id": "\(name)", "function_type": "RUST_WASM", "version": "0.1",
@@ -38,14 +39,14 @@ private func function(_ name: String, code: String, outputs: [String: String] = 
     """
 }
 
-private let chain = """
+let chain = """
 { "functions": [ \(function("first", code: "relay", outputs: ["out": "second"])),
                  \(function("second", code: "relay", outputs: ["out": "sink"])),
                  \(function("sink", code: "sink")) ],
   "resources": [], "annotations": {} }
 """
 
-private func refusal(_ node: Node, _ path: String) -> String {
+func refusal(_ node: Node, _ path: String) -> String {
     do {
         _ = try node.start(workflowAt: path)
         return "started"

@@ -1,0 +1,26 @@
+import AsyncHTTPClient
+import HTTPServing
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request with async-http-client, for the example checks, the tests and the
+/// benchmark's sanity checks: the answer as plain values.
+public enum HTTPCall {
+    /// `host` overrides the Host header, which is how the ingress picks a workflow.
+    public static func send(_ method: HTTPMethod, _ url: String, host: String? = nil, body: [UInt8] = [],
+                            timeout: TimeAmount = .seconds(10)) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let host { request.headers.replaceOrAdd(name: "Host", value: host) }
+        if !body.isEmpty { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        var headers: [String: String] = [:]
+        for (name, value) in response.headers { headers[name.lowercased()] = value }
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return HTTPAnswer(status: Int(response.status.code), headers: headers, body: Array(buffer: bytes))
+    }
+}
+
+extension HTTPAnswer {
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import HTTPServing
+import Logging
+import Synchronization
+
+/// A plain HTTP server on loopback standing in for the outside world an example's
+/// `http-egress` talks to: it records every request and answers 200 "ok BODY".
+public final class PeerServer: Sendable {
+    private let server: HTTPServer
+    private let log: RequestLog
+
+    private init(server: HTTPServer, log: RequestLog) {
+        self.server = server
+        self.log = log
+    }
+
+    public static func start(logger: Logger) async throws -> PeerServer {
+        let log = RequestLog()
+        let server = try await HTTPServer.start(logger: logger) { request in
+            log.requests.withLock { $0.append(request) }
+            return HTTPAnswer(status: 200, headers: ["content-type": "text/plain"], body: Array("ok ".utf8) + request.body)
+        }
+        return PeerServer(server: server, log: log)
+    }
+
+    /// host:port, what an example's workflow names in place of 127.0.0.1:8089.
+    public var address: String { "\(server.host):\(server.port)" }
+
+    public var requests: [HTTPRequestInfo] { log.requests.withLock { $0 } }
+
+    public func stop() async { await server.stop() }
+}
+
+private final class RequestLog: Sendable {
+    let requests = Mutex<[HTTPRequestInfo]>([])
+}

@@ -1,0 +1,174 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+
+/// A request as the node's handlers see it: head fields as plain values and the body read in
+/// full (up to the server's cap), so handlers never touch the HTTP library's types.
+public struct HTTPRequestInfo: Sendable {
+    public var method: String
+    /// The `Host` (HTTP/1.1) or `:authority` (HTTP/2) the client addressed, with any port.
+    public var host: String
+    /// Path with query, as sent.
+    public var path: String
+    /// Header names in lower case; repeated headers joined with ", ".
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, host: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.host = host
+        self.path = path
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The host without a port, lower-cased, which is what routing compares.
+    public var hostName: String {
+        var name = host.lowercased()
+        if name.hasPrefix("[") { return String(name.prefix { $0 != "]" }.dropFirst()) }
+        if let colon = name.lastIndex(of: ":") { name = String(name[..<colon]) }
+        return name
+    }
+}
+
+/// What a handler answers.
+public struct HTTPAnswer: Sendable, Equatable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A plain-text answer; errors use it so an operator's `curl` shows the reason.
+    public static func text(_ status: Int, _ text: String) -> HTTPAnswer {
+        HTTPAnswer(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
+    }
+
+    public static func json<Value: Encodable>(_ status: Int, _ value: Value) -> HTTPAnswer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return .text(500, "could not encode the answer as JSON") }
+        return HTTPAnswer(status: status, headers: ["content-type": "application/json"], body: Array(data) + [UInt8(ascii: "\n")])
+    }
+}
+
+public enum HTTPServerError: Error, CustomStringConvertible {
+    case couldNotListen(host: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .couldNotListen(host, port, reason):
+            return "could not listen on \(host):\(port): \(reason) (is the port in use? pick another, or 0 for any free port)"
+        }
+    }
+}
+
+/// An HTTP/1.1 server on one address, answering every request with `handler`. The node's
+/// ingress, its API, the examples' peer servers and the benchmark's bare baseline all use this
+/// one type, so they are measured and behave alike.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (HTTPRequestInfo) async -> HTTPAnswer
+
+    public let host: String
+    public let port: Int
+    private let task: Task<Void, Never>
+
+    private init(host: String, port: Int, task: Task<Void, Never>) {
+        self.host = host
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts listening and returns once the socket is bound (`port` 0 picks a free port,
+    /// reported in `port`). Requests with a body over `maxBodyBytes` get 413.
+    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+                             logger: Logger, handler: @escaping Handler) async throws -> HTTPServer {
+        let bound = BindResult()
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxBodyBytes)
+            } catch {
+                return response(.text(413, "request body larger than \(maxBodyBytes) bytes"))
+            }
+            var headers: [String: String] = [:]
+            for field in request.headers {
+                let name = field.name.canonicalName
+                headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
+            }
+            let info = HTTPRequestInfo(method: request.method.rawValue, host: request.head.authority ?? headers["host"] ?? "",
+                                       path: request.head.path ?? "/", headers: headers, body: Array(buffer: body))
+            return response(await handler(info))
+        }
+        let application = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
+            logger: logger)
+        let task = Task {
+            do {
+                try await application.runService(gracefulShutdownSignals: [])
+                bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "the server stopped before it was listening")))
+            } catch {
+                bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "\(error)")))
+            }
+        }
+        do {
+            return HTTPServer(host: host, port: try await bound.value, task: task)
+        } catch {
+            task.cancel()
+            await task.value
+            throw error
+        }
+    }
+
+    /// Closes the listener and open connections; returns when the port is free again.
+    public func stop() async {
+        task.cancel()
+        await task.value
+    }
+
+    public var baseURL: String { "http://\(host):\(port)" }
+
+    private static func response(_ answer: HTTPAnswer) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in answer.headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
+
+/// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing.
+private final class BindResult: Sendable {
+    private let state = Mutex<(result: Result<Int, Error>?, waiter: CheckedContinuation<Int, Error>?)>((nil, nil))
+
+    func resolve(_ result: Result<Int, Error>) {
+        let waiter: CheckedContinuation<Int, Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    var value: Int {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<Int, Error>? = state.withLock { state in
+                    if state.result == nil { state.waiter = continuation }
+                    return state.result
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        }
+    }
+}

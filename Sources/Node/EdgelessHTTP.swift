@@ -1,0 +1,79 @@
+import Foundation
+
+/// EDGELESS's HTTP messages as its functions see them (serde JSON of `edgeless_http`): what
+/// `http-ingress` passes in a call and what a function passes when it calls `http-egress`.
+/// `method` is serde's spelling of the enum ("Get", "Post", …) and `body` an array of bytes.
+public struct EdgelessHTTPRequest: Codable, Sendable, Equatable {
+    public var method: String
+    public var `protocol`: String
+    public var host: String
+    public var path: String
+    public var body: [UInt8]?
+    public var headers: [String: String]
+
+    public init(method: String, protocol: String = "HTTP", host: String, path: String, body: [UInt8]? = nil, headers: [String: String] = [:]) {
+        self.method = method
+        self.protocol = `protocol`
+        self.host = host
+        self.path = path
+        self.body = body
+        self.headers = headers
+    }
+
+    /// HTTP's upper-case method name for an EDGELESS method ("Post" → "POST"), nil for one
+    /// EDGELESS does not define.
+    public static func httpMethod(_ edgeless: String) -> String? {
+        methods.first { $0.edgeless == edgeless }?.http
+    }
+
+    public static func edgelessMethod(_ http: String) -> String? {
+        methods.first { $0.http == http.uppercased() }?.edgeless
+    }
+
+    static let methods: [(http: String, edgeless: String)] = [
+        ("GET", "Get"), ("HEAD", "Head"), ("POST", "Post"), ("PUT", "Put"), ("DELETE", "Delete"), ("PATCH", "Patch"),
+    ]
+}
+
+public struct EdgelessHTTPResponse: Codable, Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]?
+    public var headers: [String: String]
+
+    public init(status: Int, body: [UInt8]? = nil, headers: [String: String] = [:]) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
+}
+
+/// What is wrong with a message a function sent, in words for the operator.
+struct MessageProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum EdgelessJSON {
+    static func encode<Value: Encodable>(_ value: Value) -> [UInt8] {
+        // serde writes "/" unescaped; so do we, so a function's plain string search for a path works.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        // Only plain strings, integers and dictionaries of strings: encoding cannot fail.
+        return Array(try! encoder.encode(value))
+    }
+
+    /// Decodes a message from a function, naming the first thing wrong with it.
+    static func decode<Value: Decodable>(_ type: Value.Type, _ bytes: [UInt8]) -> Result<Value, MessageProblem> {
+        do {
+            return .success(try JSONDecoder().decode(type, from: Data(bytes)))
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure(MessageProblem("field \"\(key.stringValue)\" is missing"))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            return .failure(MessageProblem("field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"))
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            return .failure(MessageProblem("field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" is not valid"))
+        } catch {
+            return .failure(MessageProblem("not JSON (\(bytes.count) bytes starting \"\(String(decoding: bytes.prefix(40), as: UTF8.self))\")"))
+        }
+    }
+}

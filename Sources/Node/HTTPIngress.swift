@@ -1,0 +1,171 @@
+import Dispatch
+import Foundation
+import FunctionRuntime
+import HTTPServing
+import Logging
+import Metrics
+import Synchronization
+
+/// The node's HTTP ingress, as in EDGELESS: one listener for the whole node; each
+/// `http-ingress` resource claims requests by host (the `Host` header without port), methods
+/// and an optional path prefix, and turns each into a `call` on its `new_request` output.
+/// The function's reply (an EDGELESS HTTP response) becomes the HTTP response.
+public final class HTTPIngress: Sendable {
+    struct Route: Sendable {
+        var workflow: String
+        var resource: String
+        /// Lower-case host name, or "*" for any.
+        var host: String
+        /// Upper-case HTTP methods.
+        var methods: Set<String>
+        var pathPrefix: String
+        var dataplane: Dataplane
+
+        func matches(_ request: HTTPRequestInfo) -> Bool {
+            (host == "*" || host == request.hostName) && methods.contains(request.method) && request.path.hasPrefix(pathPrefix)
+        }
+
+        func overlaps(_ other: Route) -> Bool {
+            host == other.host && !methods.isDisjoint(with: other.methods) && pathPrefix == other.pathPrefix
+        }
+
+        var summary: String {
+            "host \(host), methods \(methods.sorted().joined(separator: ",")), path \(pathPrefix.isEmpty ? "any" : pathPrefix + "*")"
+        }
+    }
+
+    private let routes = Mutex<[Route]>([])
+    private let listener = Mutex<HTTPServer?>(nil)
+    private let logger: Logger
+    private let metrics: MetricsFactory?
+    /// The functions' payload limit: a request whose EDGELESS JSON would exceed it gets 413.
+    private let maxPayloadBytes: Int
+
+    init(maxPayloadBytes: Int, logger: Logger, metrics: MetricsFactory?) {
+        self.maxPayloadBytes = maxPayloadBytes
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// The port requests arrive on, once `listen` has run.
+    public var port: Int? { listener.withLock { $0?.port } }
+
+    func listen(host: String, port: Int) async throws -> Int {
+        let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: maxPayloadBytes, logger: logger) { [self] request in
+            await handle(request)
+        }
+        listener.withLock { $0 = server }
+        logger.info("HTTP ingress listening", metadata: ["address": "\(server.baseURL)"])
+        return server.port
+    }
+
+    func close() async {
+        await listener.withLock { server in defer { server = nil }; return server }?.stop()
+    }
+
+    func add(_ route: Route) throws(NodeError) {
+        let conflict: Route? = routes.withLock { routes in
+            if let taken = routes.first(where: { $0.overlaps(route) }) { return taken }
+            routes.append(route)
+            // Most specific first: a longer path prefix, then a named host before "*".
+            routes.sort { ($0.pathPrefix.count, $0.host == "*" ? 0 : 1) > ($1.pathPrefix.count, $1.host == "*" ? 0 : 1) }
+            return nil
+        }
+        if let conflict {
+            throw .resource(route.resource, "\(route.summary) is already served by resource \(conflict.resource) of workflow \(conflict.workflow)")
+        }
+    }
+
+    func remove(workflow: String, resource: String) {
+        routes.withLock { $0.removeAll { $0.workflow == workflow && $0.resource == resource } }
+    }
+
+    /// Answers one request: 404 when no resource claims it, 502 when the function errs or
+    /// replies with something that is not an EDGELESS HTTP response, 204 when it does not reply.
+    func handle(_ request: HTTPRequestInfo) async -> HTTPAnswer {
+        guard let route = routes.withLock({ $0.first { $0.matches(request) } }) else {
+            return count(.text(404, "no workflow on this node serves \(request.method) \(request.hostName)\(request.path)"), route: nil)
+        }
+        guard let method = EdgelessHTTPRequest.edgelessMethod(request.method) else {
+            return count(.text(405, "method \(request.method) cannot be passed to a function (EDGELESS knows GET, HEAD, POST, PUT, DELETE, PATCH)"), route: route)
+        }
+        let payload = EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: request.host, path: request.path,
+                                                              body: request.body.isEmpty ? nil : request.body, headers: request.headers))
+        guard payload.count <= maxPayloadBytes else {
+            return count(.text(413, "request too large: \(payload.count) bytes as EDGELESS JSON, the functions' payload limit is \(maxPayloadBytes)"), route: route)
+        }
+        // A function call blocks its thread until the function returns (bounded by its time
+        // limit): run it on a Dispatch worker, never on the server's or Swift's shared threads.
+        let reply = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: route.dataplane.call(fromResource: route.resource, output: "new_request", payload: payload))
+            }
+        }
+        switch reply {
+        case .noReply:
+            return count(HTTPAnswer(status: 204), route: route)
+        case let .error(reason):
+            logger.warning("ingress call failed", metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "reason": "\(reason)"])
+            return count(.text(502, "the function behind \(route.resource) failed: \(reason)"), route: route)
+        case let .reply(bytes):
+            switch EdgelessJSON.decode(EdgelessHTTPResponse.self, bytes) {
+            case let .failure(problem):
+                logger.warning("ingress reply is not an EDGELESS HTTP response",
+                               metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
+                return count(.text(502, "the function behind \(route.resource) replied with something that is not an HTTP response: \(problem)"), route: route)
+            case let .success(response):
+                guard (100...599).contains(response.status) else {
+                    return count(.text(502, "the function behind \(route.resource) replied with HTTP status \(response.status)"), route: route)
+                }
+                return count(HTTPAnswer(status: response.status, headers: response.headers, body: response.body ?? []), route: route)
+            }
+        }
+    }
+
+    private func count(_ answer: HTTPAnswer, route: Route?) -> HTTPAnswer {
+        let dimensions = [("workflow", route?.workflow ?? "none"), ("resource", route?.resource ?? "none"), ("status", "\(answer.status)")]
+        if let metrics {
+            Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: metrics).increment()
+        } else {
+            Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions).increment()
+        }
+        return answer
+    }
+}
+
+/// `http-ingress`: holds its route while its workflow runs. It takes no casts itself.
+final class HTTPIngressResource: Resource {
+    let name: String
+    private let workflow: String
+    private let ingress: HTTPIngress
+
+    init(name: String, workflow: String, configuration: [String: String], ingress: HTTPIngress, dataplane: Dataplane) throws(NodeError) {
+        guard ingress.port != nil else {
+            throw .resource(name, "this node has no HTTP ingress listener; start it with --ingress-port")
+        }
+        self.name = name
+        self.workflow = workflow
+        self.ingress = ingress
+        var methods = Set(EdgelessHTTPRequest.methods.map(\.http))
+        if let listed = configuration["methods"] {
+            methods = Set(listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty })
+            let unknown = methods.subtracting(EdgelessHTTPRequest.methods.map(\.http))
+            guard unknown.isEmpty, !methods.isEmpty else {
+                throw .resource(name, "methods \"\(listed)\" must list some of GET, HEAD, POST, PUT, DELETE, PATCH")
+            }
+        }
+        let path = configuration["path"] ?? ""
+        guard path.isEmpty || path.hasPrefix("/") else { throw .resource(name, "path \"\(path)\" must start with /") }
+        let host = (configuration["host"] ?? "").lowercased()
+        guard !host.isEmpty, !host.contains(":"), !host.contains("/") else {
+            throw .resource(name, "host \"\(host)\" must be a host name without port or path, or * for any")
+        }
+        try ingress.add(.init(workflow: workflow, resource: name, host: host, methods: methods, pathPrefix: path, dataplane: dataplane))
+    }
+
+    func cast(payload: [UInt8]) throws {
+        throw NodeError.resource(name, "http-ingress takes no casts: it turns HTTP requests into calls on its new_request output")
+    }
+
+    func stop() { ingress.remove(workflow: workflow, resource: name) }
+}

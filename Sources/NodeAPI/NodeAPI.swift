@@ -1,0 +1,188 @@
+import Foundation
+import FunctionRuntime
+import HTTPServing
+import Logging
+import Node
+import Prometheus
+import Synchronization
+
+/// The node's HTTP API, on loopback unless told otherwise:
+///
+///     GET    /health                       node status, workflows, events/s
+///     GET    /metrics                      Prometheus text: start-up histograms, events, errors, queue depths
+///     GET    /workflows                    running workflows
+///     POST   /workflows[?id=ID]            start a workflow (EDGELESS JSON; code paths relative to the app root)
+///     DELETE /workflows/ID                 stop one (stop handlers run, state kept)
+///     GET    /workflows/ID/instances       its function instances with start-up latencies
+///     GET    /instances                    every instance
+///
+/// A workflow posted here can only name code the signed table trusts: the API chooses which
+/// trusted functions run, never what code they are.
+public final class NodeAPI: Sendable {
+    public let node: Node
+    public let metrics: NodeMetrics
+    private let server: HTTPServer
+    private let started: ContinuousClock.Instant
+
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
+
+    private init(node: Node, metrics: NodeMetrics, server: HTTPServer, started: ContinuousClock.Instant) {
+        self.node = node
+        self.metrics = metrics
+        self.server = server
+        self.started = started
+    }
+
+    /// `metrics` must be the registry the node was created with (`NodeMetrics.factory`).
+    public static func start(node: Node, metrics: NodeMetrics, host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
+        let router = Router(node: node, metrics: metrics, started: .now)
+        let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
+            await router.answer(request)
+        }
+        logger.info("node API listening", metadata: ["address": "\(server.baseURL)"])
+        return NodeAPI(node: node, metrics: metrics, server: server, started: router.started)
+    }
+
+    public func stop() async { await server.stop() }
+}
+
+/// Request dispatch, kept apart from the listener so each answer is a plain function.
+struct Router: Sendable {
+    let node: Node
+    let metrics: NodeMetrics
+    let started: ContinuousClock.Instant
+
+    func answer(_ request: HTTPRequestInfo) async -> HTTPAnswer {
+        let url = URLComponents(string: request.path)
+        let parts = (url?.path ?? request.path).split(separator: "/").map(String.init)
+        switch (request.method, parts.count, parts.first) {
+        case ("GET", 1, "health"): return health()
+        case ("GET", 1, "metrics"):
+            return HTTPAnswer(status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: metrics.exposition(node: node))
+        case ("GET", 1, "workflows"): return .json(200, node.workflows.map { WorkflowSummary($0, rate: metrics.eventsPerSecond(of: $0)) })
+        case ("POST", 1, "workflows"):
+            let id = url?.queryItems?.first { $0.name == "id" }?.value
+            return await blocking { start(request.body, id: id) }
+        case ("DELETE", 2, "workflows"):
+            return await blocking { stop(parts[1]) }
+        case ("GET", 3, "workflows") where parts[2] == "instances":
+            guard let workflow = node.workflows.first(where: { $0.id == parts[1] }) else { return .text(404, "no running workflow \(parts[1])") }
+            return .json(200, InstanceSummary.list(workflow))
+        case ("GET", 1, "instances"): return .json(200, node.workflows.flatMap(InstanceSummary.list))
+        case (_, _, "health"), (_, _, "metrics"), (_, _, "workflows"), (_, _, "instances"):
+            return .text(405, "\(request.method) \(request.path) is not part of the node API (see GET /health, /metrics, /workflows, /instances)")
+        default:
+            return .text(404, "\(request.path) is not part of the node API (see GET /health, /metrics, /workflows, /instances)")
+        }
+    }
+
+    private func health() -> HTTPAnswer {
+        let workflows = node.workflows
+        let failed = workflows.flatMap { workflow in workflow.instances.values.filter { $0.state != .running }.map { "\(workflow.id)/\($0.function)" } }
+        return .json(200, Health(status: failed.isEmpty ? "ok" : "degraded",
+                                 uptimeSeconds: (ContinuousClock.now - started).seconds,
+                                 workflows: workflows.count,
+                                 instances: workflows.reduce(0) { $0 + $1.instances.count },
+                                 failedInstances: failed.sorted(),
+                                 eventsPerSecond: workflows.reduce(0) { $0 + metrics.eventsPerSecond(of: $1) },
+                                 ingressPort: node.ingress.port))
+    }
+
+    private func start(_ body: [UInt8], id: String?) -> HTTPAnswer {
+        do {
+            let workflow = try node.start(Data(body), source: "POST /workflows", codeFolder: "", id: id)
+            return .json(201, WorkflowSummary(workflow, rate: 0))
+        } catch {
+            return .text(400, "\(error)")
+        }
+    }
+
+    private func stop(_ id: String) -> HTTPAnswer {
+        do {
+            try node.stop(workflow: id)
+            return .text(200, "workflow \(id) stopped")
+        } catch {
+            return .text(404, "\(error)")
+        }
+    }
+
+    /// Starting and stopping a workflow blocks (code loading, stop handlers): off Swift's
+    /// shared threads.
+    private func blocking(_ work: @escaping @Sendable () -> HTTPAnswer) async -> HTTPAnswer {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}
+
+struct Health: Encodable {
+    var status: String
+    var uptimeSeconds: Double
+    var workflows: Int
+    var instances: Int
+    var failedInstances: [String]
+    var eventsPerSecond: Double
+    var ingressPort: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case status, workflows, instances
+        case uptimeSeconds = "uptime_seconds", failedInstances = "failed_instances"
+        case eventsPerSecond = "events_per_second", ingressPort = "ingress_port"
+    }
+}
+
+struct WorkflowSummary: Encodable {
+    var id: String
+    var source: String
+    var functions: [String]
+    var resources: [String]
+    var delivered: Int
+    var undelivered: Int
+    var calls: Int
+    var eventsPerSecond: Double
+    var queueDepths: [String: Int]
+
+    init(_ workflow: Node.RunningWorkflow, rate: Double) {
+        id = workflow.id
+        source = workflow.source
+        functions = workflow.instances.keys.sorted()
+        resources = workflow.resourceNames
+        let counts = workflow.dataplane.counts
+        delivered = counts.delivered
+        undelivered = counts.undelivered
+        calls = counts.calls
+        eventsPerSecond = rate
+        queueDepths = workflow.dataplane.queueDepths
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, source, functions, resources, delivered, undelivered, calls
+        case eventsPerSecond = "events_per_second", queueDepths = "queue_depths"
+    }
+}
+
+struct InstanceSummary: Encodable {
+    var workflow: String
+    var function: String
+    var instance: String
+    var state: String
+    var startup: StartupLatency
+    var startupMilliseconds: Double
+
+    static func list(_ workflow: Node.RunningWorkflow) -> [InstanceSummary] {
+        workflow.instances.sorted { $0.key < $1.key }.map { name, instance in
+            InstanceSummary(workflow: workflow.id, function: name, instance: instance.id.description, state: "\(instance.state)",
+                            startup: instance.startup, startupMilliseconds: Double(instance.startup.totalNanoseconds) / 1e6)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case workflow, function, instance, state, startup
+        case startupMilliseconds = "startup_ms"
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Metrics
+import Node
+import Prometheus
+import Synchronization
+
+/// The node's Prometheus registry. Counters and start-up timers arrive through `factory`
+/// (hand it to `Node`); queue depths and events/s are read from the running workflows when
+/// scraped, so they are never stale.
+public final class NodeMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    public let factory: PrometheusMetricsFactory
+
+    /// Start-up latencies span 5 µs (a prepared instance) to seconds (a large module, cold):
+    /// Prometheus' default buckets start at 5 ms and would put every warm start in one bucket.
+    static let startupBuckets: [Duration] = [
+        .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+    ]
+
+    static var queueDepth: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "secure_executor", metricName: "queue_depth", unitName: "",
+                             helpText: "Casts waiting for a function or resource, including the one being handled")
+    }
+    static var eventRate: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "secure_executor", metricName: "events_per_second", unitName: "",
+                             helpText: "Events delivered per second over the last interval of at least one second")
+    }
+
+    private struct Sample {
+        var at: ContinuousClock.Instant
+        var delivered: Int
+        var rate: Double
+    }
+
+    /// Last delivered-count sample per workflow; a rate is recomputed once at least a second
+    /// has passed, so frequent scrapes do not turn it into noise.
+    private let samples = Mutex<[String: Sample]>([:])
+    private let gauges = Mutex<[String: [Prometheus.Gauge]]>([:])
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["secure_executor_function_startup"] = Self.startupBuckets
+        self.factory = factory
+    }
+
+    public func eventsPerSecond(of workflow: Node.RunningWorkflow) -> Double {
+        let delivered = workflow.dataplane.counts.delivered
+        let now = ContinuousClock.now
+        return samples.withLock { samples in
+            guard var sample = samples[workflow.id] else {
+                samples[workflow.id] = Sample(at: now, delivered: delivered, rate: 0)
+                return 0
+            }
+            let elapsed = (now - sample.at).seconds
+            if elapsed >= 1 {
+                sample = Sample(at: now, delivered: delivered, rate: Double(delivered - sample.delivered) / elapsed)
+                samples[workflow.id] = sample
+            }
+            return sample.rate
+        }
+    }
+
+    /// The Prometheus text exposition, with the per-scrape gauges refreshed first.
+    public func exposition(node: Node) -> [UInt8] {
+        let workflows = node.workflows
+        gauges.withLock { gauges in
+            let running = Set(workflows.map(\.id))
+            for (id, stale) in gauges where !running.contains(id) {
+                stale.forEach(registry.unregisterGauge)
+                gauges[id] = nil
+                samples.withLock { $0[id] = nil }
+            }
+            for workflow in workflows {
+                var made: [Prometheus.Gauge] = []
+                for (target, depth) in workflow.dataplane.queueDepths {
+                    let gauge = registry.makeGauge(descriptor: Self.queueDepth, labels: [("workflow", workflow.id), ("target", target)])
+                    gauge.set(Double(depth))
+                    made.append(gauge)
+                }
+                let rate = registry.makeGauge(descriptor: Self.eventRate, labels: [("workflow", workflow.id)])
+                rate.set(eventsPerSecond(of: workflow))
+                made.append(rate)
+                gauges[workflow.id] = made
+            }
+        }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,172 @@
+import Examples
+import Foundation
+import HTTPServing
+import Logging
+import NIOHTTP1
+import Testing
+@testable import Node
+
+private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// An http-ingress resource in front of the http_echo test function.
+private func ingressWorkflow(host: String = "demo.test", methods: String = "POST", path: String? = nil) -> String {
+    """
+    { "functions": [ \(function("echo", code: "http_echo")) ],
+      "resources": [ { "name": "ingress", "class_type": "http-ingress", "output_mapping": { "new_request": "echo" },
+                       "configurations": { "host": "\(host)", "methods": "\(methods)"\(path.map { ", \"path\": \"\($0)\"" } ?? "") } } ],
+      "annotations": {} }
+    """
+}
+
+private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "demo.test", path: String = "/", body: String = "") async throws -> HTTPAnswer {
+    try await HTTPCall.send(method, "http://127.0.0.1:\(port)\(path)", host: host, body: Array(body.utf8))
+}
+
+@Suite struct IngressTests {
+    @Test func aRequestBecomesACallInEdgelessShapeAndTheReplyBecomesTheResponse() async throws {
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        defer { withExtendedLifetime(app) {} }
+        let port = try await node.listenForIngress(port: 0)
+        _ = try node.start(workflowAt: "workflows/echo.json", id: "echo")
+        let answer = try await send(port, host: "Demo.Test:\(port)", path: "/hello?x=1", body: "42")
+        await node.shutdown()
+
+        #expect(answer.status == 200)
+        #expect(answer.headers["x-echo"] == "1")
+        let request = try JSONDecoder().decode(EdgelessHTTPRequest.self, from: Data(answer.body))
+        #expect(request.method == "Post")
+        #expect(request.protocol == "HTTP")
+        #expect(request.path == "/hello?x=1")
+        #expect(request.host == "Demo.Test:\(port)")
+        #expect(request.body == Array("42".utf8))
+    }
+
+    @Test func badRepliesAndUnclaimedRequestsGetStatusesThatSayWhy() async throws {
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        defer { withExtendedLifetime(app) {} }
+        let port = try await node.listenForIngress(port: 0)
+        _ = try node.start(workflowAt: "workflows/echo.json", id: "echo")
+
+        let garbage = try await send(port, path: "/garbage")
+        #expect(garbage.status == 502)
+        #expect(garbage.text.contains("replied with something that is not an HTTP response: not JSON"))
+        #expect(try await send(port, path: "/silent").status == 204)
+        let trap = try await send(port, path: "/trap")
+        #expect(trap.status == 502)
+        #expect(trap.text.contains("the function behind ingress failed"))
+        let otherHost = try await send(port, host: "other.test")
+        #expect(otherHost.status == 404)
+        #expect(otherHost.text.contains("no workflow on this node serves POST other.test/"))
+        #expect(try await send(port, .GET).status == 404)
+        let huge = try await send(port, body: String(repeating: "x", count: 300_000))
+        #expect(huge.status == 413)
+        #expect(huge.text.contains("payload limit"))
+        // The function and the listener are unharmed by all of the above.
+        #expect(try await send(port, body: "still here").status == 200)
+        await node.shutdown()
+    }
+
+    @Test func stoppingAWorkflowFreesItsRouteForAnother() async throws {
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        defer { withExtendedLifetime(app) {} }
+        let port = try await node.listenForIngress(port: 0)
+        _ = try node.start(workflowAt: "workflows/echo.json", id: "first")
+        #expect(refusal(node, "workflows/echo.json").contains("host demo.test, methods POST, path any is already served by resource ingress of workflow first"))
+        #expect(try await send(port).status == 200)
+
+        try node.stop(workflow: "first")
+        #expect(try await send(port).status == 404)
+        _ = try node.start(workflowAt: "workflows/echo.json", id: "second")
+        #expect(try await send(port).status == 200)
+        await node.shutdown()
+    }
+
+    @Test func routesAreChosenByPathPrefixAndHost() async throws {
+        let (app, node) = try signedApp(workflows: ["api": ingressWorkflow(host: "*", methods: "GET,POST", path: "/api/"),
+                                                    "any": ingressWorkflow(host: "*", methods: "GET")])
+        defer { withExtendedLifetime(app) {} }
+        let port = try await node.listenForIngress(port: 0)
+        _ = try node.start(workflowAt: "workflows/any.json", id: "any")
+        _ = try node.start(workflowAt: "workflows/api.json", id: "api")
+        let api = try await send(port, .POST, host: "x.test", path: "/api/v1")
+        #expect(api.status == 200)
+        #expect(try await send(port, .POST, host: "x.test", path: "/other").status == 404)
+        #expect(try await send(port, .GET, host: "y.test", path: "/other").status == 200)
+        try node.stop(workflow: "api")
+        #expect(try await send(port, .POST, host: "x.test", path: "/api/v1").status == 404)
+        await node.shutdown()
+    }
+
+    @Test func anIngressNeedsAListenerAndAValidConfiguration() throws {
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        defer { withExtendedLifetime(app) {} }
+        #expect(refusal(node, "workflows/echo.json") == "resource ingress: this node has no HTTP ingress listener; start it with --ingress-port")
+        #expect(node.workflows.isEmpty)
+    }
+
+    @Test func ingressConfigurationMistakesNameTheResource() async throws {
+        let (app, node) = try signedApp(workflows: ["fetch": ingressWorkflow(methods: "FETCH"), "port": ingressWorkflow(host: "demo.test:80"),
+                                                    "path": ingressWorkflow(path: "api")])
+        defer { withExtendedLifetime(app) {} }
+        _ = try await node.listenForIngress(port: 0)
+        #expect(refusal(node, "workflows/fetch.json") == "resource ingress: methods \"FETCH\" must list some of GET, HEAD, POST, PUT, DELETE, PATCH")
+        #expect(refusal(node, "workflows/port.json") == "resource ingress: host \"demo.test:80\" must be a host name without port or path, or * for any")
+        #expect(refusal(node, "workflows/path.json") == "resource ingress: path \"api\" must start with /")
+        #expect(node.workflows.isEmpty)
+        await node.shutdown()
+    }
+}
+
+@Suite struct EgressTests {
+    private func request(_ host: String, path: String = "/in", method: String = "Post", body: String = "hello") -> [UInt8] {
+        EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: host, path: path, body: Array(body.utf8), headers: ["x-from": "function"]))
+    }
+
+    @Test func aCallPerformsTheRequestAndRepliesWithTheResponse() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let egress = try HTTPEgressResource(name: "egress", configuration: ["allowed-hosts": "127.0.0.1"], maxResponseBytes: 1 << 20)
+        let reply = await Task.detached { egress.call(payload: request(peer.address)) }.value
+        await peer.stop()
+
+        guard case let .reply(bytes) = reply else { Issue.record("expected a reply, got \(reply)"); return }
+        let response = try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(bytes))
+        #expect(response.status == 200)
+        #expect(response.body == Array("ok hello".utf8))
+        #expect(response.headers["content-type"] == "text/plain")
+        #expect(peer.requests.map(\.method) == ["POST"])
+        #expect(peer.requests.first?.headers["x-from"] == "function")
+    }
+
+    @Test func failuresComeBackAsCallErrorsNamingTheURL() async throws {
+        let slow = try await HTTPServer.start(logger: quiet) { _ in
+            try? await Task.sleep(for: .seconds(2))
+            return .text(200, "late")
+        }
+        let closed = try await HTTPServer.start(logger: quiet) { _ in .text(200, "") }
+        let closedAddress = "127.0.0.1:\(closed.port)"
+        await closed.stop()
+        let egress = try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "200"], maxResponseBytes: 1 << 20)
+        let limited = try HTTPEgressResource(name: "limited", configuration: ["allowed-hosts": "example.org"], maxResponseBytes: 1 << 20)
+        let replies = await Task.detached {
+            [egress.call(payload: request("127.0.0.1:\(slow.port)")),
+             egress.call(payload: request(closedAddress)),
+             limited.call(payload: request("127.0.0.1:9")),
+             egress.call(payload: Array("not json".utf8)),
+             egress.call(payload: request("127.0.0.1:9", method: "Fetch"))]
+        }.value
+        await slow.stop()
+
+        #expect(replies[0] == .error("http-egress egress: POST http://127.0.0.1:\(slow.port)/in timed out after 200 ms"))
+        guard case let .error(refused) = replies[1] else { Issue.record("expected an error, got \(replies[1])"); return }
+        #expect(refused.hasPrefix("http-egress egress: POST http://\(closedAddress)/in failed:"))
+        #expect(replies[2] == .error("http-egress limited: 127.0.0.1:9 is not in allowed-hosts (example.org)"))
+        #expect(replies[3] == .error("http-egress egress: the call is not an EDGELESS HTTP request: not JSON (8 bytes starting \"not json\")"))
+        #expect(replies[4] == .error("http-egress egress: method \"Fetch\" is not one of Get, Head, Post, Put, Delete, Patch"))
+    }
+
+    @Test func aBadTimeoutIsRefusedAtStart() {
+        #expect(throws: NodeError.resource("egress", "timeout-ms \"soon\" must be a whole number of milliseconds from 1 to 600000")) {
+            try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "soon"], maxResponseBytes: 1)
+        }
+    }
+}
