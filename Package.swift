@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "SecureExecutorBench", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "TOMLKit",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "HTTPServing", "Examples", "TOMLKit",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

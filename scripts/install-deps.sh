@@ -6,6 +6,7 @@ set -euo pipefail
 debian=(ca-certificates redis-server)   # redis-server: the redis resource's tests and tutorial-01
 python=()
 if [[ "${1:-}" == "--bench" ]]; then
+  debian+=(wrk)           # load generator of `secure-executor-bench http`
   python+=(wasmtime)      # the peer runtime of `secure-executor-bench functions`
 fi
 

@@ -170,30 +170,23 @@ public enum ExampleRunner {
     }
 
     static func run(_ example: Example, from folder: String, logger: Logger) async throws -> String {
-        let scratch = NSTemporaryDirectory() + "secure-executor-example-\(example.name)-\(getpid())"
-        try? FileManager.default.removeItem(atPath: scratch)
-        try FileManager.default.copyItem(atPath: folder + "/" + example.name, toPath: scratch)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        try FileManager.default.createDirectory(atPath: scratch + "/logs", withIntermediateDirectories: true)
-        for function in try FileManager.default.contentsOfDirectory(atPath: scratch + "/functions").sorted() {
-            let report = try FunctionBuilder.build(folder: scratch + "/functions/" + function)
-            guard report.ok else { throw Failure("functions/\(function): \(report.problems.joined(separator: "; "))") }
-        }
         let redis = example.needsRedis ? try LocalRedis() : nil
         let peer = example.needsPeer ? try await PeerServer.start(logger: logger) : nil
-        let workflowPath = scratch + "/workflow.json"
-        var text = try String(contentsOfFile: workflowPath, encoding: .utf8)
-        if let redis { text = text.replacingOccurrences(of: "redis://127.0.0.1:6379/", with: redis.url) }
-        if let peer { text = text.replacingOccurrences(of: "127.0.0.1:8089", with: peer.address) }
-        try text.write(toFile: workflowPath, atomically: true, encoding: .utf8)
-        let key = SigningKey.generate()
-        let manifest = try Manifest.load(path: scratch + "/\(example.name).toml")
-        _ = try Signer.sign(manifest: manifest, key: key)
-        let bundle = try SignedBundle.load(manifestPath: manifest.path, signer: key.publicKey)
+        var replacing: [String: String] = [:]
+        if let redis { replacing["redis://127.0.0.1:6379/"] = redis.url }
+        if let peer { replacing["127.0.0.1:8089"] = peer.address }
+        let scratch = NSTemporaryDirectory() + "secure-executor-example-\(example.name)-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let app: ExampleApp
+        do { app = try ExampleApp.prepare(example.name, from: folder, into: scratch, replacing: replacing) } catch {
+            await peer?.stop()
+            throw error
+        }
+        let bundle = app.bundle
         let node = try Node(bundle: bundle, logger: logger)
         _ = try await node.listenForIngress(port: 0)
         do {
-            let workflow = try node.start(workflowAt: manifest.workflow?.string ?? "workflow.json", id: example.name)
+            let workflow = try node.start(workflowAt: app.workflowPath, id: example.name)
             try await Task.sleep(for: .seconds(example.runFor))
             let detail = try await example.check(Run(folder: scratch, node: node, workflow: workflow, redis: redis, peer: peer))
             let lost = node.workflows.reduce(0) { $0 + $1.dataplane.counts.undelivered }

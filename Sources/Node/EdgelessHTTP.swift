@@ -35,6 +35,53 @@ public struct EdgelessHTTPRequest: Codable, Sendable, Equatable {
     ]
 }
 
+extension EdgelessHTTPRequest {
+    /// The JSON serde writes, produced directly: the ingress encodes one per request, and
+    /// JSONEncoder took longer than the function call it wraps.
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + host.utf8.count + path.utf8.count + (body?.count ?? 0) * 4 + headers.count * 48)
+        func string(_ text: String) {
+            out.append(UInt8(ascii: "\""))
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+                case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        func literal(_ text: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+        literal("{\"method\":"); string(method)
+        literal(",\"protocol\":"); string(`protocol`)
+        literal(",\"host\":"); string(host)
+        literal(",\"path\":"); string(path)
+        literal(",\"body\":")
+        if let body {
+            out.append(UInt8(ascii: "["))
+            for (index, byte) in body.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if byte >= 100 { out.append(UInt8(ascii: "0") + byte / 100) }
+                if byte >= 10 { out.append(UInt8(ascii: "0") + byte / 10 % 10) }
+                out.append(UInt8(ascii: "0") + byte % 10)
+            }
+            out.append(UInt8(ascii: "]"))
+        } else {
+            literal("null")
+        }
+        literal(",\"headers\":{")
+        for (index, (name, value)) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            string(name)
+            out.append(UInt8(ascii: ":"))
+            string(value)
+        }
+        literal("}}")
+        return out
+    }
+}
+
 public struct EdgelessHTTPResponse: Codable, Sendable, Equatable {
     public var status: Int
     public var body: [UInt8]?

@@ -89,18 +89,14 @@ public final class HTTPIngress: Sendable {
         guard let method = EdgelessHTTPRequest.edgelessMethod(request.method) else {
             return count(.text(405, "method \(request.method) cannot be passed to a function (EDGELESS knows GET, HEAD, POST, PUT, DELETE, PATCH)"), route: route)
         }
-        let payload = EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: request.host, path: request.path,
-                                                              body: request.body.isEmpty ? nil : request.body, headers: request.headers))
+        let payload = EdgelessHTTPRequest(method: method, host: request.host, path: request.path,
+                                          body: request.body.isEmpty ? nil : request.body, headers: request.headers).json
         guard payload.count <= maxPayloadBytes else {
             return count(.text(413, "request too large: \(payload.count) bytes as EDGELESS JSON, the functions' payload limit is \(maxPayloadBytes)"), route: route)
         }
-        // A function call blocks its thread until the function returns (bounded by its time
-        // limit): run it on a Dispatch worker, never on the server's or Swift's shared threads.
-        let reply = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: route.dataplane.call(fromResource: route.resource, output: "new_request", payload: payload))
-            }
-        }
+        // The call blocks a thread until the function returns (bounded by its time limit); the
+        // dataplane runs it on the function's own queue, never on the server's threads.
+        let reply = await route.dataplane.call(fromResource: route.resource, output: "new_request", payload: payload)
         switch reply {
         case .noReply:
             return count(HTTPAnswer(status: 204), route: route)
@@ -108,7 +104,7 @@ public final class HTTPIngress: Sendable {
             logger.warning("ingress call failed", metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "reason": "\(reason)"])
             return count(.text(502, "the function behind \(route.resource) failed: \(reason)"), route: route)
         case let .reply(bytes):
-            switch EdgelessJSON.decode(EdgelessHTTPResponse.self, bytes) {
+            switch EdgelessResponseReader.read(bytes) {
             case let .failure(problem):
                 logger.warning("ingress reply is not an EDGELESS HTTP response",
                                metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secure-executor-bench",
         abstract: "Benchmarks that print markdown tables, each against a baseline measured in the same run.",
@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
 
         Results and the exact commands are kept in docs/BENCHMARKS.md.
         """,
-        subcommands: [TableBench.self, FunctionBench.self, MeasureLoad.self])
+        subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, MeasureLoad.self])
 }
 
 /// Monotonic wall time in seconds.

@@ -117,6 +117,18 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
     }
 }
 
+@Suite struct EdgelessHTTPTests {
+    @Test func theRequestEncoderWritesWhatJSONDecoderReadsBack() throws {
+        let tricky = EdgelessHTTPRequest(method: "Put", protocol: "HTTP", host: "h\u{e9}.test:80", path: "/a\"b\\c\u{1}?q=\u{2603}",
+                                         body: [0, 9, 10, 99, 100, 255], headers: ["x-a": "1\t2", "b": "\"quoted\""])
+        for request in [tricky, EdgelessHTTPRequest(method: "Get", host: "x", path: "/")] {
+            #expect(try JSONDecoder().decode(EdgelessHTTPRequest.self, from: Data(request.json)) == request)
+        }
+        #expect(String(decoding: EdgelessHTTPRequest(method: "Get", host: "x", path: "/p").json, as: UTF8.self)
+                == #"{"method":"Get","protocol":"HTTP","host":"x","path":"/p","body":null,"headers":{}}"#)
+    }
+}
+
 @Suite struct EgressTests {
     private func request(_ host: String, path: String = "/in", method: String = "Post", body: String = "hello") -> [UInt8] {
         EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: host, path: path, body: Array(body.utf8), headers: ["x-from": "function"]))
@@ -167,6 +179,37 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
     @Test func aBadTimeoutIsRefusedAtStart() {
         #expect(throws: NodeError.resource("egress", "timeout-ms \"soon\" must be a whole number of milliseconds from 1 to 600000")) {
             try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "soon"], maxResponseBytes: 1)
+        }
+    }
+}
+
+extension EdgelessHTTPTests {
+    @Test func theResponseReaderAgreesWithJSONDecoder() throws {
+        let accepted = [
+            #"{"status":200,"body":[104,105],"headers":{"content-type":"text/plain"}}"#,
+            #" { "headers" : { } , "body" : null , "status" : 404 , "extra": [1, {"a": [true, false, null, -1.5e3]}, "x"] } "#,
+            #"{"status":201,"headers":{"a":"\"q\" \\ \/ \n \u00e9 \ud83d\ude00"},"body":[]}"#,
+            #"{"status":200,"headers":{}}"#,
+        ]
+        for text in accepted {
+            let expected = try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(text.utf8))
+            #expect(try EdgelessResponseReader.read(Array(text.utf8)).get() == expected, "\(text)")
+        }
+        let refused: [(String, String)] = [
+            ("not json", "not JSON (8 bytes starting \"not json\")"),
+            (#"{"body":[1]}"#, "field \"status\" is missing"),
+            (#"{"status":"200"}"#, "field \"status\" has the wrong type"),
+            (#"{"status":200,"body":[1,256]}"#, "field \"body.1\" is not a byte (0…255)"),
+            (#"{"status":200,"body":"hi"}"#, "field \"body\" has the wrong type"),
+            (#"{"status":200,"headers":{"a":1}}"#, "field \"headers.a\" has the wrong type"),
+            (#"{"status":200"#, "not valid JSON at byte 13: unterminated object"),
+            (#"{"status":200} x"#, "not valid JSON at byte 15: text after the JSON object"),
+            ("{\"status\":200,\"headers\":{\"a\":\"\u{1}\"}}", "not valid JSON at byte 30: control character in a string"),
+        ]
+        for (text, reason) in refused {
+            #expect(throws: Error.self, "\(text)") { try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(text.utf8)) }
+            guard case let .failure(problem) = EdgelessResponseReader.read(Array(text.utf8)) else { Issue.record("accepted \(text)"); continue }
+            #expect(problem.description == reason)
         }
     }
 }
