@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "secure-executor", targets: ["SecureExecutorCLI"]),
         .executable(name: "secure-executor-bench", targets: ["SecureExecutorBench"]),
         .executable(name: "fuzz-trusted-table", targets: ["FuzzTrustedTable"]),
+        .executable(name: "secure-executor-host-agent", targets: ["SecureExecutorHostAgent"]),
         .library(name: "TrustedFiles", targets: ["TrustedFiles"]),
         .library(name: "Shield", targets: ["Shield"]),
         .library(name: "FunctionRuntime", targets: ["FunctionRuntime"]),
@@ -60,6 +61,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Host information from an untrusted agent: the framed protocol, the agent's /proc
+        // reader, and the trusted client that checks every answer (docs/HOST-AGENT.md).
+        .target(name: "HostBridge", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "SecureExecutorHostAgent", dependencies: [
+            "HostBridge",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Where the trusted runtime runs: the backend interface, the bubblewrap sandbox, direct.
+        .target(name: "Enclave"),
         // The node's HTTP API: workflows, instances, /health and Prometheus /metrics.
         .target(name: "NodeAPI", dependencies: [
             "Node", "FunctionRuntime", "HTTPServing",
@@ -104,6 +115,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),
+        .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
     ]
 )

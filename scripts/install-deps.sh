@@ -3,7 +3,7 @@
 # toolchain. Safe to run again; skips what is present. Needs root (or sudo), Debian's archive
 # and PyPI.
 set -euo pipefail
-debian=(ca-certificates redis-server)   # redis-server: the redis resource's tests and tutorial-01
+debian=(ca-certificates redis-server bubblewrap)   # redis-server: the redis tests and tutorial-01; bubblewrap: the sandbox backend
 python=()
 if [[ "${1:-}" == "--bench" ]]; then
   debian+=(wrk)           # load generator of `secure-executor-bench http`

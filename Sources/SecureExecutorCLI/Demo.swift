@@ -1,119 +1,114 @@
 import ArgumentParser
+import Examples
 import Foundation
+import Logging
 import Manifest
-import Shield
+import Node
+import NodeAPI
 import TrustedFiles
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign, verify and read a built-in example app, then show tampering caught.",
+        abstract: "Run the simple_workflow_http example end to end, then show a tampered function refused.",
         discussion: """
-        Writes a small app (the minimal manifest of docs/MANIFEST.md) into --dir, creates a \
-        key, signs, verifies, reads trusted files through the verifying reader, writes to an \
-        allowed folder, then flips one byte and shows `verify` and the reader refusing it. \
-        Exits non-zero if any step does not behave as shown.
+        Copies examples/simple_workflow_http to --dir, builds its four C functions to \
+        WebAssembly, signs the app with a fresh key, verifies it, and runs it on a node with its \
+        HTTP ingress, its API and a local HTTP server standing in for the outside world (all on \
+        loopback, free ports). It POSTs 42 to the ingress, shows the number the outside server \
+        receives ((42 + 1) × 2 = 86), the functions' start-up latencies and the events the node \
+        delivered. Then it flips one byte of a function's code and shows `verify` and the node \
+        refusing it. Exits non-zero if any step does not behave as shown.
         """)
 
     @Option(help: "Where to write the example app (default: a new temporary folder).")
     var dir: String?
 
-    func run() throws {
+    @Option(help: "Folder holding the examples (run from the repository root, or point here).")
+    var examples = "examples"
+
+    func run() async throws {
         let folder = dir ?? NSTemporaryDirectory() + "secure-executor-demo-\(getpid())"
-        try DemoApp.write(to: folder)
-        step("1. example app written to \(folder)")
-        print(try String(contentsOfFile: folder + "/demo.toml", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map { "     \($0)" }.joined(separator: "\n"))
-
-        let key = SigningKey.generate()
-        try key.save(path: folder + "/signer.key", overwrite: true)
-        step("2. signing key \(key.publicKey.keyID) written to \(folder)/signer.key (mode 0600)")
-
-        let manifest = try Manifest.load(path: folder + "/demo.toml")
-        let signed = try Signer.sign(manifest: manifest, key: key)
-        step("3. signed: \(signed.files) trusted files, \(formatBytes(signed.bytes)) → demo.trusted (\(formatBytes(UInt64(signed.tableBytes)))) + demo.sig")
-        print("     measurement \(signed.measurement)")
-
-        let bundle = try SignedBundle.load(manifestPath: manifest.path, signer: key.publicKey)
-        let clean = DiskCheck.run(bundle)
-        try expect(clean.problems.isEmpty, "verify of the untouched app found problems: \(clean.problems)")
-        step("4. verify: signature by the pinned key, measurement and all \(clean.checkedFiles) files match")
-
-        let shield = try Shield(bundle: bundle)
-        let config = try shield.openTrusted("data/config.json").readAll()
-        step("5. verified read of data/config.json: \(config.count) bytes, each chunk checked against the table")
-        do {
-            _ = try shield.openTrusted("secret.txt")
-            try expect(false, "an unlisted file was opened")
-        } catch let error as ShieldError {
-            print("     opening an unlisted file is refused: \(error)")
+        guard FileManager.default.fileExists(atPath: examples + "/simple_workflow_http") else {
+            throw ValidationError("no \(examples)/simple_workflow_http: run the demo from the repository root, or pass --examples")
         }
-        let log = try shield.openAllowed("logs/demo.log", flags: O_WRONLY | O_CREAT | O_APPEND)
-        _ = "demo ran\n".withCString { write(log, $0, strlen($0)) }
-        close(log)
-        print("     logs/demo.log is allowed (unverified) and was written")
+        let quiet = Logger(label: "demo", factory: { _ in SwiftLogNoOpLogHandler() })
+        let outside = try await PeerServer.start(logger: quiet)
+        let app = try ExampleApp.prepare("simple_workflow_http", from: examples, into: folder, replacing: ["127.0.0.1:8089": outside.address])
+        step("1. example app simple_workflow_http copied to \(folder); its C functions built to WebAssembly:")
+        for module in app.modules { print("     functions/\(module.name)/\(module.name).wasm  \(formatBytes(UInt64(module.bytes)))") }
 
-        let target = folder + "/data/config.json"
+        try app.key.save(path: folder + "/signer.key", overwrite: true)
+        try (app.key.publicKey.description + "\n").write(toFile: folder + "/signer.key.pub", atomically: true, encoding: .utf8)
+        step("2. signed with a fresh key \(app.key.publicKey.keyID) (\(folder)/signer.key): \(app.signed.files) trusted files → "
+             + "simple_workflow_http.trusted (\(formatBytes(UInt64(app.signed.tableBytes)))) + .sig")
+        let clean = DiskCheck.run(app.bundle)
+        try expect(clean.problems.isEmpty, "verify of the untouched app found problems: \(clean.problems)")
+        print("     verify: signature, measurement and all \(clean.checkedFiles) files match")
+
+        let metrics = NodeMetrics()
+        let node = try Node(bundle: app.bundle, logger: quiet, metrics: metrics.factory)
+        let ingress = try await node.listenForIngress(port: 0)
+        let api = try await NodeAPI.start(node: node, metrics: metrics, port: 0, logger: quiet)
+        let workflow = try node.start(workflowAt: app.workflowPath, id: "demo")
+        step("3. node running workflow.json: ingress http://127.0.0.1:\(ingress), API \(api.baseURL); "
+             + "the outside world is a local server at \(outside.address)")
+        for (name, instance) in workflow.instances.sorted(by: { $0.key < $1.key }) {
+            print("     \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(instance.startup.summary)")
+        }
+
+        let answer = try await HTTPCall.send(.POST, "http://127.0.0.1:\(ingress)/", host: "demo.edgeless.com", body: Array("42".utf8))
+        step("4. POST 42 to the ingress (Host: demo.edgeless.com) → \(answer.status) \"\(answer.text)\"")
+        try expect(answer.status == 200, "the ingress answered \(answer.status) \(answer.text)")
+        var received: [String] = []
+        for _ in 0..<250 where received.isEmpty {
+            received = outside.requests.map { "\($0.method) \($0.path) \"\(String(decoding: $0.body, as: UTF8.self))\"" }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        print("     http_read_number → incr (+1) → double (×2) → http_write_number → http-egress")
+        print("     the outside server received: \(received.joined(separator: ", "))")
+        try expect(received == ["POST /numbers \"86\""], "expected the outside server to receive 86, got \(received)")
+
+        workflow.dataplane.drain()
+        let counts = workflow.dataplane.counts
+        let health = try await HTTPCall.send(.GET, api.baseURL + "/health")
+        step("5. the node delivered \(counts.delivered) events and \(counts.calls) calls, \(counts.undelivered) undelivered; "
+             + "GET /health → \(health.status), /metrics has start-up histograms:")
+        let exposition = try await HTTPCall.send(.GET, api.baseURL + "/metrics").text
+        for line in exposition.split(separator: "\n") where line.hasPrefix("secure_executor_function_startup_count") || line.hasPrefix("secure_executor_events_delivered_total") {
+            print("     \(line)")
+        }
+        await api.stop()
+        await node.shutdown()
+        await outside.stop()
+
+        let target = folder + "/functions/incr/incr.wasm"
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: target)))
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: target))
-        let tampered = DiskCheck.run(bundle)
+        let tampered = DiskCheck.run(app.bundle)
         try expect(tampered.problems.map(\.kind) == [.modified], "verify missed the flipped byte: \(tampered.problems)")
-        step("6. one byte of data/config.json flipped:")
+        step("6. one byte of functions/incr/incr.wasm flipped:")
         for problem in tampered.problems { print("     verify: \(problem)") }
         do {
-            _ = try Shield(bundle: bundle).openTrusted("data/config.json").readAll()
-            try expect(false, "a tampered file was read")
-        } catch let error as ShieldError {
-            print("     reader: \(error)")
+            _ = try Node(bundle: app.bundle, logger: quiet).start(workflowAt: app.workflowPath)
+            try expect(false, "the node started a tampered function")
+        } catch let error as NodeError {
+            print("     node: \(error)")
         }
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: target))
+        print("""
 
-        let again = try Signer.sign(manifest: manifest, key: key)
-        step("7. byte restored and signed again: \(again.reusedFiles) of \(again.files) files reused from the last signing, \(again.hashedFiles) re-hashed (its mtime changed)")
-        print("\ndemo OK. Try it yourself:\n  secure-executor verify \(folder)/demo.toml --signer \(folder)/signer.key.pub\n  secure-executor inspect \(folder)/demo.trusted")
-        try (key.publicKey.description + "\n").write(toFile: folder + "/signer.key.pub", atomically: true, encoding: .utf8)
+        demo OK (the byte is restored). Try it yourself, in two terminals:
+          swift run secure-executor run \(folder)/simple_workflow_http.toml --signer \(folder)/signer.key.pub
+          curl -H 'Host: demo.edgeless.com' -d 42 http://127.0.0.1:7008/ ; curl http://127.0.0.1:7021/instances
+        (the demo's outside server has stopped, so http_write_number will log that its POST failed)
+        """)
     }
 
     private func step(_ text: String) { print("==> \(text)") }
 
     private func expect(_ condition: Bool, _ message: String) throws {
         if !condition { throw ValidationError("demo step failed: \(message)") }
-    }
-}
-
-/// The built-in example: the minimal manifest from docs/MANIFEST.md and the files it names.
-enum DemoApp {
-    static let files: [(String, String)] = [
-        ("demo.toml", """
-        [app]
-        name = "demo"
-        version = "1.0"
-
-        [trusted]
-        files = ["bin/", "data/*.json", "README.txt"]
-
-        [allowed]
-        files = ["logs/"]
-
-        """),
-        ("README.txt", "The demo application: a function binary, its data, and a log folder.\n"),
-        ("bin/handler.wat", "(module (func (export \"handle\") (param i32) (result i32) local.get 0))\n"),
-        ("bin/lib/util.txt", "helper data that lives in a nested trusted directory\n"),
-        ("data/config.json", "{\"greeting\": \"hello\", \"threshold\": 42, \"sensors\": [\"a\", \"b\", \"c\"]}\n"),
-        ("data/users.json", "[{\"name\": \"ada\"}, {\"name\": \"grace\"}]\n"),
-        ("data/notes.txt", "not matched by data/*.json, so neither trusted nor allowed\n"),
-        ("secret.txt", "not listed in the manifest: the runtime refuses to open it\n"),
-    ]
-
-    static func write(to folder: String) throws {
-        for (path, text) in files {
-            let full = folder + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: false, encoding: .utf8)
-        }
-        try FileManager.default.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
-        // A larger file, so that the table holds per-chunk hashes too.
-        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
-        try Data(large).write(to: URL(fileURLWithPath: folder + "/bin/model.bin"))
     }
 }

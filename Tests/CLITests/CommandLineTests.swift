@@ -101,7 +101,9 @@ files = ["logs/"]
         let demo = try run("demo", "--dir", folder.path("demo"))
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         #expect(demo.stdout.contains("demo OK"))
+        #expect(demo.stdout.contains("the outside server received: POST /numbers \"86\""))
         #expect(demo.stdout.contains("MODIFIED"))
+        #expect(demo.stdout.contains("does not match its signed hash"))
     }
 
     @Test func helpTeaches() throws {

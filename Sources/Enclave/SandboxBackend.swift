@@ -1,0 +1,64 @@
+import Foundation
+
+/// The runtime in Linux namespaces set up by bubblewrap (Debian's `bubblewrap`, installed by
+/// scripts/install-deps.sh): its own mount, pid, ipc and uts namespaces; a filesystem holding
+/// only the system's programs and libraries (read-only), the application root (read-only),
+/// the allowed paths (read-write), a private /tmp and /dev, and the agent's socket folder; no
+/// /proc; no capabilities; no new privileges. The network namespace is shared, so the node's
+/// loopback ports still work.
+public struct SandboxBackend: EnclaveBackend {
+    static let bubblewrap = "/usr/bin/bwrap"
+    /// System folders a Swift program needs to run (libraries, the toolchain's runtime, and for
+    /// the examples' functions its clang). Programs and libraries only: no user data lives here.
+    static let systemFolders = ["/usr", "/opt/swift", "/etc/ld.so.cache", "/etc/alternatives"]
+
+    public init() {}
+    public var name: String { "sandbox" }
+    public var banner: String {
+        "backend sandbox: own mount/pid/ipc namespaces, application root read-only, only allowed paths writable, no /proc, no capabilities. Not memory encryption: root on this host can still read the process."
+    }
+
+    /// Why the sandbox cannot start here, if it cannot: bubblewrap missing, or namespaces refused.
+    public static var unavailableReason: String? {
+        guard FileManager.default.isExecutableFile(atPath: bubblewrap) else {
+            return "\(bubblewrap) is not installed (run scripts/install-deps.sh)"
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: bubblewrap)
+        probe.arguments = ["--unshare-pid", "--unshare-ipc", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                           "--symlink", "usr/lib64", "/lib64", "--", "/usr/bin/true"]
+        let errors = Pipe()
+        probe.standardError = errors
+        do { try probe.run() } catch { return "cannot run \(bubblewrap): \(error)" }
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return "bubblewrap cannot create namespaces here (\(text))"
+        }
+        return nil
+    }
+
+    public func command(for plan: LaunchPlan) throws(EnclaveError) -> [String] {
+        var arguments = [Self.bubblewrap, "--die-with-parent", "--new-session",
+                         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                         "--cap-drop", "ALL", "--hostname", "secure-executor",
+                         "--dev", "/dev", "--tmpfs", "/tmp"]
+        for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
+            arguments += ["--symlink", target, link]
+        }
+        for folder in Self.systemFolders where FileManager.default.fileExists(atPath: folder) {
+            arguments += ["--ro-bind", folder, folder]
+        }
+        for path in [plan.executable, plan.applicationRoot] {
+            guard path.hasPrefix("/") else { throw .launchFailed(backend: name, reason: "\(path) is not an absolute path") }
+            arguments += ["--ro-bind", path, path]
+        }
+        // Later binds win: the allowed paths become writable inside the read-only root.
+        for path in plan.writable {
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            arguments += ["--bind", path, path]
+        }
+        arguments += ["--bind", plan.agentFolder, plan.agentFolder, "--chdir", plan.applicationRoot, "--", plan.executable]
+        return arguments + plan.arguments
+    }
+}

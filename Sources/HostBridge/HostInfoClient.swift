@@ -1,0 +1,238 @@
+import Glibc
+import Logging
+import Synchronization
+
+// The TRUSTED side. It needs nothing but a Unix socket (no /proc, which the sandbox may hide),
+// and believes nothing the agent says until it has been checked:
+//   transport: connect, one request, one answer within the deadline, at most header + cap bytes,
+//              a valid frame with our request id and the answering kind, a JSON object;
+//   content:   Plausibility (types, bounds, parts ≤ totals, counters never go backwards,
+//              printable bounded strings).
+// Whatever fails becomes "unknown, because …" — never 0 — and is logged once per kind.
+
+/// What to ask the agent (low-level API).
+public enum HostRequest: Sendable, Equatable {
+    case capabilities
+    /// Health, with process figures for `pid` (nil: the agent's --runtime-pid, if any).
+    case health(pid: Int32?)
+
+    var kind: MessageKind {
+        switch self {
+        case .capabilities: .capabilitiesRequest
+        case .health: .healthRequest
+        }
+    }
+}
+
+/// A transport-valid but UNCHECKED answer (low-level API; run it through Plausibility).
+public enum HostAnswer: Sendable, Equatable {
+    case capabilities(CapabilitiesReport)
+    case health(HealthReport)
+}
+
+public final class HostInfoClient: Sendable {
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        /// Whole budget of one request: connect, send, and the complete answer.
+        public var requestTimeout: Duration
+        /// How long an answer (or a failure) is reused before the agent is asked again.
+        /// Zero asks every time.
+        public var cacheInterval: Duration
+        /// Largest answer payload accepted; clamped to Frame.absoluteMaxPayload.
+        public var maxPayload: Int
+        /// Whose process figures to ask for: this process by default.
+        public var runtimePID: Int32?
+        public var limits: PlausibilityLimits
+
+        public init(
+            socketPath: String, requestTimeout: Duration = .seconds(1), cacheInterval: Duration = .seconds(1),
+            maxPayload: Int = Frame.defaultMaxPayload, runtimePID: Int32? = getpid(),
+            limits: PlausibilityLimits = PlausibilityLimits()
+        ) {
+            self.socketPath = socketPath
+            self.requestTimeout = requestTimeout
+            self.cacheInterval = cacheInterval
+            self.maxPayload = maxPayload
+            self.runtimePID = runtimePID
+            self.limits = limits
+        }
+    }
+
+    private struct Cached<Value: Sendable>: Sendable {
+        var value: Value
+        var at: ContinuousClock.Instant
+    }
+
+    private struct State: Sendable {
+        var socket: Socket?
+        var lastRequestID = UInt64.random(in: 1...UInt64(UInt32.max))
+        var baselines = CounterBaselines()
+        var health: Cached<HostHealth>?
+        var capabilities: Cached<HostCapabilities>?
+    }
+
+    public let configuration: Configuration
+    private let log: OnceLog
+    /// One request at a time: the connection carries one request/answer pair at a time, and
+    /// counter baselines must see answers in order. Callers queue here for at most a timeout.
+    private let state = Mutex(State())
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.client")) {
+        self.configuration = configuration
+        self.log = OnceLog(logger: logger)
+    }
+
+    // MARK: - High-level API: never throws, never invents a number
+
+    /// Checked host capabilities; every field unknown (with the reason) when the agent gave no
+    /// usable answer.
+    public func capabilities() -> HostCapabilities {
+        state.withLock { state in
+            if let cached = state.capabilities, ContinuousClock.now - cached.at < configuration.cacheInterval {
+                return cached.value
+            }
+            let result: HostCapabilities
+            do throws(HostTransportError) {
+                guard case .capabilities(let report) = try perform(.capabilities, &state) else {
+                    preconditionFailure("perform returns the answer case of its request")
+                }
+                result = Plausibility.check(report, limits: configuration.limits)
+                logRejections(result.unknownFields, answer: "capabilities")
+            } catch {
+                result = .allUnknown(.transport(error))
+                logTransport(error, answer: "capabilities")
+            }
+            state.capabilities = Cached(value: result, at: .now)
+            return result
+        }
+    }
+
+    /// Checked host health; every field unknown (with the reason) when the agent gave no usable
+    /// answer. Counters are compared with the last accepted value of this client.
+    public func health() -> HostHealth {
+        state.withLock { state in
+            if let cached = state.health, ContinuousClock.now - cached.at < configuration.cacheInterval {
+                return cached.value
+            }
+            let result: HostHealth
+            do throws(HostTransportError) {
+                guard case .health(let report) = try perform(.health(pid: configuration.runtimePID), &state) else {
+                    preconditionFailure("perform returns the answer case of its request")
+                }
+                result = Plausibility.check(report, limits: configuration.limits, baselines: &state.baselines)
+                logRejections(result.unknownFields, answer: "health")
+            } catch {
+                result = .allUnknown(.transport(error))
+                logTransport(error, answer: "health")
+            }
+            state.health = Cached(value: result, at: .now)
+            return result
+        }
+    }
+
+    // MARK: - Low-level API
+
+    /// One request, one transport-checked answer (NOT plausibility-checked, not cached).
+    /// Throws what went wrong; after any error the connection is dropped and the next request
+    /// connects afresh (so an agent that died and came back is picked up lazily).
+    public func request(_ request: HostRequest) throws(HostTransportError) -> HostAnswer {
+        try state.withLock { (state: inout State) throws(HostTransportError) -> HostAnswer in
+            try perform(request, &state)
+        }
+    }
+
+    private func perform(_ request: HostRequest, _ state: inout State) throws(HostTransportError) -> HostAnswer {
+        let timeout = configuration.requestTimeout
+        let deadline = ContinuousClock.now + timeout
+        // A connection with something to read before we asked is closed or carries junk that
+        // would be taken as our answer: start over on a new one.
+        if let socket = state.socket, socket.isStale() {
+            state.socket = nil
+        }
+        let socket: Socket
+        if let existing = state.socket {
+            socket = existing
+        } else {
+            do {
+                socket = try Socket.connect(path: configuration.socketPath)
+            } catch {
+                throw .connectFailed(path: configuration.socketPath, error)
+            }
+            state.socket = socket
+        }
+        state.lastRequestID &+= 1
+        let id = state.lastRequestID
+        do throws(HostTransportError) {
+            let payload = try encodePayload(request)
+            let bytes: [UInt8]
+            do {
+                bytes = try Frame(kind: request.kind, requestID: id, payload: payload).encoded(maxPayload: configuration.maxPayload)
+            } catch {
+                throw .frame(error)
+            }
+            try socket.writeAll(bytes, deadline: deadline, timeout: timeout)
+            let frame = try socket.readFrame(maxPayload: configuration.maxPayload, deadline: deadline, timeout: timeout)
+            guard frame.requestID == id else { throw .wrongRequestID(expected: id, got: frame.requestID) }
+            let expected = request.kind.answerKind!
+            guard frame.kind == expected else { throw .wrongKind(expected: expected, got: frame.kind) }
+            return try decodeAnswer(frame)
+        } catch {
+            state.socket = nil  // its state is unknown now (a late answer may still arrive on it)
+            throw error
+        }
+    }
+
+    private func encodePayload(_ request: HostRequest) throws(HostTransportError) -> [UInt8] {
+        do {
+            switch request {
+            case .capabilities: return try WireJSON.encode(CapabilitiesRequest())
+            case .health(let pid): return try WireJSON.encode(HealthRequest(pid: pid))
+            }
+        } catch {
+            throw .malformedPayload("could not encode the request: \(error)")
+        }
+    }
+
+    private func decodeAnswer(_ frame: Frame) throws(HostTransportError) -> HostAnswer {
+        do {
+            switch frame.kind {
+            case .capabilitiesAnswer: return .capabilities(try WireJSON.decode(CapabilitiesReport.self, from: frame.payload))
+            case .healthAnswer: return .health(try WireJSON.decode(HealthReport.self, from: frame.payload))
+            case .capabilitiesRequest, .healthRequest: throw HostTransportError.wrongKind(expected: .healthAnswer, got: frame.kind)
+            }
+        } catch let error as HostTransportError {
+            throw error
+        } catch {
+            // Only the JSON shape is reported: the decoder's message may quote hostile text.
+            throw .malformedPayload("not a JSON object of \(frame.payload.count) bytes")
+        }
+    }
+
+    // MARK: - Logging, once per kind
+
+    private func logRejections(_ unknown: [HostField: UnknownReason], answer: String) {
+        for field in HostField.allCases {
+            guard let reason = unknown[field], reason != .notReported else { continue }
+            if case .sumExceedsTotal(let used, let free, let total) = reason {
+                // One fault, two fields: one line.
+                let show = HostField.memoryTotalBytes.format
+                log.warning(
+                    key: "\(answer).memory.sumExceedsTotal",
+                    "host agent: memory used \(show(Double(used))) + free \(show(Double(free))) > memory total \(show(Double(total))), both marked unknown",
+                    metadata: ["field": "\(field)", "reason": "\(reason.kind)"])
+                continue
+            }
+            log.warning(
+                key: "\(answer).\(field.rawValue).\(reason.kind)",
+                "host agent: \(field.label) \(reason.describe(for: field)), marked unknown",
+                metadata: ["field": "\(field)", "reason": "\(reason.kind)"])
+        }
+    }
+
+    private func logTransport(_ error: HostTransportError, answer: String) {
+        log.warning(
+            key: "transport.\(error.kind)",
+            "host agent: \(answer) request failed: \(error); all \(answer) values marked unknown",
+            metadata: ["reason": "transport.\(error.kind)"])
+    }
+}

@@ -1,0 +1,263 @@
+// What the trusted side hands its callers: per field, a checked value or "unknown" with the
+// reason. There is deliberately no way to get a default number out of an unknown field: the
+// tool this replaces answered "0" on any error, and a 0 for free memory or load looks like a
+// real (and alarming or reassuring) measurement.
+
+/// Every field of both answers; the raw value is the JSON key.
+public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
+    case cpuCount = "cpu_count"
+    case cpuModel = "cpu_model"
+    case cpuMHz = "cpu_mhz"
+    case physicalCores = "physical_cores"
+    case hostname
+    case memoryTotalBytes = "memory_total_bytes"
+    case memoryFreeBytes = "memory_free_bytes"
+    case memoryAvailableBytes = "memory_available_bytes"
+    case memoryUsedBytes = "memory_used_bytes"
+    case processCPUSeconds = "process_cpu_seconds"
+    case processResidentBytes = "process_resident_bytes"
+    case load1 = "load_1"
+    case load5 = "load_5"
+    case load15 = "load_15"
+    case networkRxBytes = "network_rx_bytes"
+    case networkTxBytes = "network_tx_bytes"
+    case diskTotalBytes = "disk_total_bytes"
+    case diskFreeBytes = "disk_free_bytes"
+    case diskReadsCompleted = "disk_reads_completed"
+    case diskWritesCompleted = "disk_writes_completed"
+
+    public enum Unit: Sendable {
+        case bytes, count, seconds, megahertz, load, text
+    }
+
+    public var unit: Unit {
+        switch self {
+        case .cpuCount, .physicalCores, .diskReadsCompleted, .diskWritesCompleted: .count
+        case .cpuModel, .hostname: .text
+        case .cpuMHz: .megahertz
+        case .processCPUSeconds: .seconds
+        case .load1, .load5, .load15: .load
+        case .memoryTotalBytes, .memoryFreeBytes, .memoryAvailableBytes, .memoryUsedBytes,
+             .processResidentBytes, .networkRxBytes, .networkTxBytes, .diskTotalBytes, .diskFreeBytes:
+            .bytes
+        }
+    }
+
+    /// The name used in log lines ("memory free 9 GiB > memory total 8 GiB").
+    public var label: String {
+        switch self {
+        case .cpuCount: "cpu count"
+        case .cpuModel: "cpu model"
+        case .cpuMHz: "cpu clock"
+        case .physicalCores: "physical cores"
+        case .hostname: "hostname"
+        case .memoryTotalBytes: "memory total"
+        case .memoryFreeBytes: "memory free"
+        case .memoryAvailableBytes: "memory available"
+        case .memoryUsedBytes: "memory used"
+        case .processCPUSeconds: "process cpu time"
+        case .processResidentBytes: "process resident memory"
+        case .load1: "load average (1 min)"
+        case .load5: "load average (5 min)"
+        case .load15: "load average (15 min)"
+        case .networkRxBytes: "network received"
+        case .networkTxBytes: "network sent"
+        case .diskTotalBytes: "disk total"
+        case .diskFreeBytes: "disk free"
+        case .diskReadsCompleted: "disk reads completed"
+        case .diskWritesCompleted: "disk writes completed"
+        }
+    }
+
+    public var description: String { rawValue }
+
+    /// Renders a value of this field for a log line.
+    func format(_ value: Double) -> String {
+        switch unit {
+        case .bytes where value >= 0 && value < 0x1p64: LogSafe.bytes(UInt64(value))
+        case .seconds: "\(LogSafe.number(value)) s"
+        case .megahertz: "\(LogSafe.number(value)) MHz"
+        default: LogSafe.number(value)
+        }
+    }
+}
+
+/// Why a field is unknown.
+public enum UnknownReason: Sendable, Equatable, CustomStringConvertible {
+    /// The agent did not send the field (it may not know). Not an error, not logged.
+    case notReported
+    /// The field was there but not of its type; `found` says what it was (log-safe).
+    case wrongType(expected: String, found: String)
+    /// NaN or infinity.
+    case notFinite
+    /// A number outside what any real host could report.
+    case outOfRange(value: Double, allowed: ClosedRange<Double>)
+    /// Larger than the total it is a part of (free > total, disk free > disk total, ...).
+    case exceedsTotal(value: UInt64, total: UInt64, totalField: HostField)
+    /// memory used + memory free > memory total (+ tolerance): one of them is wrong and we
+    /// cannot tell which, so both are unknown.
+    case sumExceedsTotal(used: UInt64, free: UInt64, total: UInt64)
+    /// A counter smaller than the last value we accepted. Counters only grow.
+    case wentBackwards(previous: Double, now: Double)
+    /// A string longer than the cap, in UTF-8 bytes.
+    case tooLong(bytes: Int, limit: Int)
+    case empty
+    /// A string with a control/format/unassigned code point at `offset` (in scalars).
+    case notPrintable(scalar: UInt32, offset: Int)
+    /// No usable answer at all; every field of that answer shares this reason.
+    case transport(HostTransportError)
+
+    /// A stable name for the kind of reason, without values: the "once per kind" log key.
+    public var kind: String {
+        switch self {
+        case .notReported: "notReported"
+        case .wrongType: "wrongType"
+        case .notFinite: "notFinite"
+        case .outOfRange: "outOfRange"
+        case .exceedsTotal: "exceedsTotal"
+        case .sumExceedsTotal: "sumExceedsTotal"
+        case .wentBackwards: "wentBackwards"
+        case .tooLong: "tooLong"
+        case .empty: "empty"
+        case .notPrintable: "notPrintable"
+        case .transport(let error): "transport.\(error.kind)"
+        }
+    }
+
+    public var description: String { describe(for: nil) }
+
+    /// The reason as the tail of "host agent: <field label> <this>"; values in the field's unit.
+    public func describe(for field: HostField?) -> String {
+        let show: (Double) -> String = { field?.format($0) ?? LogSafe.number($0) }
+        switch self {
+        case .notReported:
+            return "was not reported"
+        case .wrongType(let expected, let found):
+            return "is \(found), expected \(article(expected)) \(expected)"
+        case .notFinite:
+            return "is not a finite number"
+        case .outOfRange(let value, let allowed):
+            let direction = value < allowed.lowerBound ? "below" : "above"
+            let bound = value < allowed.lowerBound ? allowed.lowerBound : allowed.upperBound
+            return "\(show(value)) is \(direction) the plausible \(value < allowed.lowerBound ? "minimum" : "maximum") \(show(bound))"
+        case .exceedsTotal(let value, let total, let totalField):
+            return "\(show(Double(value))) > \(totalField.label) \(show(Double(total)))"
+        case .sumExceedsTotal(let used, let free, let total):
+            return "(used \(show(Double(used))) + free \(show(Double(free)))) > memory total \(show(Double(total)))"
+        case .wentBackwards(let previous, let now):
+            return "went backwards from \(show(previous)) to \(show(now))"
+        case .tooLong(let bytes, let limit):
+            return "is \(bytes) bytes long, over the \(limit)-byte limit"
+        case .empty:
+            return "is empty"
+        case .notPrintable(let scalar, let offset):
+            let hex = String(scalar, radix: 16, uppercase: true)
+            return "has control character U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) at position \(offset)"
+        case .transport(let error):
+            return "unavailable: \(error)"
+        }
+    }
+}
+
+private func article(_ word: String) -> String {
+    guard let first = word.first else { return "a" }
+    return "aeiou".contains(first) ? "an" : "a"
+}
+
+/// A checked value, or unknown with the reason. There is no "value or 0" accessor on purpose.
+public enum HostValue<Value: Sendable & Equatable>: Sendable, Equatable {
+    case known(Value)
+    case unknown(UnknownReason)
+
+    public var value: Value? {
+        if case .known(let value) = self { return value }
+        return nil
+    }
+
+    public var reason: UnknownReason? {
+        if case .unknown(let reason) = self { return reason }
+        return nil
+    }
+}
+
+/// What the host is (from a capabilities answer), checked.
+public struct HostCapabilities: Sendable, Equatable {
+    public var cpuCount: HostValue<Int>
+    public var cpuModel: HostValue<String>
+    public var cpuMHz: HostValue<Double>
+    public var physicalCores: HostValue<Int>
+    public var memoryTotalBytes: HostValue<UInt64>
+    public var diskTotalBytes: HostValue<UInt64>
+    public var hostname: HostValue<String>
+
+    /// Every field unknown for the same reason (no usable answer).
+    public static func allUnknown(_ reason: UnknownReason) -> HostCapabilities {
+        HostCapabilities(
+            cpuCount: .unknown(reason), cpuModel: .unknown(reason), cpuMHz: .unknown(reason),
+            physicalCores: .unknown(reason), memoryTotalBytes: .unknown(reason),
+            diskTotalBytes: .unknown(reason), hostname: .unknown(reason))
+    }
+
+    /// The fields that are unknown, with their reasons.
+    public var unknownFields: [HostField: UnknownReason] {
+        var out: [HostField: UnknownReason] = [:]
+        out[.cpuCount] = cpuCount.reason
+        out[.cpuModel] = cpuModel.reason
+        out[.cpuMHz] = cpuMHz.reason
+        out[.physicalCores] = physicalCores.reason
+        out[.memoryTotalBytes] = memoryTotalBytes.reason
+        out[.diskTotalBytes] = diskTotalBytes.reason
+        out[.hostname] = hostname.reason
+        return out
+    }
+}
+
+/// How the host is doing (from a health answer), checked.
+public struct HostHealth: Sendable, Equatable {
+    public var memoryTotalBytes: HostValue<UInt64>
+    public var memoryFreeBytes: HostValue<UInt64>
+    public var memoryAvailableBytes: HostValue<UInt64>
+    public var memoryUsedBytes: HostValue<UInt64>
+    public var processCPUSeconds: HostValue<Double>
+    public var processResidentBytes: HostValue<UInt64>
+    public var load1: HostValue<Double>
+    public var load5: HostValue<Double>
+    public var load15: HostValue<Double>
+    public var networkRxBytes: HostValue<UInt64>
+    public var networkTxBytes: HostValue<UInt64>
+    public var diskTotalBytes: HostValue<UInt64>
+    public var diskFreeBytes: HostValue<UInt64>
+    public var diskReadsCompleted: HostValue<UInt64>
+    public var diskWritesCompleted: HostValue<UInt64>
+
+    public static func allUnknown(_ reason: UnknownReason) -> HostHealth {
+        HostHealth(
+            memoryTotalBytes: .unknown(reason), memoryFreeBytes: .unknown(reason),
+            memoryAvailableBytes: .unknown(reason), memoryUsedBytes: .unknown(reason),
+            processCPUSeconds: .unknown(reason), processResidentBytes: .unknown(reason),
+            load1: .unknown(reason), load5: .unknown(reason), load15: .unknown(reason),
+            networkRxBytes: .unknown(reason), networkTxBytes: .unknown(reason),
+            diskTotalBytes: .unknown(reason), diskFreeBytes: .unknown(reason),
+            diskReadsCompleted: .unknown(reason), diskWritesCompleted: .unknown(reason))
+    }
+
+    public var unknownFields: [HostField: UnknownReason] {
+        var out: [HostField: UnknownReason] = [:]
+        out[.memoryTotalBytes] = memoryTotalBytes.reason
+        out[.memoryFreeBytes] = memoryFreeBytes.reason
+        out[.memoryAvailableBytes] = memoryAvailableBytes.reason
+        out[.memoryUsedBytes] = memoryUsedBytes.reason
+        out[.processCPUSeconds] = processCPUSeconds.reason
+        out[.processResidentBytes] = processResidentBytes.reason
+        out[.load1] = load1.reason
+        out[.load5] = load5.reason
+        out[.load15] = load15.reason
+        out[.networkRxBytes] = networkRxBytes.reason
+        out[.networkTxBytes] = networkTxBytes.reason
+        out[.diskTotalBytes] = diskTotalBytes.reason
+        out[.diskFreeBytes] = diskFreeBytes.reason
+        out[.diskReadsCompleted] = diskReadsCompleted.reason
+        out[.diskWritesCompleted] = diskWritesCompleted.reason
+        return out
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+// The JSON payloads of the four message kinds (docs/HOST-AGENT.md, "Messages").
+//
+// Answer fields are all optional: the agent omits what it could not read, and "not reported"
+// is never the same as 0. Field names are snake_case and carry their unit; they are the raw
+// values of `HostField`, which a test keeps in step with the CodingKeys below.
+
+/// Payload of `capabilitiesRequest`: nothing to say yet, an empty object.
+public struct CapabilitiesRequest: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// Payload of `healthRequest`.
+public struct HealthRequest: Codable, Sendable, Equatable {
+    /// The trusted runtime's pid, whose cpu time and resident memory the agent should report.
+    /// An agent started with --runtime-pid uses that instead (the runtime may sit in a pid
+    /// namespace where its own pid means nothing to the host).
+    public var pid: Int32?
+
+    public init(pid: Int32?) {
+        self.pid = pid
+    }
+}
+
+/// Payload of `capabilitiesAnswer`: what the host is, mostly fixed for its lifetime.
+public struct CapabilitiesReport: Codable, Sendable, Equatable {
+    public var cpuCount: WireValue<UInt64>?
+    public var cpuModel: WireValue<String>?
+    public var cpuMHz: WireValue<Double>?
+    public var physicalCores: WireValue<UInt64>?
+    public var memoryTotalBytes: WireValue<UInt64>?
+    public var diskTotalBytes: WireValue<UInt64>?
+    public var hostname: WireValue<String>?
+
+    public init(
+        cpuCount: WireValue<UInt64>? = nil, cpuModel: WireValue<String>? = nil,
+        cpuMHz: WireValue<Double>? = nil, physicalCores: WireValue<UInt64>? = nil,
+        memoryTotalBytes: WireValue<UInt64>? = nil, diskTotalBytes: WireValue<UInt64>? = nil,
+        hostname: WireValue<String>? = nil
+    ) {
+        self.cpuCount = cpuCount
+        self.cpuModel = cpuModel
+        self.cpuMHz = cpuMHz
+        self.physicalCores = physicalCores
+        self.memoryTotalBytes = memoryTotalBytes
+        self.diskTotalBytes = diskTotalBytes
+        self.hostname = hostname
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpuCount = "cpu_count"
+        case cpuModel = "cpu_model"
+        case cpuMHz = "cpu_mhz"
+        case physicalCores = "physical_cores"
+        case memoryTotalBytes = "memory_total_bytes"
+        case diskTotalBytes = "disk_total_bytes"
+        case hostname
+    }
+}
+
+/// Payload of `healthAnswer`: how the host is doing now.
+public struct HealthReport: Codable, Sendable, Equatable {
+    public var memoryTotalBytes: WireValue<UInt64>?
+    public var memoryFreeBytes: WireValue<UInt64>?
+    public var memoryAvailableBytes: WireValue<UInt64>?
+    public var memoryUsedBytes: WireValue<UInt64>?
+    public var processCPUSeconds: WireValue<Double>?
+    public var processResidentBytes: WireValue<UInt64>?
+    public var load1: WireValue<Double>?
+    public var load5: WireValue<Double>?
+    public var load15: WireValue<Double>?
+    public var networkRxBytes: WireValue<UInt64>?
+    public var networkTxBytes: WireValue<UInt64>?
+    public var diskTotalBytes: WireValue<UInt64>?
+    public var diskFreeBytes: WireValue<UInt64>?
+    public var diskReadsCompleted: WireValue<UInt64>?
+    public var diskWritesCompleted: WireValue<UInt64>?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case memoryTotalBytes = "memory_total_bytes"
+        case memoryFreeBytes = "memory_free_bytes"
+        case memoryAvailableBytes = "memory_available_bytes"
+        case memoryUsedBytes = "memory_used_bytes"
+        case processCPUSeconds = "process_cpu_seconds"
+        case processResidentBytes = "process_resident_bytes"
+        case load1 = "load_1"
+        case load5 = "load_5"
+        case load15 = "load_15"
+        case networkRxBytes = "network_rx_bytes"
+        case networkTxBytes = "network_tx_bytes"
+        case diskTotalBytes = "disk_total_bytes"
+        case diskFreeBytes = "disk_free_bytes"
+        case diskReadsCompleted = "disk_reads_completed"
+        case diskWritesCompleted = "disk_writes_completed"
+    }
+}
+
+/// JSON in and out, the same way on both sides.
+enum WireJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+}
+
+extension WireValue {
+    /// `nil` stays nil (not reported); anything else is a plain value. For the agent's side.
+    static func from(_ value: Value?) -> WireValue? {
+        value.map { .value($0) }
+    }
+}

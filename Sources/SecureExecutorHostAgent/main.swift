@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HostBridge
+import Logging
+
+/// The untrusted host agent as a process: `secure-executor run` starts one beside the trusted
+/// runtime, which may not read /proc itself. The protocol is docs/HOST-AGENT.md.
+@main
+struct HostAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secure-executor-host-agent",
+        abstract: "Answer the trusted runtime's questions about this host over a Unix socket.",
+        discussion: """
+        Reads /proc, statvfs and the network counters and answers capability and health \
+        requests in the framed protocol of docs/HOST-AGENT.md. The runtime checks every answer; \
+        this process is not trusted. Serves until SIGTERM or SIGINT, then removes its socket.
+        """)
+
+    @Option(help: "Unix socket path to listen on (at most 107 bytes).")
+    var socket: String
+
+    @Option(help: "Path whose filesystem's free and total space is reported.")
+    var diskPath = "/"
+
+    @Option(help: "Process whose CPU time and resident memory are reported (the runtime; default: the asking process).")
+    var runtimePID: Int32?
+
+    func validate() throws {
+        if let runtimePID, runtimePID <= 0 { throw ValidationError("--runtime-pid must be a positive process id") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let agent = HostAgent(configuration: .init(socketPath: socket, reader: HostReader(diskPath: diskPath, runtimePID: runtimePID)))
+        do {
+            try agent.start()
+        } catch {
+            throw ValidationError("cannot listen on \(socket): \(error)")
+        }
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)  // the dispatch source sees it instead of the default exit
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+            source.setEventHandler {
+                agent.stop()
+                Foundation.exit(0)
+            }
+            source.resume()
+            sources.append(source)
+        }
+        withExtendedLifetime(sources) { dispatchMain() }
+    }
+}
