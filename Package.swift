@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Small shared helpers (parallel map) used by every module.
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "HTTPServing", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Workflows, dataplane and resources on top of the function runtime.
@@ -73,7 +75,7 @@ let package = Package(
         .target(name: "Enclave"),
         // The node's HTTP API: workflows, instances, /health and Prometheus /metrics.
         .target(name: "NodeAPI", dependencies: [
-            "Node", "FunctionRuntime", "HTTPServing",
+            "Node", "FunctionRuntime", "HTTPServing", "HostBridge",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
@@ -87,7 +89,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples", "Enclave", "HostBridge",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

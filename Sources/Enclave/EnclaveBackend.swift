@@ -18,17 +18,20 @@ public struct LaunchPlan: Sendable {
     /// The runtime's executable and its arguments.
     public var executable: String
     public var arguments: [String]
-    /// The signed application's root: readable, never writable.
+    /// The signed application's root: readable, never writable. The runtime starts in it.
     public var applicationRoot: String
+    /// Further host paths it may read (the manifest and signature, when kept elsewhere).
+    public var readable: [String]
     /// Host paths the runtime may write (the manifest's allowed files and folders).
     public var writable: [String]
     /// The folder holding the host agent's socket: the runtime's one channel to the host.
     public var agentFolder: String
 
-    public init(executable: String, arguments: [String], applicationRoot: String, writable: [String], agentFolder: String) {
+    public init(executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [String] = [], agentFolder: String) {
         self.executable = executable
         self.arguments = arguments
         self.applicationRoot = applicationRoot
+        self.readable = readable
         self.writable = writable
         self.agentFolder = agentFolder
     }

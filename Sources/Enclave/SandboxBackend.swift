@@ -49,7 +49,7 @@ public struct SandboxBackend: EnclaveBackend {
         for folder in Self.systemFolders where FileManager.default.fileExists(atPath: folder) {
             arguments += ["--ro-bind", folder, folder]
         }
-        for path in [plan.executable, plan.applicationRoot] {
+        for path in [plan.executable, plan.applicationRoot] + plan.readable {
             guard path.hasPrefix("/") else { throw .launchFailed(backend: name, reason: "\(path) is not an absolute path") }
             arguments += ["--ro-bind", path, path]
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A request as the node's handlers see it: head fields as plain values and the body read in
@@ -77,11 +78,13 @@ public final class HTTPServer: Sendable {
 
     public let host: String
     public let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, Never>
 
-    private init(host: String, port: Int, task: Task<Void, Never>) {
+    private init(host: String, port: Int, group: ServiceGroup, task: Task<Void, Never>) {
         self.host = host
         self.port = port
+        self.group = group
         self.task = task
     }
 
@@ -112,26 +115,28 @@ public final class HTTPServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
-        let task = Task {
+        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        let task = Task(executorPreference: ServerExecutor(label: "secure-executor.http.\(port)")) {
             do {
-                try await application.runService(gracefulShutdownSignals: [])
+                try await group.run()
                 bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "the server stopped before it was listening")))
             } catch {
                 bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "\(error)")))
             }
         }
         do {
-            return HTTPServer(host: host, port: try await bound.value, task: task)
+            return HTTPServer(host: host, port: try await bound.value, group: group, task: task)
         } catch {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             await task.value
             throw error
         }
     }
 
-    /// Closes the listener and open connections; returns when the port is free again.
+    /// Stops accepting, lets requests in flight finish, closes the connections; returns when
+    /// the port is free again.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         await task.value
     }
 

@@ -109,6 +109,7 @@ public final class HostAgent: Sendable {
 
     /// One client: request frame in, answer frame out with the same id, until it hangs up.
     private func serve(_ client: Socket) {
+        let peer = client.peerPID()
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let request: Frame
             do {
@@ -119,7 +120,7 @@ public final class HostAgent: Sendable {
                 if error != .closed { logger.debug("host agent: dropping client: \(error)") }
                 return
             }
-            guard let answer = answer(to: request) else {
+            guard let answer = answer(to: request, peerPID: peer) else {
                 logger.debug("host agent: dropping client after a \(request.kind), which is not a request")
                 return
             }
@@ -134,8 +135,10 @@ public final class HostAgent: Sendable {
     }
 
     /// The answer frame for a request frame (same id, same version), or nil if it is not a
-    /// request we understand.
-    public func answer(to request: Frame) -> Frame? {
+    /// request we understand. `peerPID`: the asking process as the kernel identifies it, which
+    /// the process figures describe unless --runtime-pid says otherwise; the pid in the request
+    /// is only a fallback (from inside a pid namespace it names some other host process).
+    public func answer(to request: Frame, peerPID: Int32? = nil) -> Frame? {
         guard let answerKind = request.kind.answerKind else { return nil }
         let payload: [UInt8]
         do {
@@ -145,7 +148,7 @@ public final class HostAgent: Sendable {
                 payload = try WireJSON.encode(configuration.reader.capabilities())
             case .healthRequest:
                 let body = try WireJSON.decode(HealthRequest.self, from: request.payload)
-                payload = try WireJSON.encode(configuration.reader.health(requestedPID: body.pid))
+                payload = try WireJSON.encode(configuration.reader.health(requestedPID: peerPID ?? body.pid))
             case .capabilitiesAnswer, .healthAnswer:
                 return nil
             }

@@ -180,6 +180,39 @@ public enum HostValue<Value: Sendable & Equatable>: Sendable, Equatable {
     }
 }
 
+/// One field's checked reading, for reports that list every field (the node's /health and
+/// /metrics): numbers as Double, text as is, or unknown with the reason.
+public enum HostReading: Sendable, Equatable {
+    case number(Double)
+    case text(String)
+    case unknown(UnknownReason)
+
+    static func unknowns(_ readings: [(field: HostField, reading: HostReading)]) -> [HostField: UnknownReason] {
+        var out: [HostField: UnknownReason] = [:]
+        for (field, reading) in readings { if case let .unknown(reason) = reading { out[field] = reason } }
+        return out
+    }
+}
+
+/// How a field's value becomes a reading.
+public protocol HostReadable: Sendable, Equatable {
+    var hostReading: HostReading { get }
+}
+
+extension Int: HostReadable { public var hostReading: HostReading { .number(Double(self)) } }
+extension UInt64: HostReadable { public var hostReading: HostReading { .number(Double(self)) } }
+extension Double: HostReadable { public var hostReading: HostReading { .number(self) } }
+extension String: HostReadable { public var hostReading: HostReading { .text(self) } }
+
+extension HostValue where Value: HostReadable {
+    public var reading: HostReading {
+        switch self {
+        case let .known(value): return value.hostReading
+        case let .unknown(reason): return .unknown(reason)
+        }
+    }
+}
+
 /// What the host is (from a capabilities answer), checked.
 public struct HostCapabilities: Sendable, Equatable {
     public var cpuCount: HostValue<Int>
@@ -198,18 +231,15 @@ public struct HostCapabilities: Sendable, Equatable {
             diskTotalBytes: .unknown(reason), hostname: .unknown(reason))
     }
 
-    /// The fields that are unknown, with their reasons.
-    public var unknownFields: [HostField: UnknownReason] {
-        var out: [HostField: UnknownReason] = [:]
-        out[.cpuCount] = cpuCount.reason
-        out[.cpuModel] = cpuModel.reason
-        out[.cpuMHz] = cpuMHz.reason
-        out[.physicalCores] = physicalCores.reason
-        out[.memoryTotalBytes] = memoryTotalBytes.reason
-        out[.diskTotalBytes] = diskTotalBytes.reason
-        out[.hostname] = hostname.reason
-        return out
+    /// Every field with its checked reading, in a fixed order.
+    public var readings: [(field: HostField, reading: HostReading)] {
+        [(.cpuCount, cpuCount.reading), (.cpuModel, cpuModel.reading), (.cpuMHz, cpuMHz.reading),
+         (.physicalCores, physicalCores.reading), (.memoryTotalBytes, memoryTotalBytes.reading),
+         (.diskTotalBytes, diskTotalBytes.reading), (.hostname, hostname.reading)]
     }
+
+    /// The fields that are unknown, with their reasons.
+    public var unknownFields: [HostField: UnknownReason] { HostReading.unknowns(readings) }
 }
 
 /// How the host is doing (from a health answer), checked.
@@ -241,23 +271,16 @@ public struct HostHealth: Sendable, Equatable {
             diskReadsCompleted: .unknown(reason), diskWritesCompleted: .unknown(reason))
     }
 
-    public var unknownFields: [HostField: UnknownReason] {
-        var out: [HostField: UnknownReason] = [:]
-        out[.memoryTotalBytes] = memoryTotalBytes.reason
-        out[.memoryFreeBytes] = memoryFreeBytes.reason
-        out[.memoryAvailableBytes] = memoryAvailableBytes.reason
-        out[.memoryUsedBytes] = memoryUsedBytes.reason
-        out[.processCPUSeconds] = processCPUSeconds.reason
-        out[.processResidentBytes] = processResidentBytes.reason
-        out[.load1] = load1.reason
-        out[.load5] = load5.reason
-        out[.load15] = load15.reason
-        out[.networkRxBytes] = networkRxBytes.reason
-        out[.networkTxBytes] = networkTxBytes.reason
-        out[.diskTotalBytes] = diskTotalBytes.reason
-        out[.diskFreeBytes] = diskFreeBytes.reason
-        out[.diskReadsCompleted] = diskReadsCompleted.reason
-        out[.diskWritesCompleted] = diskWritesCompleted.reason
-        return out
+    /// Every field with its checked reading, in a fixed order.
+    public var readings: [(field: HostField, reading: HostReading)] {
+        [(.memoryTotalBytes, memoryTotalBytes.reading), (.memoryFreeBytes, memoryFreeBytes.reading),
+         (.memoryAvailableBytes, memoryAvailableBytes.reading), (.memoryUsedBytes, memoryUsedBytes.reading),
+         (.processCPUSeconds, processCPUSeconds.reading), (.processResidentBytes, processResidentBytes.reading),
+         (.load1, load1.reading), (.load5, load5.reading), (.load15, load15.reading),
+         (.networkRxBytes, networkRxBytes.reading), (.networkTxBytes, networkTxBytes.reading),
+         (.diskTotalBytes, diskTotalBytes.reading), (.diskFreeBytes, diskFreeBytes.reading),
+         (.diskReadsCompleted, diskReadsCompleted.reading), (.diskWritesCompleted, diskWritesCompleted.reading)]
     }
+
+    public var unknownFields: [HostField: UnknownReason] { HostReading.unknowns(readings) }
 }

@@ -170,9 +170,35 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     public func cast(from source: InstanceID, to destination: Destination, payload: [UInt8]) {
         let name = sourceName(source)
         switch resolve(name, destination) {
-        case let .failure(problem): lost(problem)
+        case let .failure(problem):
+            let held = starting.withLock { events in
+                events?.append(HeldCast(source: source, destination: destination, payload: payload))
+                return events != nil
+            }
+            if !held { lost(problem) }
         case let .success(target): enqueue(from: name, sourceID: source, to: target, payload: payload)
         }
+    }
+
+    /// Casts that found no target while the workflow's functions were still starting.
+    private struct HeldCast {
+        var source: InstanceID
+        var destination: Destination
+        var payload: [UInt8]
+    }
+
+    /// Non-nil while the workflow starts: a function's init (or a delayed cast it scheduled)
+    /// may cast to a function, or to itself, before the node has added it.
+    private let starting = Mutex<[HeldCast]?>(nil)
+
+    /// From now until `started()`, a cast whose target is not added yet waits instead of
+    /// counting as undelivered.
+    func starts() { starting.withLock { $0 = [] } }
+
+    /// Everything is added: held casts go out in the order they were made.
+    func started() {
+        let held = starting.withLock { events in defer { events = nil }; return events ?? [] }
+        for event in held { cast(from: event.source, to: event.destination, payload: event.payload) }
     }
 
     public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {

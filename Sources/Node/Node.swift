@@ -95,6 +95,7 @@ public final class Node: Sendable {
 
         let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
         dataplane.restoreStates(savedStates.withLock { $0[workflowID] ?? [:] })
+        dataplane.starts()
         var resources: [String: Resource] = [:]
         var instances: [String: FunctionInstance] = [:]
         func rollBack() {
@@ -122,6 +123,7 @@ public final class Node: Sendable {
                 throw .function(function.name, error.description)
             }
         }
+        dataplane.started()
         let started = RunningWorkflow(id: workflowID, source: source, dataplane: dataplane, instances: instances, resources: resources)
         running.withLock { $0[workflowID] = started }
         logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",

@@ -1,5 +1,6 @@
 import Foundation
 import FunctionRuntime
+import HostBridge
 import HTTPServing
 import Logging
 import Node
@@ -35,8 +36,11 @@ public final class NodeAPI: Sendable {
     }
 
     /// `metrics` must be the registry the node was created with (`NodeMetrics.factory`).
-    public static func start(node: Node, metrics: NodeMetrics, host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
-        let router = Router(node: node, metrics: metrics, started: .now)
+    /// `hostInfo`: the host agent's checked answers for /health and /metrics (none: not shown).
+    /// `backend`: where this runtime runs, reported by /health.
+    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil,
+                             host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
+        let router = Router(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, started: .now)
         let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
             await router.answer(request)
         }
@@ -51,15 +55,20 @@ public final class NodeAPI: Sendable {
 struct Router: Sendable {
     let node: Node
     let metrics: NodeMetrics
+    let hostInfo: HostInfoClient?
+    let backend: String?
     let started: ContinuousClock.Instant
 
     func answer(_ request: HTTPRequestInfo) async -> HTTPAnswer {
         let url = URLComponents(string: request.path)
         let parts = (url?.path ?? request.path).split(separator: "/").map(String.init)
         switch (request.method, parts.count, parts.first) {
-        case ("GET", 1, "health"): return health()
+        case ("GET", 1, "health"):
+            let readings = await hostReadings()
+            return health(readings)
         case ("GET", 1, "metrics"):
-            return HTTPAnswer(status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: metrics.exposition(node: node))
+            let readings = await hostReadings()
+            return HTTPAnswer(status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: metrics.exposition(node: node, host: readings))
         case ("GET", 1, "workflows"): return .json(200, node.workflows.map { WorkflowSummary($0, rate: metrics.eventsPerSecond(of: $0)) })
         case ("POST", 1, "workflows"):
             let id = url?.queryItems?.first { $0.name == "id" }?.value
@@ -77,7 +86,16 @@ struct Router: Sendable {
         }
     }
 
-    private func health() -> HTTPAnswer {
+    /// The agent's answers, checked; asking may wait up to the client's timeout, so not on
+    /// Swift's shared threads.
+    private func hostReadings() async -> [(field: HostField, reading: HostReading)]? {
+        guard let hostInfo else { return nil }
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: hostInfo.capabilities().readings + hostInfo.health().readings) }
+        }
+    }
+
+    private func health(_ readings: [(field: HostField, reading: HostReading)]?) -> HTTPAnswer {
         let workflows = node.workflows
         let failed = workflows.flatMap { workflow in workflow.instances.values.filter { $0.state != .running }.map { "\(workflow.id)/\($0.function)" } }
         return .json(200, Health(status: failed.isEmpty ? "ok" : "degraded",
@@ -86,7 +104,7 @@ struct Router: Sendable {
                                  instances: workflows.reduce(0) { $0 + $1.instances.count },
                                  failedInstances: failed.sorted(),
                                  eventsPerSecond: workflows.reduce(0) { $0 + metrics.eventsPerSecond(of: $1) },
-                                 ingressPort: node.ingress.port))
+                                 ingressPort: node.ingress.port, backend: backend, host: readings.map(HostReport.init)))
     }
 
     private func start(_ body: [UInt8], id: String?) -> HTTPAnswer {
@@ -124,11 +142,43 @@ struct Health: Encodable {
     var failedInstances: [String]
     var eventsPerSecond: Double
     var ingressPort: Int?
+    var backend: String?
+    var host: HostReport?
 
     enum CodingKeys: String, CodingKey {
-        case status, workflows, instances
+        case status, workflows, instances, backend, host
         case uptimeSeconds = "uptime_seconds", failedInstances = "failed_instances"
         case eventsPerSecond = "events_per_second", ingressPort = "ingress_port"
+    }
+}
+
+/// The host agent's figures: what passed the checks in `values`, and every field that did not
+/// (or was not reported) in `unknown` with the reason. Never a made-up zero.
+struct HostReport: Encodable {
+    var values: [String: HostJSONValue] = [:]
+    var unknown: [String: String] = [:]
+
+    init(_ readings: [(field: HostField, reading: HostReading)]) {
+        for (field, reading) in readings {
+            switch reading {
+            case let .number(number): values[field.rawValue] = .number(number)
+            case let .text(text): values[field.rawValue] = .text(text)
+            case let .unknown(reason): unknown[field.rawValue] = reason.describe(for: field)
+            }
+        }
+    }
+}
+
+enum HostJSONValue: Encodable {
+    case number(Double)
+    case text(String)
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case let .number(number): try container.encode(number)
+        case let .text(text): try container.encode(text)
+        }
     }
 }
 

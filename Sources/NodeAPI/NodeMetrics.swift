@@ -1,4 +1,5 @@
 import Foundation
+import HostBridge
 import Metrics
 import Node
 import Prometheus
@@ -38,6 +39,7 @@ public final class NodeMetrics: Sendable {
     /// has passed, so frequent scrapes do not turn it into noise.
     private let samples = Mutex<[String: Sample]>([:])
     private let gauges = Mutex<[String: [Prometheus.Gauge]]>([:])
+    private let hostGauges = Mutex<[HostField: Prometheus.Gauge]>([:])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -62,8 +64,11 @@ public final class NodeMetrics: Sendable {
         }
     }
 
-    /// The Prometheus text exposition, with the per-scrape gauges refreshed first.
-    public func exposition(node: Node) -> [UInt8] {
+    /// The Prometheus text exposition, with the per-scrape gauges refreshed first. Host figures
+    /// that are unknown are left out (never exported as 0) and flagged in
+    /// `secure_executor_host_value_unknown{field}`.
+    public func exposition(node: Node, host: [(field: HostField, reading: HostReading)]? = nil) -> [UInt8] {
+        if let host { refreshHostGauges(host) }
         let workflows = node.workflows
         gauges.withLock { gauges in
             let running = Set(workflows.map(\.id))
@@ -86,5 +91,29 @@ public final class NodeMetrics: Sendable {
             }
         }
         return registry.emitToBuffer()
+    }
+
+    private func refreshHostGauges(_ readings: [(field: HostField, reading: HostReading)]) {
+        hostGauges.withLock { gauges in
+            for (field, reading) in readings {
+                if case .text = reading { continue }
+                let unknown = registry.makeGauge(descriptor: Self.hostUnknown, labels: [("field", field.rawValue)])
+                if case let .number(value) = reading {
+                    let gauge = gauges[field] ?? registry.makeGauge(descriptor: MetricNameDescriptor(
+                        namespace: "secure_executor", subsystem: "host", metricName: field.rawValue, unitName: "", helpText: "\(field.label), from the host agent, checked"))
+                    gauge.set(value)
+                    gauges[field] = gauge
+                    unknown.set(0.0)
+                } else {
+                    if let stale = gauges.removeValue(forKey: field) { registry.unregisterGauge(stale) }
+                    unknown.set(1.0)
+                }
+            }
+        }
+    }
+
+    static var hostUnknown: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "secure_executor", metricName: "host_value_unknown", unitName: "",
+                             helpText: "1 when the host agent's figure for this field is unknown (not reported, or refused by the plausibility checks)")
     }
 }

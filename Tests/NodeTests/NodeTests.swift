@@ -21,7 +21,7 @@ func signedApp(workflows: [String: String], metrics: MetricsFactory? = nil) thro
     [allowed]
     files = ["logs/"]
     """)
-    for name in ["relay", "sink", "crasher", "http_echo"] {
+    for name in ["relay", "sink", "crasher", "http_echo", "eager"] {
         try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)
     }
     for (name, json) in workflows { try app.write("workflows/\(name).json", json) }
@@ -56,6 +56,24 @@ func refusal(_ node: Node, _ path: String) -> String {
 }
 
 @Suite struct WorkflowTests {
+    @Test func castsMadeWhileTheWorkflowStartsAreDelivered() throws {
+        // The sink is listed after the caster, so it starts after the caster's init has cast.
+        let workflow = """
+        { "functions": [ \(function("caster", code: "eager", outputs: ["out": "sink"])), \(function("sink", code: "sink")) ],
+          "resources": [], "annotations": {} }
+        """
+        let (app, node) = try signedApp(workflows: ["eager": workflow])
+        defer { withExtendedLifetime(app) {} }
+        let running = try node.start(workflowAt: "workflows/eager.json")
+        running.dataplane.drain()
+        guard case let .reply(bytes) = try running.instances["sink"]!.call(from: running.instances["sink"]!.id, payload: []) else {
+            Issue.record("the sink did not answer"); return
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == "2 0")
+        #expect(running.dataplane.counts.undelivered == 0)
+        node.stopAll()
+    }
+
     @Test func aBurstThroughAThreeFunctionChainArrivesCompleteAndInOrder() throws {
         let (app, node) = try signedApp(workflows: ["chain": chain])
         defer { withExtendedLifetime(app) {} }

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import HostBridge
+import Manifest
+
+/// `run --check-isolation`, inside the runtime: tries what a compromised runtime would try and
+/// prints what happened. Exit 0 only if everything the sandbox promises held, and the host
+/// agent still answered.
+enum IsolationCheck {
+    struct Probe {
+        var what: String
+        var outcome: String
+        var held: Bool
+    }
+
+    static func run(backend: String, manifest path: String, hostInfo: HostInfoClient) throws {
+        let manifest: Manifest
+        do { manifest = try Manifest.load(path: path) } catch { fail(error) }
+        var probes: [Probe] = []
+
+        let meminfo = FileManager.default.contents(atPath: "/proc/meminfo")
+        probes.append(Probe(what: "read /proc/meminfo", outcome: meminfo == nil ? "refused: \(errnoText())" : "READ \(meminfo!.count) bytes",
+                            held: meminfo == nil))
+        for file in ["/etc/passwd", "/etc/shadow", "/root"] {
+            let visible = FileManager.default.fileExists(atPath: file)
+            probes.append(Probe(what: "see host path \(file)", outcome: visible ? "VISIBLE" : "invisible", held: !visible))
+        }
+        let parent = (manifest.root as NSString).deletingLastPathComponent
+        let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0 != (manifest.root as NSString).lastPathComponent }
+        probes.append(Probe(what: "list the folder around the app (\(parent))",
+                            outcome: siblings.isEmpty ? "nothing but the app" : "VISIBLE: \(siblings.sorted().prefix(5).joined(separator: ", "))",
+                            held: siblings.isEmpty))
+        let intruder = manifest.root + "/.isolation-check-\(getpid())"
+        let wroteRoot = FileManager.default.createFile(atPath: intruder, contents: Data("x".utf8))
+        if wroteRoot { try? FileManager.default.removeItem(atPath: intruder) }
+        probes.append(Probe(what: "write into the application root", outcome: wroteRoot ? "WROTE" : "refused: \(errnoText())", held: !wroteRoot))
+        for folder in Run.writablePaths(manifest) where FileManager.default.fileExists(atPath: folder) {
+            let probe = folder + "/.isolation-check-\(getpid())"
+            let wrote = FileManager.default.createFile(atPath: probe, contents: Data("x".utf8))
+            if wrote { try? FileManager.default.removeItem(atPath: probe) }
+            probes.append(Probe(what: "write into allowed \(folder)", outcome: wrote ? "written" : "REFUSED: \(errnoText())", held: wrote))
+        }
+        let health = hostInfo.health()
+        let memory = health.memoryTotalBytes.value.map { formatBytes($0) }
+        let load = health.load1.value.map { String(format: "%.2f", $0) }
+        probes.append(Probe(what: "host agent: memory total, load", outcome: "\(memory ?? "UNKNOWN"), load \(load ?? "UNKNOWN")",
+                            held: memory != nil && load != nil))
+
+        print("isolation check, backend \(backend):")
+        for probe in probes {
+            print("  \(probe.held ? "ok  " : "FAIL") \(probe.what.padding(toLength: 44, withPad: " ", startingAt: 0)) \(probe.outcome)")
+        }
+        let failed = probes.filter { !$0.held }.count
+        if failed == 0 {
+            print("the boundary holds")
+        } else {
+            print("\(failed) check(s) failed\(backend == "direct" ? " (expected: backend direct does not isolate)" : "")")
+            throw ExitCode(1)
+        }
+    }
+
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
+}
