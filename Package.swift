@@ -82,7 +82,7 @@ let package = Package(
         ]),
         // The EDGELESS example set under examples/: build, sign, run and check each.
         .target(name: "Examples", dependencies: [
-            "Manifest", "TrustedFiles", "FunctionRuntime", "Node", "HTTPServing",
+            "Manifest", "TrustedFiles", "FunctionRuntime", "Node", "HTTPServing", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

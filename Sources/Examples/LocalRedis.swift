@@ -1,20 +1,19 @@
 import Foundation
+import Support
 
 /// A redis-server of our own on a free loopback port (Debian's `redis-server`, installed by
 /// scripts/install-deps.sh), stopped when released. For the examples and the tests.
 public final class LocalRedis: @unchecked Sendable {
     public let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
     public init() throws {
         port = LocalRedis.freePort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw ExampleRunner.Failure("cannot start redis-server (\(error)); install it with scripts/install-deps.sh")
+        do {
+            process = try ChildProcess.spawn("/usr/bin/redis-server",
+                                             ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+        } catch {
+            throw ExampleRunner.Failure("\(error); install redis-server with scripts/install-deps.sh")
         }
         var attempts = 0
         while (try? get("ping-probe")) == nil {
@@ -24,29 +23,19 @@ public final class LocalRedis: @unchecked Sendable {
         }
     }
 
-    /// SIGKILL, not SIGTERM: a parent that runs with SIGTERM blocked (test runners do) passes
-    /// that mask on, and the server would never see the request. It keeps no data anyway.
+    /// It keeps no data, so SIGKILL; waited for, so it leaves no zombie.
     deinit {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     public var url: String { "redis://127.0.0.1:\(port)/" }
 
     /// GET through redis-cli; "" for a missing key.
     public func get(_ key: String) throws -> String {
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        cli.arguments = ["-h", "127.0.0.1", "-p", String(port), "--raw", "GET", key]
-        let pipe = Pipe()
-        cli.standardOutput = pipe
-        cli.standardError = FileHandle.nullDevice
-        try cli.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        cli.waitUntilExit()
-        guard cli.terminationStatus == 0 else { throw ExampleRunner.Failure("redis-cli GET failed") }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try ChildProcess.run("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw", "GET", key])
+        guard result.status == 0 else { throw ExampleRunner.Failure("redis-cli GET failed: \(result.output)") }
+        let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.hasPrefix("Could not connect") else { throw ExampleRunner.Failure(text) }
         return text
     }

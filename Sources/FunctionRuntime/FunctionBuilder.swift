@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import WasmKit
 
 /// `secure-executor function build`: compiles a folder of C sources to one wasm32 module with
@@ -51,16 +52,9 @@ public enum FunctionBuilder {
         arguments += sources.map { folder + "/" + $0 }
         let compiler = clang
         if compiler == "/usr/bin/env" { arguments.insert("clang", at: 0) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { throw BuildError.noCompiler("\(error)") }
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BuildError.compileFailed(log) }
+        let result: (status: Int32, output: String)
+        do { result = try ChildProcess.run(compiler, arguments) } catch { throw BuildError.noCompiler("\(error)") }
+        guard result.status == 0 else { throw BuildError.compileFailed(result.output) }
         return try check(module: target)
     }
 

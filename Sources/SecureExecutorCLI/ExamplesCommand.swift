@@ -1,4 +1,5 @@
 import ArgumentParser
+import Enclave
 import Examples
 import Foundation
 import Logging
@@ -13,7 +14,12 @@ struct ExamplesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run-all",
             abstract: "Run every example under examples/ and print a pass/fail table; exit 1 on any failure.",
-            discussion: "Each example is copied to a scratch folder, its C functions built, signed with a fresh key, run on a node, and its observable result checked.")
+            discussion: """
+            Each example is copied to a scratch folder, its C functions built, signed with a fresh \
+            key, run on a node, and its observable result checked. With --backend the whole run \
+            (building, signing, every node, every check) happens inside that backend, with the \
+            examples folder read-only and a host agent beside it, as `run` does.
+            """)
 
         @Option(help: "Folder holding the examples.")
         var dir = "examples"
@@ -21,9 +27,20 @@ struct ExamplesCommand: AsyncParsableCommand {
         @Option(help: "Run only these examples (comma separated).")
         var only: String?
 
+        @Option(help: "Run inside this backend (sandbox or direct) instead of in this process.")
+        var backend: String?
+
+        @Option(help: .hidden)
+        var insideBackend: String?
+
+        @Option(help: .hidden)
+        var hostAgent: String?
+
         func run() async throws {
+            if let backend, insideBackend == nil { return try launch(backend) }
+            if let insideBackend { try checkInside(insideBackend) }
             let outcomes = await ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
-                                                logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() }))
+                                                      logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() }))
             let width = max(7, outcomes.map(\.name.count).max() ?? 0)
             print("EXAMPLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  TIME     DETAIL")
             for outcome in outcomes {
@@ -31,8 +48,40 @@ struct ExamplesCommand: AsyncParsableCommand {
                       + "  " + String(format: "%5.2f s", outcome.seconds) + "  " + outcome.detail)
             }
             let failed = outcomes.filter { !$0.passed }.count
-            print("\(outcomes.count - failed) passed, \(failed) failed")
+            print("\(outcomes.count - failed) passed, \(failed) failed\(insideBackend.map { " (inside backend \($0))" } ?? "")")
             if failed > 0 { throw ExitCode(1) }
+        }
+
+        private func launch(_ name: String) throws {
+            let chosen: any EnclaveBackend
+            do { chosen = try Backends.named(name) } catch { fail(error) }
+            FileHandle.standardError.write(Data((chosen.banner + "\n").utf8))
+            let folder = URL(fileURLWithPath: dir).standardizedFileURL.path
+            var arguments = ["examples", "run-all", "--dir", folder, "--inside-backend", chosen.name]
+            if let only { arguments += ["--only", only] }
+            let status: Int32
+            do {
+                status = try Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: folder) { socket, agentFolder in
+                    LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
+                               applicationRoot: folder, agentFolder: agentFolder)
+                }
+            } catch {
+                fail(error)
+            }
+            if status != 0 { throw ExitCode(status) }
+        }
+
+        /// Inside the sandbox the examples must run without /proc and without writing to their
+        /// own folder; say so up front, so a pass means something.
+        private func checkInside(_ backend: String) throws {
+            guard backend == "sandbox" else { return }
+            let procReadable = FileManager.default.isReadableFile(atPath: "/proc/meminfo")
+            let folderWritable = FileManager.default.createFile(atPath: dir + "/.write-probe", contents: Data())
+            if folderWritable { try? FileManager.default.removeItem(atPath: dir + "/.write-probe") }
+            guard !procReadable, !folderWritable else {
+                fail("inside backend sandbox but /proc is \(procReadable ? "readable" : "hidden") and \(dir) is \(folderWritable ? "writable" : "read-only")")
+            }
+            print("inside backend sandbox: /proc is not readable, \(dir) is read-only")
         }
     }
 }
