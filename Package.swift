@@ -118,6 +118,6 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),
         .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing"]),
     ]
 )

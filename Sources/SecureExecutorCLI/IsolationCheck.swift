@@ -48,7 +48,7 @@ enum IsolationCheck {
 
         print("isolation check, backend \(backend):")
         for probe in probes {
-            print("  \(probe.held ? "ok  " : "FAIL") \(probe.what.padding(toLength: 44, withPad: " ", startingAt: 0)) \(probe.outcome)")
+            print("  \(probe.held ? "ok  " : "FAIL") \(probe.what)\(String(repeating: " ", count: max(1, 45 - probe.what.count)))\(probe.outcome)")
         }
         let failed = probes.filter { !$0.held }.count
         if failed == 0 {
