@@ -113,7 +113,7 @@ let package = Package(
             .product(name: "WAT", package: "WasmKit"),
         ], exclude: ["Functions"]),
         .testTarget(name: "NodeTests", dependencies: [
-            "Node", "NodeAPI", "HTTPServing", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
+            "Node", "NodeAPI", "HTTPServing", "HostBridge", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),

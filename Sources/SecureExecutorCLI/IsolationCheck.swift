@@ -37,8 +37,13 @@ enum IsolationCheck {
         for folder in Run.writablePaths(manifest) where FileManager.default.fileExists(atPath: folder) {
             let probe = folder + "/.isolation-check-\(getpid())"
             let wrote = FileManager.default.createFile(atPath: probe, contents: Data("x".utf8))
-            if wrote { try? FileManager.default.removeItem(atPath: probe) }
             probes.append(Probe(what: "write into allowed \(folder)", outcome: wrote ? "written" : "REFUSED: \(errnoText())", held: wrote))
+            if wrote {
+                // Giving a file away needs CAP_CHOWN, which root has unless it was dropped.
+                let chowned = chown(probe, 4242, 4242) == 0
+                probes.append(Probe(what: "give a file to another user (CAP_CHOWN)", outcome: chowned ? "DONE" : "refused: \(errnoText())", held: !chowned))
+                try? FileManager.default.removeItem(atPath: probe)
+            }
         }
         let health = hostInfo.health()
         let memory = health.memoryTotalBytes.value.map { formatBytes($0) }

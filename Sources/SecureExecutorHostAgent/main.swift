@@ -23,8 +23,11 @@ struct HostAgentCommand: ParsableCommand {
     @Option(help: "Path whose filesystem's free and total space is reported.")
     var diskPath = "/"
 
-    @Option(help: "Process whose CPU time and resident memory are reported (the runtime; default: the asking process).")
+    @Option(help: "Process whose CPU time and resident memory are reported (default: the process that asks, as the kernel identifies it).")
     var runtimePID: Int32?
+
+    @Option(help: "Read the host's figures from this folder instead of /proc (a container's view of the host, or a test's).")
+    var procRoot = "/proc"
 
     func validate() throws {
         if let runtimePID, runtimePID <= 0 { throw ValidationError("--runtime-pid must be a positive process id") }
@@ -32,7 +35,7 @@ struct HostAgentCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let agent = HostAgent(configuration: .init(socketPath: socket, reader: HostReader(diskPath: diskPath, runtimePID: runtimePID)))
+        let agent = HostAgent(configuration: .init(socketPath: socket, reader: HostReader(procRoot: procRoot, diskPath: diskPath, runtimePID: runtimePID)))
         do {
             try agent.start()
         } catch {

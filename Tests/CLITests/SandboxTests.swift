@@ -27,6 +27,7 @@ private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: Stri
                      "nothing but the app",
                      "ok   write into the application root              refused: Read-only file system",
                      "ok   write into allowed \(app.folder)/logs",
+                     "ok   give a file to another user (CAP_CHOWN)      refused: Operation not permitted",
                      "the boundary holds"] {
             #expect(sandbox.stdout.contains(line), "missing: \(line)")
         }
