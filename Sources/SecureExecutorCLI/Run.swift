@@ -53,6 +53,18 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print what the runtime can reach under the backend, then exit.")
     var checkIsolation = false
 
+    @Option(help: "How long the host agent's answers are reused, in milliseconds (0: ask on every /health and /metrics).")
+    var hostCacheMs = 1000
+
+    @Option(help: "How long to wait for the host agent's answer before reporting its figures unknown, in milliseconds.")
+    var hostTimeoutMs = 1000
+
+    func validate() throws {
+        guard hostCacheMs >= 0, (1...60_000).contains(hostTimeoutMs) else {
+            throw ValidationError("--host-cache-ms must be 0 or more and --host-timeout-ms from 1 to 60000")
+        }
+    }
+
     /// Set by the launcher for the runtime it starts: the agent's socket and the backend's name.
     @Option(help: .hidden)
     var hostAgent: String?
@@ -86,6 +98,7 @@ struct Run: AsyncParsableCommand {
         if let bundleFolder { arguments += ["--bundle", bundleFolder] }
         if let seconds { arguments += ["--for", "\(seconds)"] }
         if checkIsolation { arguments.append("--check-isolation") }
+        arguments += ["--host-cache-ms", "\(hostCacheMs)", "--host-timeout-ms", "\(hostTimeoutMs)"]
         let status: Int32
         do {
             status = try Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) { socket, folder in
@@ -115,7 +128,9 @@ struct Run: AsyncParsableCommand {
     /// The trusted side: verify, start the node, serve until told to stop.
     private func runtime(agentSocket: String, backend: String) async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let hostInfo = HostInfoClient(configuration: .init(socketPath: agentSocket), logger: Logger(label: "secure-executor.host-agent"))
+        let hostInfo = HostInfoClient(configuration: .init(socketPath: agentSocket, requestTimeout: .milliseconds(hostTimeoutMs),
+                                                           cacheInterval: .milliseconds(hostCacheMs)),
+                                      logger: Logger(label: "secure-executor.host-agent"))
         if checkIsolation { return try IsolationCheck.run(backend: backend, manifest: options.manifest, hostInfo: hostInfo) }
         let (loaded, _) = options.load()
         guard let workflowPath = loaded.manifest.workflow else {

@@ -79,6 +79,10 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
         _ = try node.start(workflowAt: "workflows/echo.json", id: "second")
         #expect(try await send(port).status == 200)
         await node.shutdown()
+        // The listener is closed with the node: its port can be taken again at once.
+        let again = try await HTTPServer.start(port: port, logger: quiet) { _ in .text(200, "") }
+        #expect(again.port == port)
+        await again.stop()
     }
 
     @Test func routesAreChosenByPathPrefixAndHost() async throws {
