@@ -5,18 +5,6 @@ import Synchronization
 /// runtime under a backend with one socket to that agent, passes SIGINT/SIGTERM on to the
 /// runtime, and cleans both up. Returns the runtime's exit status.
 public enum Launcher {
-    /// The runtime's arguments, again, as a JSON array: without /proc the Swift runtime cannot
-    /// read argv (it reads /proc/self/cmdline), so a program started in the sandbox finds
-    /// them here (`argumentsFromEnvironment`).
-    public static let argumentsVariable = "SECURE_EXECUTOR_ARGUMENTS"
-
-    /// The arguments this process was started with, when it was started by the launcher in a
-    /// place where argv cannot be read; nil otherwise.
-    public static var argumentsFromEnvironment: [String]? {
-        guard CommandLine.arguments.count <= 1, let packed = ProcessInfo.processInfo.environment[argumentsVariable] else { return nil }
-        return try? JSONDecoder().decode([String].self, from: Data(packed.utf8))
-    }
-
     /// `plan` receives the agent's socket path (which the runtime must be told) and the folder
     /// holding it (which the backend must let through).
     public static func run(backend: any EnclaveBackend, agentExecutable: String, diskPath: String,
@@ -45,14 +33,10 @@ public enum Launcher {
             usleep(10_000)
         }
 
-        let launchPlan = plan(socket, folder)
-        let command = try backend.command(for: launchPlan)
+        let command = try backend.command(for: plan(socket, folder))
         let runtime = Process()
         runtime.executableURL = URL(fileURLWithPath: command[0])
         runtime.arguments = Array(command.dropFirst())
-        var environment = ProcessInfo.processInfo.environment
-        environment[argumentsVariable] = String(decoding: try! JSONEncoder().encode(launchPlan.arguments), as: UTF8.self)
-        runtime.environment = environment
         do { try runtime.run() } catch {
             throw .launchFailed(backend: backend.name, reason: "cannot start \(command[0]): \(error)")
         }

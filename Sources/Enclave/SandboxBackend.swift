@@ -4,8 +4,14 @@ import Foundation
 /// scripts/install-deps.sh): its own mount, pid, ipc and uts namespaces; a filesystem holding
 /// only the system's programs and libraries (read-only), the application root (read-only),
 /// the allowed paths (read-write), a private /tmp and /dev, and the agent's socket folder; no
-/// /proc; no capabilities; no new privileges. The network namespace is shared, so the node's
-/// loopback ports still work.
+/// capabilities; no new privileges. The network namespace is shared, so the node's loopback
+/// ports still work.
+///
+/// /proc: libdispatch (under every Swift program here) reads /proc/TID/stat of its own worker
+/// threads and kills the process when it cannot, so the runtime gets a procfs of its own pid
+/// namespace, which lists only its own processes, with every host-wide entry (meminfo,
+/// cpuinfo, stat, loadavg, sys, …) covered by an unreadable file or folder. Without
+/// capabilities, root inside cannot read those either.
 public struct SandboxBackend: EnclaveBackend {
     static let bubblewrap = "/usr/bin/bwrap"
     /// System folders a Swift program needs to run (libraries, the toolchain's runtime, and for
@@ -15,7 +21,7 @@ public struct SandboxBackend: EnclaveBackend {
     public init() {}
     public var name: String { "sandbox" }
     public var banner: String {
-        "backend sandbox: own mount/pid/ipc namespaces, application root read-only, only allowed paths writable, no /proc, no capabilities. Not memory encryption: root on this host can still read the process."
+        "backend sandbox: own mount/pid/ipc namespaces, application root read-only, only allowed paths writable, host-wide /proc unreadable, no capabilities. Not memory encryption: root on this host can still read the process."
     }
 
     /// Why the sandbox cannot start here, if it cannot: bubblewrap missing, or namespaces refused.
@@ -42,7 +48,8 @@ public struct SandboxBackend: EnclaveBackend {
         var arguments = [Self.bubblewrap, "--die-with-parent", "--new-session",
                          "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                          "--cap-drop", "ALL", "--hostname", "secure-executor",
-                         "--dev", "/dev", "--tmpfs", "/tmp"]
+                         "--dev", "/dev", "--tmpfs", "/tmp", "--proc", "/proc"]
+        arguments += try hostWideProcEntriesCovered(using: plan.agentFolder)
         for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
             arguments += ["--symlink", target, link]
         }
@@ -60,5 +67,26 @@ public struct SandboxBackend: EnclaveBackend {
         }
         arguments += ["--bind", plan.agentFolder, plan.agentFolder, "--chdir", plan.applicationRoot, "--", plan.executable]
         return arguments + plan.arguments
+    }
+
+    /// Per-process entries stay (numbered folders, and the links into them: self, thread-self,
+    /// mounts, net); every other entry of the host's /proc is covered by a mode-000 file or
+    /// folder made in `folder` (the launcher's private folder).
+    private func hostWideProcEntriesCovered(using folder: String) throws(EnclaveError) -> [String] {
+        let hiddenFile = folder + "/hidden-file", hiddenFolder = folder + "/hidden-folder"
+        guard FileManager.default.createFile(atPath: hiddenFile, contents: nil, attributes: [.posixPermissions: 0]),
+              (try? FileManager.default.createDirectory(atPath: hiddenFolder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0])) != nil,
+              let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            throw .launchFailed(backend: name, reason: "cannot prepare the covers for /proc in \(folder)")
+        }
+        var arguments: [String] = []
+        for entry in entries.sorted() where entry.first?.isNumber != true {
+            var isFolder: ObjCBool = false
+            let path = "/proc/" + entry
+            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil,
+                  FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+            arguments += ["--ro-bind", isFolder.boolValue ? hiddenFolder : hiddenFile, path]
+        }
+        return arguments
     }
 }

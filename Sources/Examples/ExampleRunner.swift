@@ -155,7 +155,8 @@ public enum ExampleRunner {
     public static var names: [String] { examples.map(\.name) }
 
     /// Runs the examples found in `folder` (each copied to a scratch folder first).
-    public static func runAll(from folder: String, only: [String] = [], logger: Logger) async -> [Outcome] {
+    /// `finished` sees each outcome as soon as it is known.
+    public static func runAll(from folder: String, only: [String] = [], logger: Logger, finished: (Outcome) -> Void = { _ in }) async -> [Outcome] {
         var outcomes: [Outcome] = []
         for example in examples where only.isEmpty || only.contains(example.name) {
             let started = Date()
@@ -165,9 +166,13 @@ public enum ExampleRunner {
             } catch {
                 outcomes.append(Outcome(name: example.name, passed: false, detail: "\(error)", seconds: Date().timeIntervalSince(started)))
             }
+            finished(outcomes.last!)
         }
         return outcomes
     }
+
+    /// The names, padded to one column, for a table of outcomes.
+    public static var nameWidth: Int { max(7, examples.map(\.name.count).max() ?? 0) }
 
     static func run(_ example: Example, from folder: String, logger: Logger) async throws -> String {
         let redis = example.needsRedis ? try LocalRedis() : nil

@@ -116,7 +116,7 @@ public final class HTTPServer: Sendable {
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let task = Task(executorPreference: ServerExecutor(label: "secure-executor.http.\(port)")) {
+        let task = Task(executorPreference: ServerExecutor.shared) {
             do {
                 try await group.run()
                 bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "the server stopped before it was listening")))

@@ -39,13 +39,14 @@ struct ExamplesCommand: AsyncParsableCommand {
         func run() async throws {
             if let backend, insideBackend == nil { return try launch(backend) }
             if let insideBackend { try checkInside(insideBackend) }
-            let outcomes = await ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
-                                                      logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() }))
-            let width = max(7, outcomes.map(\.name.count).max() ?? 0)
+            let width = ExampleRunner.nameWidth
             print("EXAMPLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  TIME     DETAIL")
-            for outcome in outcomes {
+            // Each row as its example finishes: a long run shows progress.
+            let outcomes = await ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
+                                                      logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() })) { outcome in
                 print(outcome.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (outcome.passed ? "pass  " : "FAIL  ")
                       + "  " + String(format: "%5.2f s", outcome.seconds) + "  " + outcome.detail)
+                fflush(nil)
             }
             let failed = outcomes.filter { !$0.passed }.count
             print("\(outcomes.count - failed) passed, \(failed) failed\(insideBackend.map { " (inside backend \($0))" } ?? "")")
@@ -81,7 +82,8 @@ struct ExamplesCommand: AsyncParsableCommand {
             guard !procReadable, !folderWritable else {
                 fail("inside backend sandbox but /proc is \(procReadable ? "readable" : "hidden") and \(dir) is \(folderWritable ? "writable" : "read-only")")
             }
-            print("inside backend sandbox: /proc is not readable, \(dir) is read-only")
+            print("inside backend sandbox: /proc/meminfo is not readable, \(dir) is read-only")
+            fflush(nil)
         }
     }
 }

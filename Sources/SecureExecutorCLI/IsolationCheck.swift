@@ -18,9 +18,12 @@ enum IsolationCheck {
         do { manifest = try Manifest.load(path: path) } catch { fail(error) }
         var probes: [Probe] = []
 
-        let meminfo = FileManager.default.contents(atPath: "/proc/meminfo")
-        probes.append(Probe(what: "read /proc/meminfo", outcome: meminfo == nil ? "refused: \(errnoText())" : "READ \(meminfo!.count) bytes",
-                            held: meminfo == nil))
+        for file in ["/proc/meminfo", "/proc/loadavg", "/proc/cpuinfo", "/proc/sys/kernel/hostname"] {
+            let bytes = readFile(file)
+            probes.append(Probe(what: "read \(file)", outcome: bytes == nil ? "refused: \(errnoText())" : "READ \(bytes!) bytes", held: bytes == nil))
+        }
+        let processes = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { $0.allSatisfy(\.isNumber) }
+        probes.append(Probe(what: "count the processes in /proc", outcome: "\(processes.count)", held: processes.count <= 4))
         for file in ["/etc/passwd", "/etc/shadow", "/root"] {
             let visible = FileManager.default.fileExists(atPath: file)
             probes.append(Probe(what: "see host path \(file)", outcome: visible ? "VISIBLE" : "invisible", held: !visible))
@@ -65,4 +68,14 @@ enum IsolationCheck {
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// Bytes read, or nil with errno set.
+    private static func readFile(_ path: String) -> Int? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return count >= 0 ? count : nil
+    }
 }

@@ -15,7 +15,7 @@ struct Run: AsyncParsableCommand {
         discussion: """
         Starts the untrusted host agent, then the trusted runtime under --backend: `sandbox` \
         (bubblewrap: own mount, pid and ipc namespaces, the application root read-only, only \
-        allowed paths writable, no /proc, no capabilities) or `direct` (no isolation, for \
+        allowed paths writable, host-wide /proc entries unreadable, no capabilities) or `direct` (no isolation, for \
         development). The runtime checks the signature, the measurement and the table (as \
         `verify` does, without hashing every file: trusted files are verified as they are read), \
         then starts the workflow named by the manifest's [workflow] file. On SIGINT/SIGTERM (or \

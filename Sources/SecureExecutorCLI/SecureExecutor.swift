@@ -1,5 +1,4 @@
 import ArgumentParser
-import Enclave
 import Foundation
 import TrustedFiles
 
@@ -21,10 +20,6 @@ struct SecureExecutor: AsyncParsableCommand {
         See docs/MANIFEST.md for the manifest keys and docs/FORMAT.md for the files written.
         """,
         subcommands: [Demo.self, Keygen.self, Sign.self, Verify.self, Inspect.self, Run.self, FunctionCommand.self, Invoke.self, ExamplesCommand.self])
-
-    static func main() async {
-        await main(Launcher.argumentsFromEnvironment)
-    }
 }
 
 /// Errors reach the operator as one clear line on stderr and exit status 1 (verify uses 1 for

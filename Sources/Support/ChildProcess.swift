@@ -4,9 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A child process started with posix_spawn. Foundation's `Process` lists /proc/self/fd to
-/// start a child, so it fails inside the sandbox, where /proc does not exist; building
-/// functions (clang) and the examples' redis-server must work there too.
+/// A child process started with posix_spawn, with a clean signal state. Foundation's `Process`
+/// passes on the parent's blocked signals (a test runner blocks SIGTERM, so a server started
+/// from a test never saw it) and needs /proc/self/fd, which a sandbox may not offer.
 ///
 /// The only file in Support with raw pointers. Invariants:
 ///  1. argv and envp are strdup'ed C strings owned by `spawn` and freed before it returns,
