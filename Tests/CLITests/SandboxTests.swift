@@ -53,10 +53,12 @@ private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: Stri
             try runProcess(cli, ["run", manifest, "--signer", signer, "--backend", "sandbox", "--for", "6",
                                  "--api-port", "\(api)", "--ingress-port", "\(ingress)"])
         }
+        // It serves for 6 s once started; starting may take a while on a busy machine.
         var health: HTTPAnswer?
-        for _ in 0..<100 where health == nil {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while health == nil, ContinuousClock.now < deadline {
             health = try? await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", timeout: .seconds(2))
-            if health == nil { try await Task.sleep(for: .milliseconds(50)) }
+            if health == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         let hello = try await HTTPCall.send(.POST, "http://127.0.0.1:\(ingress)/hello", host: "demo.edgeless.com", body: Array("sandbox".utf8))
         let result = try await node.value
