@@ -180,6 +180,14 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
         #expect(replies[4] == .error("http-egress egress: method \"Fetch\" is not one of Get, Head, Post, Put, Delete, Patch"))
     }
 
+    @Test func aResponseOverThePayloadLimitIsACallError() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let egress = try HTTPEgressResource(name: "egress", configuration: [:], maxResponseBytes: 10)
+        let reply = await Task.detached { egress.call(payload: request(peer.address, body: "more than ten bytes")) }.value
+        await peer.stop()
+        #expect(reply == .error("http-egress egress: POST http://\(peer.address)/in answered with more than 10 bytes"))
+    }
+
     @Test func aBadTimeoutIsRefusedAtStart() {
         #expect(throws: NodeError.resource("egress", "timeout-ms \"soon\" must be a whole number of milliseconds from 1 to 600000")) {
             try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "soon"], maxResponseBytes: 1)
