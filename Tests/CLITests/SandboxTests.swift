@@ -15,6 +15,14 @@ private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: Stri
     return (app, app.key.publicKey.description)
 }
 
+/// What a running child has printed so far.
+private final class Printed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
+
 @Suite(.serialized) struct SandboxTests {
     @Test func theSandboxHidesProcAndHostFilesAndKeepsTheRootReadOnly() throws {
         let (app, signer) = try preparedApp("check")
@@ -47,27 +55,38 @@ private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: Stri
     @Test func aNodeInTheSandboxServesRequestsAndReportsTheHostThroughTheAgent() async throws {
         let (app, signer) = try preparedApp("serve")
         defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
-        let api = LocalRedis.freePort(), ingress = LocalRedis.freePort()
-        let manifest = app.manifest.path
-        let node = Task.detached {
-            try runProcess(cli, ["run", manifest, "--signer", signer, "--backend", "sandbox", "--for", "6",
-                                 "--api-port", "\(api)", "--ingress-port", "\(ingress)"])
-        }
+        // Ports 0: the node picks free ones and prints them (a port chosen here could be taken
+        // by a parallel test before the node binds it).
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: cli)
+        node.arguments = ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--for", "6", "--api-port", "0", "--ingress-port", "0"]
+        let output = Pipe()
+        node.standardOutput = output
+        node.standardError = FileHandle.nullDevice
+        let printed = Printed()
+        output.fileHandleForReading.readabilityHandler = { printed.append($0.availableData) }
+        try node.run()
         // It serves for 6 s once started; starting may take a while on a busy machine.
-        var health: HTTPAnswer?
         let deadline = ContinuousClock.now + .seconds(60)
-        while health == nil, ContinuousClock.now < deadline {
-            health = try? await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", timeout: .seconds(2))
-            if health == nil { try await Task.sleep(for: .milliseconds(100)) }
+        var ports: (api: Int, ingress: Int)?
+        while ports == nil, ContinuousClock.now < deadline {
+            if let match = printed.text.firstMatch(of: #/node API on http://127.0.0.1:(\d+), HTTP ingress on http://127.0.0.1:(\d+)/#) {
+                ports = (Int(match.1)!, Int(match.2)!)
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
+        let (api, ingress) = try #require(ports, "the node did not print its ports: \(printed.text)")
+        let health = try await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", timeout: .seconds(5))
         let hello = try await HTTPCall.send(.POST, "http://127.0.0.1:\(ingress)/hello", host: "demo.edgeless.com", body: Array("sandbox".utf8))
-        let result = try await node.value
+        while node.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        output.fileHandleForReading.readabilityHandler = nil
+        printed.append(output.fileHandleForReading.readDataToEndOfFile())
 
-        #expect(result.status == 0, "\(result.stderr)")
+        #expect(node.terminationStatus == 0, "\(printed.text)")
         #expect(hello.status == 200)
         #expect(hello.text == "hello sandbox")
-        let healthBody = try #require(health).body
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(healthBody)) as? [String: Any])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
         #expect(report["backend"] as? String == "sandbox")
         let host = try #require(report["host"] as? [String: Any])
         let values = try #require(host["values"] as? [String: Any])
@@ -76,8 +95,8 @@ private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: Stri
         // The agent measures the runtime itself (found by the kernel, not by a pid the
         // sandboxed runtime could only give from inside its own pid namespace).
         #expect((values["process_resident_bytes"] as? Double ?? 0) > 1_000_000, "\(host)")
-        #expect(result.stdout.contains("backend sandbox"))
-        #expect(result.stdout.contains("stopped:"))
+        #expect(printed.text.contains("backend sandbox"))
+        #expect(printed.text.contains("stopped:"))
     }
 
     @Test func everyExamplePassesInsideTheSandbox() throws {
