@@ -36,6 +36,7 @@ public final class HTTPIngress: Sendable {
 
     private let routes = Mutex<[Route]>([])
     private let listener = Mutex<HTTPServer?>(nil)
+    private let counters = Mutex<[String: Counter]>([:])
     private let logger: Logger
     private let metrics: MetricsFactory?
     /// The functions' payload limit: a request whose EDGELESS JSON would exceed it gets 413.
@@ -118,13 +119,19 @@ public final class HTTPIngress: Sendable {
         }
     }
 
+    /// One counter per workflow, resource and status, made on first use: creating a counter
+    /// asks the metrics backend to look it up, which is not for every request.
     private func count(_ answer: HTTPAnswer, route: Route?) -> HTTPAnswer {
         let dimensions = [("workflow", route?.workflow ?? "none"), ("resource", route?.resource ?? "none"), ("status", "\(answer.status)")]
-        if let metrics {
-            Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: metrics).increment()
-        } else {
-            Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions).increment()
+        let key = dimensions.map(\.1).joined(separator: "\u{0}")
+        let counter = counters.withLock { counters in
+            if let made = counters[key] { return made }
+            let made = metrics.map { Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: $0) }
+                ?? Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions)
+            counters[key] = made
+            return made
         }
+        counter.increment()
         return answer
     }
 }

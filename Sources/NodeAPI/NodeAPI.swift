@@ -90,9 +90,7 @@ struct Router: Sendable {
     /// Swift's shared threads.
     private func hostReadings() async -> [(field: HostField, reading: HostReading)]? {
         guard let hostInfo else { return nil }
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: hostInfo.capabilities().readings + hostInfo.health().readings) }
-        }
+        return await blocking { hostInfo.capabilities().readings + hostInfo.health().readings }
     }
 
     private func health(_ readings: [(field: HostField, reading: HostReading)]?) -> HTTPAnswer {
@@ -125,9 +123,9 @@ struct Router: Sendable {
         }
     }
 
-    /// Starting and stopping a workflow blocks (code loading, stop handlers): off Swift's
+    /// Work that blocks (code loading, stop handlers, waiting for the host agent): off Swift's
     /// shared threads.
-    private func blocking(_ work: @escaping @Sendable () -> HTTPAnswer) async -> HTTPAnswer {
+    private func blocking<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: work()) }
         }
