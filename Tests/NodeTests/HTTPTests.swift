@@ -22,6 +22,19 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
     try await HTTPCall.send(method, "http://127.0.0.1:\(port)\(path)", host: host, body: Array(body.utf8))
 }
 
+/// Whether something listens on 127.0.0.1:`port` (a fresh TCP connect, no HTTP client pool).
+private func acceptsConnections(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
 @Suite struct IngressTests {
     @Test func aRequestBecomesACallInEdgelessShapeAndTheReplyBecomesTheResponse() async throws {
         let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
@@ -78,11 +91,10 @@ private func send(_ port: Int, _ method: HTTPMethod = .POST, host: String = "dem
         #expect(try await send(port).status == 404)
         _ = try node.start(workflowAt: "workflows/echo.json", id: "second")
         #expect(try await send(port).status == 200)
+        #expect(acceptsConnections(port))
         await node.shutdown()
-        // The listener is closed with the node: its port can be taken again at once.
-        let again = try await HTTPServer.start(port: port, logger: quiet) { _ in .text(200, "") }
-        #expect(again.port == port)
-        await again.stop()
+        // The listener is closed with the node: a new connection to its port is refused.
+        #expect(!acceptsConnections(port))
     }
 
     @Test func routesAreChosenByPathPrefixAndHost() async throws {
