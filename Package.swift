@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "secure-executor", targets: ["SecureExecutorCLI"]),
         .executable(name: "secure-executor-bench", targets: ["SecureExecutorBench"]),
         .executable(name: "fuzz-trusted-table", targets: ["FuzzTrustedTable"]),
+        .executable(name: "fuzz-node-inputs", targets: ["FuzzNodeInputs"]),
         .executable(name: "secure-executor-host-agent", targets: ["SecureExecutorHostAgent"]),
         .library(name: "TrustedFiles", targets: ["TrustedFiles"]),
         .library(name: "Shield", targets: ["Shield"]),
@@ -30,8 +31,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
-        // Small shared helpers (parallel map) used by every module.
-        .target(name: "Support"),
+        // The Linux calls Swift cannot import (variadic in glibc): prctl, ptrace, keyctl.
+        .target(name: "CSyscalls"),
+        // Small shared helpers (parallel map, child processes) used by every module.
+        .target(name: "Support", dependencies: ["CSyscalls"]),
         .target(name: "Manifest", dependencies: ["Support", "TOMLKit"]),
         .target(name: "TrustedFiles", dependencies: [
             "Manifest", "Support",
@@ -46,10 +49,13 @@ let package = Package(
             .product(name: "WasmParser", package: "WasmKit"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // One small HTTP server (Hummingbird) behind the ingress, the node API and test peers.
         .target(name: "HTTPServing", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -67,17 +73,18 @@ let package = Package(
         // reader, and the trusted client that checks every answer (docs/HOST-AGENT.md).
         .target(name: "HostBridge", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "SecureExecutorHostAgent", dependencies: [
-            "HostBridge",
+            "HostBridge", "Support",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Where the trusted runtime runs: the backend interface, the bubblewrap sandbox, direct.
-        .target(name: "Enclave"),
+        .target(name: "Enclave", dependencies: ["Support", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The node's HTTP API: workflows, instances, /health and Prometheus /metrics.
         .target(name: "NodeAPI", dependencies: [
             "Node", "FunctionRuntime", "HTTPServing", "HostBridge",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The EDGELESS example set under examples/: build, sign, run and check each.
@@ -89,7 +96,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
-            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples", "Enclave", "HostBridge",
+            "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples", "Enclave", "HostBridge", "Support", "CSyscalls",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -102,6 +109,10 @@ let package = Package(
         // Replays inputs as a plain executable; built with `-sanitize=fuzzer -DFUZZING` it is
         // a libFuzzer target (docs/FUZZING.md).
         .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles"]),
+        // The node's other hostile-input readers (function replies, workflows, manifests,
+        // host-agent frames) as fuzz targets; one executable picks one by FUZZ_TARGET.
+        .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge"]),
+        .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing"]),
         // Temporary app trees and process helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime"], path: "Tests/TestSupport"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
@@ -118,6 +129,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),
         .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing"]),
+        .testTarget(name: "NodeInputFuzzingTests", dependencies: ["NodeInputFuzzing", "Node", "Manifest", "HostBridge"], exclude: ["Corpus"]),
+        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support"]),
     ]
 )

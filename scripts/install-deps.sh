@@ -3,7 +3,8 @@
 # toolchain. Safe to run again; skips what is present. Needs root (or sudo), Debian's archive
 # and PyPI.
 set -euo pipefail
-debian=(ca-certificates redis-server bubblewrap)   # redis-server: the redis tests and tutorial-01; bubblewrap: the sandbox backend
+debian=(ca-certificates redis-server bubblewrap libseccomp2)   # redis-server: the redis tests and tutorial-01; bubblewrap: the sandbox backend;
+                                                             # libseccomp2: its seccomp filter (loaded at run time, no headers needed)
 python=()
 if [[ "${1:-}" == "--bench" ]]; then
   debian+=(wrk)           # load generator of `secure-executor-bench http`

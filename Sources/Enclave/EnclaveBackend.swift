@@ -9,8 +9,11 @@ public protocol EnclaveBackend: Sendable {
     var name: String { get }
     /// What this backend isolates and what it does not, in one line the operator sees at start.
     var banner: String { get }
-    /// The command line that starts `plan` under this backend.
-    func command(for plan: LaunchPlan) throws(EnclaveError) -> [String]
+    /// Whether the process started is the runtime itself (so it can check its parent is the
+    /// launcher), not a wrapper that ties the runtime's life to its own.
+    var startsRuntimeDirectly: Bool { get }
+    /// How to start `plan` under this backend.
+    func command(for plan: LaunchPlan) throws(EnclaveError) -> LaunchCommand
 }
 
 /// What the trusted runtime needs from the host, and nothing more.
@@ -20,46 +23,93 @@ public struct LaunchPlan: Sendable {
     public var arguments: [String]
     /// The signed application's root: readable, never writable. The runtime starts in it.
     public var applicationRoot: String
-    /// Further host paths it may read (the manifest and signature, when kept elsewhere).
+    /// Further host files it may read (the manifest, table and signature, when kept outside the root).
     public var readable: [String]
-    /// Host paths the runtime may write (the manifest's allowed files and folders).
-    public var writable: [String]
+    /// What the runtime may write (the manifest's allowed files and folders), each opened
+    /// beneath the root without following links; the launcher closes them once started.
+    public var writable: [WritablePath]
     /// The folder holding the host agent's socket: the runtime's one channel to the host.
     public var agentFolder: String
+    /// The runtime's whole environment (KEY=VALUE): nothing of the launcher's is passed on.
+    public var environment: [String]
 
-    public init(executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [String] = [], agentFolder: String) {
+    /// A fixed PATH is all the runtime needs; the operator's shell may hold secrets.
+    public static let minimalEnvironment = ["PATH=/usr/bin:/bin"]
+
+    public init(executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [WritablePath] = [],
+                agentFolder: String, environment: [String] = LaunchPlan.minimalEnvironment) {
         self.executable = executable
         self.arguments = arguments
         self.applicationRoot = applicationRoot
         self.readable = readable
         self.writable = writable
         self.agentFolder = agentFolder
+        self.environment = environment
     }
+}
+
+/// A host path the runtime may write, and a descriptor of exactly what was checked: the
+/// sandbox binds the descriptor, so swapping the path for a link after the check changes nothing.
+public struct WritablePath: Sendable {
+    public let descriptor: Int32
+    public let path: String
+
+    public init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+}
+
+/// The process a backend starts: its command line (arguments[0] an absolute path) and the
+/// descriptors it must inherit (which the launcher closes once it has started).
+public struct LaunchCommand: Sendable {
+    public var arguments: [String]
+    public var passing: [Int32]
 }
 
 public enum EnclaveError: Error, Equatable, CustomStringConvertible {
     case unknownBackend(String)
     case unavailable(backend: String, reason: String)
     case launchFailed(backend: String, reason: String)
+    case belowFloor(requested: String, floor: String)
 
     public var description: String {
         switch self {
         case let .unknownBackend(name): return "unknown backend \"\(name)\" (known: sandbox, direct)"
         case let .unavailable(backend, reason): return "backend \(backend) is not available here: \(reason)"
         case let .launchFailed(backend, reason): return "backend \(backend) could not start the runtime: \(reason)"
+        case let .belowFloor(requested, floor):
+            return "backend \(requested) refused: the signed manifest requires backend \(floor) ([node] backend = \"\(floor)\"). "
+                + "Run with --backend \(floor); for development only, set [node] backend = \"\(requested)\" in the manifest and sign it again"
+        }
+    }
+
+    var reason: String {
+        switch self {
+        case let .unavailable(_, reason), let .launchFailed(_, reason): return reason
+        default: return description
         }
     }
 }
 
 public enum Backends {
-    /// `sandbox` where the machine allows it, otherwise `direct`.
-    public static func named(_ name: String?) throws(EnclaveError) -> any EnclaveBackend {
+    /// The backend asked for, or with `name` nil the sandbox. `floor` is the least isolation the
+    /// signed manifest accepts (`[node] backend`): under a floor of `sandbox`, `direct` is
+    /// refused, and so is falling back to it when the sandbox cannot start here.
+    public static func named(_ name: String?, floor: String) throws(EnclaveError) -> any EnclaveBackend {
         switch name {
         case "sandbox"?:
             if let reason = SandboxBackend.unavailableReason { throw .unavailable(backend: "sandbox", reason: reason) }
             return SandboxBackend()
-        case "direct"?: return DirectBackend()
-        case nil: return SandboxBackend.unavailableReason == nil ? SandboxBackend() : DirectBackend()
+        case "direct"?:
+            guard floor == "direct" else { throw .belowFloor(requested: "direct", floor: floor) }
+            return DirectBackend()
+        case nil:
+            guard let reason = SandboxBackend.unavailableReason else { return SandboxBackend() }
+            guard floor == "direct" else {
+                throw .unavailable(backend: "sandbox", reason: reason + "; the signed manifest requires it ([node] backend = \"\(floor)\"), so there is no fall-back to direct")
+            }
+            return DirectBackend()
         case let other?: throw .unknownBackend(other)
         }
     }
@@ -73,5 +123,6 @@ public struct DirectBackend: EnclaveBackend {
     public var banner: String {
         "WARNING: backend direct: NO ISOLATION. The runtime can read and write every host file this user can, and read /proc. For development only; use --backend sandbox."
     }
-    public func command(for plan: LaunchPlan) -> [String] { [plan.executable] + plan.arguments }
+    public var startsRuntimeDirectly: Bool { true }
+    public func command(for plan: LaunchPlan) -> LaunchCommand { LaunchCommand(arguments: [plan.executable] + plan.arguments, passing: []) }
 }

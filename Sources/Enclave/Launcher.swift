@@ -1,12 +1,25 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
+import Support
 
 /// The untrusted side of `run`: starts the host agent as its own process, starts the trusted
-/// runtime under a backend with one socket to that agent, passes SIGINT/SIGTERM on to the
-/// runtime, and cleans both up. Returns the runtime's exit status.
+/// runtime under a backend with one socket to that agent, asks the runtime to stop on
+/// SIGINT/SIGTERM, and cleans both up. Returns the runtime's exit status.
+///
+/// What it tells its children, in their environment (nothing else of its own is passed on):
+/// `SECURE_EXECUTOR_STOP_FD`, an inherited pipe on which a byte or end-of-file means "stop
+/// gracefully" (bubblewrap does not pass signals on; a descriptor it passes through), and,
+/// when the backend starts the runtime itself, `SECURE_EXECUTOR_LAUNCHER_PID`, so the runtime
+/// can tie its life to the launcher's (`ParentDeath`). The agent gets `--launcher-pid`.
 public enum Launcher {
+    /// How long a stopping runtime may take to run its stop handlers and flush, before SIGKILL.
+    public static let stopGrace: Duration = .seconds(10)
+    public static let stopDescriptorVariable = "SECURE_EXECUTOR_STOP_FD"
+    public static let launcherPIDVariable = "SECURE_EXECUTOR_LAUNCHER_PID"
+
     /// `plan` receives the agent's socket path (which the runtime must be told) and the folder
-    /// holding it (which the backend must let through).
+    /// holding it (which the backend must let through). The plan's writable descriptors are
+    /// closed here once the runtime has started (or failed to).
     public static func run(backend: any EnclaveBackend, agentExecutable: String, diskPath: String,
                            plan: (_ socket: String, _ folder: String) -> LaunchPlan) throws(EnclaveError) -> Int32 {
         let folder = NSTemporaryDirectory() + "secure-executor-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -18,51 +31,63 @@ public enum Launcher {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let socket = folder + "/agent.sock"
 
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: agentExecutable)
-        agent.arguments = ["--socket", socket, "--disk-path", diskPath]
-        do { try agent.run() } catch {
-            throw .launchFailed(backend: backend.name, reason: "cannot start the host agent \(agentExecutable): \(error)")
+        let agent: ChildProcess
+        do {
+            agent = try ChildProcess.spawn(agentExecutable, ["--socket", socket, "--disk-path", diskPath, "--launcher-pid", "\(getpid())"],
+                                           environment: LaunchPlan.minimalEnvironment, ownProcessGroup: true, output: .inherit)
+        } catch {
+            throw .launchFailed(backend: backend.name, reason: "cannot start the host agent: \(error)")
         }
         defer { stop(agent) }
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = ContinuousClock.now + .seconds(5)
         while !FileManager.default.fileExists(atPath: socket) {
-            guard agent.isRunning, Date() < deadline else {
+            guard !agent.hasExited, ContinuousClock.now < deadline else {
                 throw .launchFailed(backend: backend.name, reason: "the host agent did not open \(socket) within 5 s")
             }
             usleep(10_000)
         }
 
-        let command = try backend.command(for: plan(socket, folder))
-        let runtime = Process()
-        runtime.executableURL = URL(fileURLWithPath: command[0])
-        runtime.arguments = Array(command.dropFirst())
-        do { try runtime.run() } catch {
-            throw .launchFailed(backend: backend.name, reason: "cannot start \(command[0]): \(error)")
+        var planned = plan(socket, folder)
+        defer { planned.writable.forEach { close($0.descriptor) } }
+        var stopPipe: [Int32] = [-1, -1]
+        // Close-on-exec at once: no thread here spawns between these lines, and the runtime
+        // gets its end explicitly (ChildProcess `passing`).
+        guard pipe(&stopPipe) == 0, fcntl(stopPipe[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(stopPipe[1], F_SETFD, FD_CLOEXEC) == 0 else {
+            throw .launchFailed(backend: backend.name, reason: "cannot create the stop pipe: \(String(cString: strerror(errno)))")
         }
-        let forwarding = forwardSignals(to: runtime.processIdentifier)
-        runtime.waitUntilExit()
-        forwarding.forEach { $0.cancel() }
-        return runtime.terminationStatus
+        defer { close(stopPipe[1]) }
+        planned.environment.append("\(stopDescriptorVariable)=\(stopPipe[0])")
+        if backend.startsRuntimeDirectly { planned.environment.append("\(launcherPIDVariable)=\(getpid())") }
+        let command: LaunchCommand
+        do { command = try backend.command(for: planned) } catch {
+            close(stopPipe[0])
+            throw error
+        }
+        let stopping = StopRequest(writeEnd: stopPipe[1])
+        let sources = stopping.install()
+        let runtime: ChildProcess
+        do {
+            runtime = try ChildProcess.spawn(command.arguments[0], Array(command.arguments.dropFirst()), environment: planned.environment,
+                                             passing: command.passing + [stopPipe[0]], ownProcessGroup: true, output: .inherit)
+        } catch {
+            close(stopPipe[0])
+            Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
+            sources.forEach { $0.cancel() }
+            throw .launchFailed(backend: backend.name, reason: "\(error)")
+        }
+        close(stopPipe[0])
+        Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
+        stopping.started(runtime)
+        let status = runtime.wait()
+        stopping.finished()
+        sources.forEach { $0.cancel() }
+        return status
     }
 
-    /// SIGINT and SIGTERM reach the runtime (which stops its workflows cleanly), not us.
-    private static func forwardSignals(to pid: Int32) -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { kill(pid, signalNumber) }
-            source.resume()
-            return source
-        }
-    }
-
-    /// SIGKILL: the agent keeps no state, and a parent started with SIGTERM blocked (a test
-    /// runner) would pass that mask on. Its socket folder is removed by the caller.
-    private static func stop(_ agent: Process) {
-        guard agent.isRunning else { return }
-        kill(agent.processIdentifier, SIGKILL)
-        agent.waitUntilExit()
+    /// SIGKILL: the agent keeps no state. Its socket folder is removed by the caller.
+    private static func stop(_ agent: ChildProcess) {
+        agent.signal(SIGKILL)
+        agent.wait()
     }
 
     /// The executable of this process, and a sibling of it by name (the host agent is built
@@ -71,5 +96,80 @@ public enum Launcher {
 
     public static func sibling(_ name: String) -> String {
         (currentExecutable as NSString).deletingLastPathComponent + "/" + name
+    }
+}
+
+/// SIGINT/SIGTERM to the launcher: one byte on the stop pipe, then SIGKILL to the runtime if it
+/// has not exited within `Launcher.stopGrace`.
+private final class StopRequest: Sendable {
+    private struct State {
+        var runtime: ChildProcess?
+        var requested = false
+        var exited = false
+    }
+
+    private let writeEnd: Int32
+    private let state = NIOLockedValueBox(State())
+
+    init(writeEnd: Int32) { self.writeEnd = writeEnd }
+
+    func install() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in request() }
+            source.resume()
+            return source
+        }
+    }
+
+    /// A signal before the runtime started is acted on once it has.
+    func started(_ runtime: ChildProcess) {
+        let requested = state.withLockedValue { $0.runtime = runtime; return $0.requested }
+        if requested { escalate(runtime) }
+    }
+
+    /// After `wait`: the pid may be reused, so nothing is signalled any more.
+    func finished() { state.withLockedValue { $0.exited = true } }
+
+    private func request() {
+        let runtime: ChildProcess? = state.withLockedValue {
+            guard !$0.requested else { return nil }
+            $0.requested = true
+            return $0.runtime
+        }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+        if let runtime { escalate(runtime) }
+    }
+
+    private func escalate(_ runtime: ChildProcess) {
+        let grace = Launcher.stopGrace.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(grace.seconds))) { [self] in
+            state.withLockedValue { if !$0.exited { runtime.signal(SIGKILL) } }
+        }
+    }
+}
+
+/// The runtime's side of what the launcher put in its environment.
+public enum LauncherLink {
+    public struct Broken: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Under a backend that starts the runtime itself, dies with the launcher (`ParentDeath`);
+    /// returns the stop pipe's descriptor, if the launcher gave one.
+    public static func adopt() throws(Broken) -> Int32? {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment[Launcher.launcherPIDVariable] {
+            guard let pid = pid_t(text), pid > 0 else { throw Broken(description: "\(Launcher.launcherPIDVariable)=\(text) is not a process id") }
+            do { try ParentDeath.tie(toLauncher: pid) } catch { throw Broken(description: error.description) }
+        }
+        guard let text = environment[Launcher.stopDescriptorVariable] else { return nil }
+        guard let fd = Int32(text), fd > 2, fcntl(fd, F_GETFD) >= 0 else {
+            throw Broken(description: "\(Launcher.stopDescriptorVariable)=\(text) is not an open descriptor")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not for the runtime's own children
+        return fd
     }
 }

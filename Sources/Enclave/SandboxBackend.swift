@@ -1,11 +1,20 @@
 import Foundation
+import Support
 
 /// The runtime in Linux namespaces set up by bubblewrap (Debian's `bubblewrap`, installed by
-/// scripts/install-deps.sh): its own mount, pid, ipc and uts namespaces; a filesystem holding
-/// only the system's programs and libraries (read-only), the application root (read-only),
-/// the allowed paths (read-write), a private /tmp and /dev, and the agent's socket folder; no
-/// capabilities; no new privileges. The network namespace is shared, so the node's loopback
-/// ports still work.
+/// scripts/install-deps.sh): its own user, mount, pid, ipc and uts namespaces; a filesystem
+/// holding only the system's programs and libraries (read-only), the application root, the
+/// manifest, table and signature (read-only), the allowed paths (read-write, bound from
+/// descriptors opened without following links), a private /tmp and /dev, and the agent's
+/// socket folder; an environment of its own (`LaunchPlan.environment`); no capabilities, not
+/// even in the bounding set; no new privileges; a seccomp filter (`SeccompFilter`); SIGKILL
+/// when the launcher dies. The network namespace is shared, so the node's loopback ports work.
+///
+/// User namespace: bubblewrap run by root drops the effective capabilities but keeps the
+/// bounding set unless it also creates a user namespace, so it does (mapping the launcher's
+/// uid to itself, nothing else), and forbids nested ones (`--disable-userns`): the runtime's
+/// root is root only over what is bound in, and a user namespace cannot be its way to
+/// capabilities inside.
 ///
 /// /proc: libdispatch (under every Swift program here) reads /proc/TID/stat of its own worker
 /// threads and kills the process when it cannot, so the runtime gets a procfs of its own pid
@@ -21,34 +30,41 @@ public struct SandboxBackend: EnclaveBackend {
     public init() {}
     public var name: String { "sandbox" }
     public var banner: String {
-        "backend sandbox: own mount/pid/ipc namespaces, application root read-only, only allowed paths writable, host-wide /proc unreadable, no capabilities. Not memory encryption: root on this host can still read the process."
+        "backend sandbox: own user/mount/pid/ipc namespaces, application root read-only, only allowed paths writable, host-wide /proc unreadable, no capabilities, seccomp filter, own environment. Not memory encryption: root on this host can still read the process."
     }
 
-    /// Why the sandbox cannot start here, if it cannot: bubblewrap missing, or namespaces refused.
+    public var startsRuntimeDirectly: Bool { false }
+
+    /// Why the sandbox cannot start here, if it cannot: bubblewrap or libseccomp missing, or
+    /// namespaces refused.
     public static var unavailableReason: String? {
         guard FileManager.default.isExecutableFile(atPath: bubblewrap) else {
-            return "\(bubblewrap) is not installed (run scripts/install-deps.sh)"
+            return "\(bubblewrap) is not installed (install Debian's bubblewrap: run scripts/install-deps.sh)"
         }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: bubblewrap)
-        probe.arguments = ["--unshare-pid", "--unshare-ipc", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                           "--symlink", "usr/lib64", "/lib64", "--", "/usr/bin/true"]
-        let errors = Pipe()
-        probe.standardError = errors
-        do { try probe.run() } catch { return "cannot run \(bubblewrap): \(error)" }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return "bubblewrap cannot create namespaces here (\(text))"
+        if let reason = SeccompFilter.unavailableReason { return reason }
+        let probe: (status: Int32, output: String)
+        do {
+            probe = try ChildProcess.run(bubblewrap, ["--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/usr", "/usr",
+                                                      "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+                                                      "--", "/usr/bin/true"])
+        } catch {
+            return "\(error)"
+        }
+        guard probe.status == 0 else {
+            return "bubblewrap cannot create namespaces here (\(probe.output.trimmingCharacters(in: .whitespacesAndNewlines)))"
         }
         return nil
     }
 
-    public func command(for plan: LaunchPlan) throws(EnclaveError) -> [String] {
+    public func command(for plan: LaunchPlan) throws(EnclaveError) -> LaunchCommand {
         var arguments = [Self.bubblewrap, "--die-with-parent", "--new-session",
-                         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                         "--cap-drop", "ALL", "--hostname", "secure-executor",
+                         "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                         "--cap-drop", "ALL", "--hostname", "secure-executor", "--clearenv",
                          "--dev", "/dev", "--tmpfs", "/tmp", "--proc", "/proc"]
+        for entry in plan.environment {
+            guard let equals = entry.firstIndex(of: "=") else { throw .launchFailed(backend: name, reason: "environment entry \(entry) has no '='") }
+            arguments += ["--setenv", String(entry[..<equals]), String(entry[entry.index(after: equals)...])]
+        }
         arguments += try hostWideProcEntriesCovered(using: plan.agentFolder)
         for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
             arguments += ["--symlink", target, link]
@@ -60,13 +76,15 @@ public struct SandboxBackend: EnclaveBackend {
             guard path.hasPrefix("/") else { throw .launchFailed(backend: name, reason: "\(path) is not an absolute path") }
             arguments += ["--ro-bind", path, path]
         }
-        // Later binds win: the allowed paths become writable inside the read-only root.
+        // Later binds win: the allowed paths become writable inside the read-only root. Bound
+        // from the descriptors the launcher checked, not from the paths again.
         for path in plan.writable {
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            arguments += ["--bind", path, path]
+            arguments += ["--bind-fd", "\(path.descriptor)", path.path]
         }
+        let filter = try SeccompFilter.compile(into: plan.agentFolder)
+        arguments += ["--seccomp", "\(filter)"]
         arguments += ["--bind", plan.agentFolder, plan.agentFolder, "--chdir", plan.applicationRoot, "--", plan.executable]
-        return arguments + plan.arguments
+        return LaunchCommand(arguments: arguments + plan.arguments, passing: plan.writable.map(\.descriptor) + [filter])
     }
 
     /// Per-process entries stay (numbered folders, and the links into them: self, thread-self,

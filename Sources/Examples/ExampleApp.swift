@@ -1,6 +1,7 @@
 import Foundation
 import FunctionRuntime
 import Manifest
+import Support
 import TrustedFiles
 
 /// One example made ready to run, as a user would: copied to `folder`, its C functions built,
@@ -21,7 +22,7 @@ public struct ExampleApp {
     public static func prepare(_ name: String, from examples: String, into folder: String,
                                replacing: [String: String] = [:], writing: [String: String] = [:]) throws -> ExampleApp {
         try? FileManager.default.removeItem(atPath: folder)
-        try FileManager.default.createDirectory(atPath: (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: PathText.folder(of: folder), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: examples + "/" + name, toPath: folder)
         try FileManager.default.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
         var modules: [(String, Int)] = []
@@ -31,7 +32,8 @@ public struct ExampleApp {
             modules.append((function, (try? FileManager.default.attributesOfItem(atPath: report.output)[.size] as? Int) ?? 0))
         }
         if !replacing.isEmpty {
-            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".json") {
+            // The workflows and the manifest: its [policy] names the same addresses.
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".json") || file.hasSuffix(".toml") {
                 var text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
                 for (from, to) in replacing { text = text.replacingOccurrences(of: from, with: to) }
                 try text.write(toFile: folder + "/" + file, atomically: true, encoding: .utf8)

@@ -21,10 +21,11 @@ public enum ExampleRunner {
     struct Example: Sendable {
         var name: String
         var runFor: Double
-        /// Starts a redis-server of its own and points the workflow's redis url at it.
+        /// Starts a redis-server of its own and points the workflow's redis url and the
+        /// manifest's `[policy.redis]` at it.
         var needsRedis = false
         /// Starts an HTTP server of its own (the world http-egress talks to) and puts its
-        /// address where the workflow names 127.0.0.1:8089.
+        /// address where the workflow and the manifest's policy name 127.0.0.1:8089.
         var needsPeer = false
         var check: @Sendable (Run) async throws -> String
     }
@@ -178,7 +179,7 @@ public enum ExampleRunner {
         let redis = example.needsRedis ? try LocalRedis() : nil
         let peer = example.needsPeer ? try await PeerServer.start(logger: logger) : nil
         var replacing: [String: String] = [:]
-        if let redis { replacing["redis://127.0.0.1:6379/"] = redis.url }
+        if let redis { replacing["127.0.0.1:6379"] = "127.0.0.1:\(redis.port)" }
         if let peer { replacing["127.0.0.1:8089"] = peer.address }
         let scratch = NSTemporaryDirectory() + "secure-executor-example-\(example.name)-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -6,12 +6,14 @@ import NIOHTTP1
 /// One HTTP request with async-http-client, for the example checks, the tests and the
 /// benchmark's sanity checks: the answer as plain values.
 public enum HTTPCall {
-    /// `host` overrides the Host header, which is how the ingress picks a workflow.
-    public static func send(_ method: HTTPMethod, _ url: String, host: String? = nil, body: [UInt8] = [],
+    /// `host` overrides the Host header, which is how the ingress picks a workflow; `headers`
+    /// are added (e.g. the node API's `authorization`).
+    public static func send(_ method: HTTPMethod, _ url: String, host: String? = nil, headers: [String: String] = [:], body: [UInt8] = [],
                             timeout: TimeAmount = .seconds(10)) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let host { request.headers.replaceOrAdd(name: "Host", value: host) }
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         if !body.isEmpty { request.body = .bytes(body) }
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         var headers: [String: String] = [:]

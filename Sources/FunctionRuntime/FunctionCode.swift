@@ -1,6 +1,7 @@
 import Foundation
 import Manifest
 import Shield
+import Support
 import TrustedFiles
 
 /// A function's code, with the hash that identifies it in the module cache.
@@ -39,7 +40,7 @@ public struct FunctionCode: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .codeUnavailable(path: path, reason: "cannot read the file")
         }
-        return FunctionCode(name: (path as NSString).lastPathComponent, bytes: [UInt8](data),
+        return FunctionCode(name: PathText.name(of: path), bytes: [UInt8](data),
                             loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
     }
 }
@@ -58,6 +59,9 @@ public struct FunctionLimits: Sendable, Equatable {
     /// After a trap or a limit: keep the instance failed, or replace it with a fresh one that
     /// starts from its last synced state.
     public var restartOnFailure: Bool
+    /// `delayed_cast_asm` timers one instance may have pending, and the bytes they may hold.
+    public var pendingTimers: Int
+    public var pendingTimerBytes: Int
 
     public init(_ limits: Manifest.Limits = Manifest.Limits()) {
         restartOnFailure = limits.onFailure == .restart
@@ -66,6 +70,8 @@ public struct FunctionLimits: Sendable, Equatable {
         payloadBytes = limits.payloadBytes
         callDepth = limits.callDepth
         timeoutMilliseconds = limits.timeoutMilliseconds
+        pendingTimers = limits.pendingTimers
+        pendingTimerBytes = limits.pendingTimerBytes
     }
 }
 
@@ -103,5 +109,32 @@ public enum FunctionError: Error, Equatable, CustomStringConvertible {
         case let .notRunning(function, instance, state):
             return "function \(function) (instance \(instance)) is \(state) and takes no more events"
         }
+    }
+}
+
+/// Why bytes are not a module, in words that never quote the bytes: code is often a trusted
+/// file, and WasmKit's messages print what it found (`[47, 42, 32, 97]` for a C source).
+enum ModuleHeader {
+    static let magic: [UInt8] = [0x00, 0x61, 0x73, 0x6D]
+    static let version: [UInt8] = [0x01, 0x00, 0x00, 0x00]
+
+    /// The first problem with the 8-byte header, nil if it is a version-1 module header.
+    static func problem(_ bytes: [UInt8]) -> String? {
+        guard bytes.starts(with: magic) else {
+            return "not a WebAssembly module (bad magic: it does not start with \\0asm; \(bytes.count) bytes)"
+        }
+        guard bytes.count >= 8 else { return "not a WebAssembly module (truncated header: \(bytes.count) bytes)" }
+        guard bytes[4..<8].elementsEqual(version) else { return "unsupported WebAssembly binary version (this runtime reads version 1)" }
+        return nil
+    }
+
+    /// A parse error past the header: WasmKit's reason up to the first value it quotes, and
+    /// where in the file it is.
+    static func reason(_ error: Error) -> String {
+        let text = "\(error)"
+        let reason = text.prefix { $0.isLetter || $0 == " " || $0 == "-" || $0 == "_" }.trimmingCharacters(in: .whitespaces)
+        var where_ = ""
+        if let range = text.range(of: #"at offset 0x[0-9a-f]+"#, options: .regularExpression) { where_ = " " + text[range] }
+        return "malformed WebAssembly module: \(reason.isEmpty ? "unreadable" : reason)\(where_)"
     }
 }

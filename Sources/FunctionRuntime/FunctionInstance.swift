@@ -21,13 +21,16 @@ public final class FunctionInstance: @unchecked Sendable {
 
     private var prepared: PreparedInstance
     private let lock = NSLock()
+    /// Its delayed casts: cancelled when it stops, fails or restarts.
+    private let timers: InstanceTimers
     /// Builds a fresh instance of the same module, bound to the same id and router.
     private let replacement: (() throws(FunctionError) -> PreparedInstance)?
     private let initPayload: [UInt8]
 
     init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency, initPayload: [UInt8] = [],
-         replacement: (() throws(FunctionError) -> PreparedInstance)? = nil) {
+         timers: InstanceTimers, replacement: (() throws(FunctionError) -> PreparedInstance)? = nil) {
         self.prepared = prepared
+        self.timers = timers
         self.id = id
         self.function = function
         self.startup = startup
@@ -69,12 +72,16 @@ public final class FunctionInstance: @unchecked Sendable {
         return reply
     }
 
-    /// `handle_stop_asm`, then no more events.
+    /// Delayed casts this instance has pending.
+    public var pendingTimers: PendingTimers { timers.pending }
+
+    /// `handle_stop_asm`, then no more events; its pending delayed casts are cancelled.
     public func stop() throws(FunctionError) {
         defer {
             lock.lock()
             if state == .running { state = .stopped }
             lock.unlock()
+            timers.cancelAll()
         }
         try run("handle_stop_asm", context: CallContext()) { exports, _ in
             try exports.clear.invoke()
@@ -128,7 +135,9 @@ public final class FunctionInstance: @unchecked Sendable {
         do {
             try invoke(handler, body)
         } catch {
+            // A failed instance's timers would fire on its behalf; a replacement starts clean.
             state = .failed(error.description)
+            timers.cancelAll()
             restartAfterFailure(handler: handler)
             throw error
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Manifest
 import Metrics
 import Synchronization
 @_spi(Fuzzing) import WasmKit
@@ -76,10 +77,12 @@ final class PreparedInstance: @unchecked Sendable {
 
     /// Gives a prepared instance its identity: which function it serves, and where its
     /// imports send things.
-    func bind(id: InstanceID, function: String, router: FunctionRouter) {
+    func bind(id: InstanceID, function: String, router: FunctionRouter, timers: InstanceTimers, log: GuestLog) {
         host.id = id
         host.functionName = function
         host.router = router
+        host.timers = timers
+        host.log = log
     }
 }
 
@@ -93,14 +96,19 @@ public final class FunctionRuntime: Sendable {
     private let modules = Mutex<[[UInt8]: CompiledFunction]>([:])
     private let prepared = Mutex<[[UInt8]: [PreparedInstance]]>([:])
     private let logger: Logger
+    private let metrics: MetricsFactory?
     private let timers: [String: Metrics.Timer]
+    private let timerBudget: TimerBudget
     private let preparing = DispatchQueue(label: "secure-executor.prepare")
 
-    public init(limits: FunctionLimits = FunctionLimits(), preparedPerModule: Int = 1,
+    /// `node`: what all instances together may hold (`[node] timers`, `timer_bytes`).
+    public init(limits: FunctionLimits = FunctionLimits(), node: Manifest.Node = Manifest.Node(), preparedPerModule: Int = 1,
                 logger: Logger = Logger(label: "secure-executor.function"), metrics: MetricsFactory? = nil) {
         self.limits = limits
         self.preparedPerModule = preparedPerModule
         self.logger = logger
+        self.metrics = metrics
+        timerBudget = TimerBudget(maxTimers: node.pendingTimers, maxBytes: node.pendingTimerBytes)
         // Fuel metering is compiled into the code; software bounds checks avoid a 4 GiB
         // address reservation and signal handlers per memory (the interpreter checks anyway).
         engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software, fuelMetering: true))
@@ -113,14 +121,18 @@ public final class FunctionRuntime: Sendable {
         self.timers = timers
     }
 
+    /// Delayed casts pending on every instance of this runtime (the node).
+    public var pendingTimers: PendingTimers { timerBudget.pending }
+
     /// Parses and checks code against the ABI, or returns the module cached for its hash.
     public func compile(_ code: FunctionCode) throws(FunctionError) -> (compiled: CompiledFunction, cached: Bool) {
         if let cached = modules.withLock({ $0[code.hash] }) { return (cached, true) }
+        if let problem = ModuleHeader.problem(code.bytes) { throw .badCode(function: code.name, problems: [problem]) }
         let module: Module
         do {
             module = try parseWasm(bytes: code.bytes)
         } catch {
-            throw .badCode(function: code.name, problems: ["not a valid WebAssembly module: \(error)"])
+            throw .badCode(function: code.name, problems: [ModuleHeader.reason(error)])
         }
         let problems = FunctionABI.check(module)
         guard problems.isEmpty else { throw .badCode(function: code.name, problems: problems) }
@@ -130,28 +142,34 @@ public final class FunctionRuntime: Sendable {
     }
 
     /// Start request → `handle_init_asm` returned. `state` is what the instance last passed
-    /// to `sync_asm` (empty: none).
+    /// to `sync_asm` (empty: none). `limits`: this instance's own limits (a workflow narrowing
+    /// the runtime's, which the node checked against the manifest); nil: the runtime's.
     public func start(_ code: FunctionCode, function: String, id: InstanceID = InstanceID(node: UUID()),
-                      initPayload: [UInt8] = [], state: [UInt8] = [], router: FunctionRouter) throws(FunctionError) -> FunctionInstance {
+                      initPayload: [UInt8] = [], state: [UInt8] = [], limits narrowed: FunctionLimits? = nil,
+                      router: FunctionRouter) throws(FunctionError) -> FunctionInstance {
+        let limits = narrowed ?? self.limits
         let parseStart = DispatchTime.now().uptimeNanoseconds
         let (compiled, cached) = try compile(code)
         let instantiateStart = DispatchTime.now().uptimeNanoseconds
-        let ready = prepared.withLock { $0[code.hash]?.popLast() }
+        // Prepared instances carry the runtime's limits; other limits need a fresh one.
+        let ready = limits == self.limits ? prepared.withLock { $0[code.hash]?.popLast() } : nil
         let instance: PreparedInstance
         if let ready { instance = ready } else { instance = try PreparedInstance(compiled: compiled, engine: engine, limits: limits) }
         let initStart = DispatchTime.now().uptimeNanoseconds
-        instance.bind(id: id, function: function, router: router)
+        let timers = InstanceTimers(budget: timerBudget, limits: limits)
+        let log = GuestLog(function: function, metrics: metrics)
+        instance.bind(id: id, function: function, router: router, timers: timers, log: log)
         let latency = StartupLatency(
             loadVerifyNanoseconds: code.loadNanoseconds, parseValidateNanoseconds: instantiateStart - parseStart,
             instantiateNanoseconds: initStart - instantiateStart, initNanoseconds: 0,
             moduleCached: cached, instancePrepared: ready != nil)
         let replacement: (() throws(FunctionError) -> PreparedInstance)? = limits.restartOnFailure ? { [engine, limits] () throws(FunctionError) in
             let fresh = try PreparedInstance(compiled: compiled, engine: engine, limits: limits)
-            fresh.bind(id: id, function: function, router: router)
+            fresh.bind(id: id, function: function, router: router, timers: timers, log: log)
             return fresh
         } : nil
         let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency,
-                                       initPayload: initPayload, replacement: replacement)
+                                       initPayload: initPayload, timers: timers, replacement: replacement)
         do {
             try running.initialise(payload: initPayload, state: state)
         } catch {

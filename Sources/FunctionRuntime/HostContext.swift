@@ -15,6 +15,10 @@ final class HostContext: @unchecked Sendable {
     var id = InstanceID(node: UUID(), component: UUID())
     var functionName = ""
     var router: FunctionRouter?
+    /// The instance's delayed casts and log gate; the instance owns both, and they outlive a
+    /// restart (which cancels the timers but keeps the log's rate).
+    var timers: InstanceTimers?
+    var log: GuestLog?
     var limits = FunctionLimits()
     var memory: Memory?
     var allocate: Function?
@@ -116,7 +120,15 @@ final class HostContext: @unchecked Sendable {
         define("telemetry_log_asm") { host, a in
             let level = LogLevel(rawValue: Int32(bitPattern: a[0].i32)) ?? .info
             let target = try host.readText(a[1].i32, a[2].i32, "telemetry_log_asm target"), message = try host.readText(a[3].i32, a[4].i32, "telemetry_log_asm message")
-            try host.route { $0.log(from: host.id, function: host.functionName, level: level, target: target, message: message) }
+            try host.route { router in
+                guard let (admitted, dropped) = host.log.map({ $0.admit() }) else { return }
+                guard admitted else { return }
+                if dropped > 0 {
+                    router.log(from: host.id, function: host.functionName, level: .warn, target: "secure-executor",
+                               message: "\(dropped) lines dropped: over the rate limit of \(Int(GuestLog.linesPerSecond)) lines/s (bursts of \(Int(GuestLog.burst)))")
+                }
+                router.log(from: host.id, function: host.functionName, level: level, target: GuestLog.target(target), message: GuestLog.message(message))
+            }
             return []
         }
         define("slf_asm") { host, a in
@@ -127,7 +139,13 @@ final class HostContext: @unchecked Sendable {
         define("delayed_cast_asm") { host, a in
             let delay = UInt64(max(0, Int64(bitPattern: a[0].i64)))
             let target = try host.readText(a[1].i32, a[2].i32, "delayed_cast_asm target"), payload = try host.read(a[3].i32, a[4].i32, "delayed_cast_asm payload")
-            try host.route { $0.delayedCast(from: host.id, to: host.destination(target), payload: payload, delayMilliseconds: delay) }
+            try host.route { router in
+                let (source, destination) = (host.id, host.destination(target))
+                try host.timers?.schedule(afterMilliseconds: delay, bytes: payload.count + target.utf8.count) {
+                    router.cast(from: source, to: destination, payload: payload)
+                }
+                router.scheduledDelayedCast(from: source, to: destination, payload: payload, delayMilliseconds: delay)
+            }
             return []
         }
         define("sync_asm") { host, a in

@@ -65,11 +65,19 @@ public struct CallContext: Sendable {
 
 /// What a function's imports ask of the world. The node routes these between instances and
 /// resources; `invoke` records them. Implementations must be thread-safe.
+///
+/// Delayed casts are the runtime's: the instance owns their timers (capped, cancelled when it
+/// stops) and hands each to `cast` when it fires; `scheduledDelayedCast` only tells the router
+/// one was scheduled. Log lines arrive escaped, cut and rate-limited.
 public protocol FunctionRouter: Sendable {
     func cast(from source: InstanceID, to destination: Destination, payload: [UInt8])
     func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply
-    func delayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64)
+    func scheduledDelayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64)
     func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String)
     /// State passed to `sync_asm`, to hand back as `state` at the next start.
     func sync(from source: InstanceID, function: String, state: [UInt8])
+}
+
+extension FunctionRouter {
+    public func scheduledDelayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {}
 }

@@ -49,7 +49,7 @@ public final class RecordingRouter: FunctionRouter {
         return .noReply
     }
 
-    public func delayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {
+    public func scheduledDelayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {
         recorded.withLock { $0.append(.delayedCast(to: name(destination), payload: payload, delayMilliseconds: delayMilliseconds)) }
     }
 
@@ -142,12 +142,6 @@ public final class LocalRouter: FunctionRouter {
                 failures.withLock { $0.append(Undelivered(from: byID.withLock { $0[source] } ?? "?", to: target.function, reason: error.description)) }
                 return .error(error.description)
             }
-        }
-    }
-
-    public func delayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {
-        queue.asyncAfter(deadline: .now() + .milliseconds(Int(min(delayMilliseconds, UInt64(Int32.max))))) { [self] in
-            deliver(from: source, to: destination, payload: payload)
         }
     }
 

@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -16,13 +18,16 @@ public struct HTTPRequestInfo: Sendable {
     /// Header names in lower case; repeated headers joined with ", ".
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The peer's IP address (no port), for "logged once per source"; nil when unknown.
+    public var remoteAddress: String?
 
-    public init(method: String, host: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(method: String, host: String, path: String, headers: [String: String] = [:], body: [UInt8] = [], remoteAddress: String? = nil) {
         self.method = method
         self.host = host
         self.path = path
         self.headers = headers
         self.body = body
+        self.remoteAddress = remoteAddress
     }
 
     /// The host without a port, lower-cased, which is what routing compares.
@@ -76,6 +81,25 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequestInfo) async -> HTTPAnswer
 
+    /// What one client may hold: without these, connections that never finish a request
+    /// stay open forever and a few thousand of them exhaust the node (docs/NODE.md).
+    public struct ConnectionLimits: Sendable {
+        /// A connection with no request in progress and nothing read for this long is closed.
+        public var idleTimeout: Duration
+        /// A connection that has not sent a complete request head this long after it opened
+        /// (or after its last response) is closed, even if it keeps trickling header bytes.
+        public var headTimeout: Duration
+        /// Connections open at once; while at the cap the server stops accepting, and further
+        /// clients wait in the listen backlog until one closes.
+        public var maxConnections: Int
+
+        public init(idleTimeout: Duration = .seconds(60), headTimeout: Duration = .seconds(10), maxConnections: Int = 512) {
+            self.idleTimeout = idleTimeout
+            self.headTimeout = headTimeout
+            self.maxConnections = maxConnections
+        }
+    }
+
     public let host: String
     public let port: Int
     private let group: ServiceGroup
@@ -91,9 +115,10 @@ public final class HTTPServer: Sendable {
     /// Starts listening and returns once the socket is bound (`port` 0 picks a free port,
     /// reported in `port`). Requests with a body over `maxBodyBytes` get 413.
     public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+                             limits: ConnectionLimits = ConnectionLimits(),
                              logger: Logger, handler: @escaping Handler) async throws -> HTTPServer {
         let bound = BindResult()
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+        let responder = CallbackResponder<PeerRequestContext> { request, context in
             var request = request
             let body: ByteBuffer
             do {
@@ -107,12 +132,17 @@ public final class HTTPServer: Sendable {
                 headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
             }
             let info = HTTPRequestInfo(method: request.method.rawValue, host: request.head.authority ?? headers["host"] ?? "",
-                                       path: request.head.path ?? "/", headers: headers, body: Array(buffer: body))
+                                       path: request.head.path ?? "/", headers: headers, body: Array(buffer: body),
+                                       remoteAddress: context.remoteAddress?.ipAddress)
             return response(await handler(info))
         }
+        let headTimeout = TimeAmount(limits.headTimeout)
         let application = Application(
             responder: responder,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            server: .http1(configuration: .init(additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headTimeout, logger: logger)],
+                                                idleTimeout: TimeAmount(limits.idleTimeout))),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
@@ -151,6 +181,17 @@ public final class HTTPServer: Sendable {
     }
 }
 
+/// Hummingbird's basic context plus the connection's peer address.
+struct PeerRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
 /// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing.
 private final class BindResult: Sendable {
     private let state = Mutex<(result: Result<Int, Error>?, waiter: CheckedContinuation<Int, Error>?)>((nil, nil))
@@ -175,5 +216,73 @@ private final class BindResult: Sendable {
                 if let ready { continuation.resume(with: ready) }
             }
         }
+    }
+}
+
+/// Closes a connection that has not delivered a complete request head within `timeout` of
+/// opening, or of its last response. Hummingbird's idle timeout counts only parsed HTTP parts,
+/// so it bounds this too, but only at the (longer) idle timeout.
+final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPConnectionStateHandler.InboundIn
+    typealias InboundOut = HTTPConnectionStateHandler.InboundIn
+    typealias OutboundIn = HTTPConnectionStateHandler.OutboundIn
+    typealias OutboundOut = HTTPConnectionStateHandler.OutboundIn
+
+    private let timeout: TimeAmount
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+    /// Requests whose head arrived and whose response has not ended (pipelining: more than one).
+    private var unanswered = 0
+
+    init(timeout: TimeAmount, logger: Logger) {
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) {
+            unanswered += 1
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            unanswered -= 1
+            if unanswered == 0 { arm(context) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        disarm()
+        let remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [logger, timeout] in
+            logger.debug("closing a connection that sent no complete request head in time",
+                         metadata: ["remote": "\(remote)", "timeout": "\(timeout)"])
+            context.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
     }
 }

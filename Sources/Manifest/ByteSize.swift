@@ -1,12 +1,12 @@
 /// Sizes in the manifest may be written as an integer number of bytes or as text with a unit:
 /// `"64 MiB"`, `"512KiB"`, `"1GB"`. Binary (KiB, MiB, GiB) and decimal (KB, MB, GB) units.
-enum ByteSize {
+public enum ByteSize {
     private static let units: [(String, Int)] = [
         ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
     ]
 
-    static func parse(_ text: String) -> Int? {
+    public static func parse(_ text: String) -> Int? {
         let trimmed = text.trimmingSpaces
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
             let number = String(trimmed.dropLast(suffix.count)).trimmingSpaces

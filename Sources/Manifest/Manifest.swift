@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TOMLKit
 
 /// The user's manifest: one TOML file, written by hand, never regenerated. Every key is
@@ -25,6 +26,9 @@ public struct Manifest: Sendable {
         public var timeoutMilliseconds: Int = 2_000
         public var payloadBytes: Int = 1 << 20
         public var callDepth: Int = 16
+        /// `delayed_cast_asm` timers one instance may have pending, and their payload bytes.
+        public var pendingTimers: Int = 64
+        public var pendingTimerBytes: Int = 4 << 20
         /// What happens to an instance that traps or hits a limit.
         public var onFailure: FailurePolicy = .restart
         public init() {}
@@ -35,6 +39,9 @@ public struct Manifest: Sendable {
         public var backend: String = "sandbox"
         /// Memory for verified chunks shared by all open trusted files.
         public var chunkCacheBytes: Int = 64 << 20
+        /// `delayed_cast_asm` timers all instances of the node may have pending, and their bytes.
+        public var pendingTimers: Int = 1024
+        public var pendingTimerBytes: Int = 64 << 20
         public init() {}
     }
 
@@ -50,6 +57,9 @@ public struct Manifest: Sendable {
     public var workflow: RelativePath?
     public var limits: Limits
     public var node: Node
+    /// What any workflow may reach or claim on this node (`[policy]`).
+    public var policy: Policy
+    let keyLines: KeyLines
     /// Absolute path of the manifest file.
     public var path: String
     /// The exact bytes that were parsed; the measurement covers these.
@@ -81,7 +91,7 @@ public struct Manifest: Sendable {
         }
 
         let top = KeyReader(document, prefix: "", file: file)
-        try top.allowOnly(["app", "trusted", "allowed", "workflow", "limits", "node"])
+        try top.allowOnly(["app", "trusted", "allowed", "workflow", "limits", "node", "policy"])
 
         let appTable = try top.requiredTable("app")
         try appTable.allowOnly(["name", "version", "description", "root"])
@@ -89,7 +99,7 @@ public struct Manifest: Sendable {
             name: try appTable.requiredString("name", nonEmpty: true),
             version: try appTable.requiredString("version", nonEmpty: true),
             description: try appTable.string("description"))
-        let manifestFolder = (file as NSString).deletingLastPathComponent
+        let manifestFolder = PathText.folder(of: file)
         if let rootText = try appTable.string("root") {
             root = Manifest.standardise(rootText.hasPrefix("/") ? rootText : manifestFolder + "/" + rootText)
         } else {
@@ -128,7 +138,7 @@ public struct Manifest: Sendable {
 
         limits = Limits()
         if let limitsTable = try top.table("limits") {
-            try limitsTable.allowOnly(["fuel", "memory", "timeout_ms", "payload", "call_depth", "on_failure"])
+            try limitsTable.allowOnly(["fuel", "memory", "timeout_ms", "payload", "call_depth", "on_failure", "timers", "timer_bytes"])
             if let value = try limitsTable.positiveInt("fuel") { limits.fuel = value }
             if let value = try limitsTable.byteSize("memory") {
                 guard value >= 64 << 10, value <= 4 << 30 else {
@@ -139,6 +149,8 @@ public struct Manifest: Sendable {
             if let value = try limitsTable.positiveInt("timeout_ms") { limits.timeoutMilliseconds = value }
             if let value = try limitsTable.byteSize("payload") { limits.payloadBytes = value }
             if let value = try limitsTable.positiveInt("call_depth") { limits.callDepth = value }
+            if let value = try limitsTable.positiveInt("timers") { limits.pendingTimers = value }
+            if let value = try limitsTable.byteSize("timer_bytes") { limits.pendingTimerBytes = value }
             if let value = try limitsTable.string("on_failure") {
                 guard let policy = Limits.FailurePolicy(rawValue: value) else {
                     throw .invalidValue(file: file, key: "limits.on_failure", reason: "must be \"stop\" or \"restart\", got \"\(value)\"")
@@ -149,7 +161,7 @@ public struct Manifest: Sendable {
 
         node = Node()
         if let nodeTable = try top.table("node") {
-            try nodeTable.allowOnly(["listen", "backend", "chunk_cache"])
+            try nodeTable.allowOnly(["listen", "backend", "chunk_cache", "timers", "timer_bytes"])
             if let value = try nodeTable.string("listen") { node.listen = value }
             if let value = try nodeTable.string("backend") {
                 guard ["sandbox", "direct"].contains(value) else {
@@ -158,8 +170,12 @@ public struct Manifest: Sendable {
                 node.backend = value
             }
             if let value = try nodeTable.byteSize("chunk_cache") { node.chunkCacheBytes = value }
+            if let value = try nodeTable.positiveInt("timers") { node.pendingTimers = value }
+            if let value = try nodeTable.byteSize("timer_bytes") { node.pendingTimerBytes = value }
         }
 
+        policy = try top.table("policy").map { table throws(ManifestError) in try Policy.parse(table) } ?? Policy()
+        keyLines = KeyLines(text)
         self.path = file
         self.bytes = bytes
     }
@@ -167,7 +183,7 @@ public struct Manifest: Sendable {
     /// The manifest's name without `.toml`: `demo.toml` → `demo`; the table and signature are
     /// written beside it as `demo.trusted` and `demo.sig`.
     public var baseName: String {
-        let name = (path as NSString).lastPathComponent
+        let name = PathText.name(of: path)
         return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
     }
 
@@ -234,7 +250,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 /// Typed access to one TOML table that names the full key in every error.
-private struct KeyReader {
+struct KeyReader {
     let table: TOMLTable
     let prefix: String
     let file: String

@@ -243,12 +243,6 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         }
     }
 
-    public func delayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(min(delayMilliseconds, UInt64(Int32.max))))) { [self] in
-            cast(from: source, to: destination, payload: payload)
-        }
-    }
-
     public func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String) {
         let metadata: Logger.Metadata = ["workflow": "\(workflow)", "function": "\(function)", "target": "\(target)"]
         switch level {

@@ -124,3 +124,37 @@ enum EdgelessJSON {
         }
     }
 }
+
+extension EdgelessHTTPResponse {
+    /// Headers that describe the connection or the message's framing, which the ingress owns: a
+    /// function that set `content-length` could end its response early and smuggle a second
+    /// one onto a keep-alive connection. Dropped from every reply.
+    static let framingHeaders: Set<String> = [
+        "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "proxy-connection", "te", "trailer",
+    ]
+
+    /// The headers a client may see: framing and hop-by-hop ones dropped; a name that is not
+    /// an HTTP token, or a value holding CR, LF or NUL (a forged header line), refuses the reply.
+    func clientHeaders() -> Result<[String: String], MessageProblem> {
+        var kept: [String: String] = [:]
+        for (name, value) in headers {
+            guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenByte) else {
+                return .failure(MessageProblem("header name \(name.debugDescription) is not an HTTP token"))
+            }
+            guard !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }) else {
+                return .failure(MessageProblem("header \(name) has a value with CR, LF or NUL in it"))
+            }
+            if Self.framingHeaders.contains(name.lowercased()) { continue }
+            kept[name] = value
+        }
+        return .success(kept)
+    }
+
+    /// RFC 9110 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+        default: return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+}

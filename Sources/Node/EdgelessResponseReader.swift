@@ -2,9 +2,17 @@
 /// fields in any order, unknown fields skipped) straight from its bytes. The ingress decodes
 /// one per request; JSONDecoder cost more than the function call itself. Anything that is not
 /// strict JSON of that shape is refused with the first thing wrong, like JSONDecoder would.
+///
+/// A reply is hostile input: nesting deeper than `maxDepth` is refused (a million `[` would
+/// otherwise exhaust the thread's stack), and every byte is looked at a bounded number of
+/// times, so the work is linear in the reply's size (itself capped by `limits.payload`).
 struct EdgelessResponseReader {
+    /// Arrays and objects inside one another, the response object itself counted.
+    static let maxDepth = 64
+
     private let bytes: [UInt8]
     private var at = 0
+    private var depth = 0
 
     static func read(_ bytes: [UInt8]) -> Result<EdgelessHTTPResponse, MessageProblem> {
         var reader = EdgelessResponseReader(bytes: bytes)
@@ -73,6 +81,8 @@ struct EdgelessResponseReader {
 
     private mutating func object(_ field: (inout EdgelessResponseReader, String) throws(MessageProblem) -> Void) throws(MessageProblem) {
         try expect(UInt8(ascii: "{"))
+        try enter()
+        defer { depth -= 1 }
         if peek() == UInt8(ascii: "}") { at += 1; return }
         while true {
             guard peek() == UInt8(ascii: "\"") else { throw problem("expected a field name") }
@@ -83,6 +93,14 @@ struct EdgelessResponseReader {
             at += 1
             if next == UInt8(ascii: "}") { return }
             guard next == UInt8(ascii: ",") else { throw problem("expected \",\" or \"}\"") }
+        }
+    }
+
+    /// One level deeper into an array or object; past `maxDepth` the reply is refused.
+    private mutating func enter() throws(MessageProblem) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            throw problem("nested deeper than \(Self.maxDepth) arrays and objects")
         }
     }
 
@@ -170,6 +188,8 @@ struct EdgelessResponseReader {
         case UInt8(ascii: "{")?: try object { (reader: inout EdgelessResponseReader, _: String) throws(MessageProblem) in try reader.skipValue() }
         case UInt8(ascii: "[")?:
             at += 1
+            try enter()
+            defer { depth -= 1 }
             if peek() == UInt8(ascii: "]") { at += 1; return }
             while true {
                 try skipValue()

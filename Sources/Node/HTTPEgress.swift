@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import FunctionRuntime
+import Manifest
 import NIOCore
 import NIOHTTP1
 
@@ -8,29 +9,36 @@ import NIOHTTP1
 /// and replies with the EDGELESS HTTP response. Any status is a reply (the function decides
 /// what a 404 means); a request it cannot make, a refused destination, a timeout or an
 /// oversized response comes back as a call error naming the URL. A cast performs the request
-/// and drops the response.
+/// and drops the response. Destinations: what `[policy.http-egress]` allows, narrowed by the
+/// workflow's `allowed-hosts`.
 final class HTTPEgressResource: Resource {
     let name: String
     private let timeout: Int64
-    /// `host` or `host:port` entries; empty means any destination.
-    private let allowedHosts: Set<String>
+    private let rules: EgressRules
     private let maxResponseBytes: Int
 
     /// One client for every egress resource: redirects are not followed, so a response cannot
-    /// lead a request to a host `allowed-hosts` does not list.
+    /// lead a request to a host the rules do not allow.
     private static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
                                            configuration: .init(redirectConfiguration: .disallow))
 
-    init(name: String, configuration: [String: String], maxResponseBytes: Int) throws(NodeError) {
+    /// `policy`: the manifest's `[policy.http-egress]`; `origin`: where it is written, for messages.
+    init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, maxResponseBytes: Int) throws(NodeError) {
         self.name = name
         self.maxResponseBytes = maxResponseBytes
         let timeoutText = configuration["timeout-ms"] ?? "10000"
-        guard let milliseconds = Int64(timeoutText), (1...600_000).contains(milliseconds) else {
+        guard timeoutText.count <= 6, let milliseconds = Int64(timeoutText), (1...600_000).contains(milliseconds) else {
             throw .resource(name, "timeout-ms \"\(timeoutText)\" must be a whole number of milliseconds from 1 to 600000")
         }
         timeout = milliseconds
-        allowedHosts = Set((configuration["allowed-hosts"] ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        var narrowed: [NetworkRule]?
+        if let listed = configuration["allowed-hosts"] {
+            switch EgressRules.parseAllowedHosts(listed) {
+            case let .failure(reason): throw .resource(name, reason.description)
+            case let .success(parsed): narrowed = parsed
+            }
+        }
+        rules = EgressRules(policy: policy, origin: origin, narrowed: narrowed)
     }
 
     func cast(payload: [UInt8]) throws {
@@ -46,15 +54,13 @@ final class HTTPEgressResource: Resource {
         guard let method = EdgelessHTTPRequest.httpMethod(request.method) else {
             return .error("http-egress \(name): method \"\(request.method)\" is not one of Get, Head, Post, Put, Delete, Patch")
         }
-        guard ["HTTP", "HTTPS"].contains(request.protocol.uppercased()) else {
-            return .error("http-egress \(name): protocol \"\(request.protocol)\" is not HTTP or HTTPS")
+        let target: EgressTarget
+        switch EgressTarget.parse(protocol: request.protocol, host: request.host, path: request.path) {
+        case let .failure(reason): return .error("http-egress \(name): \(reason)")
+        case let .success(parsed): target = parsed
         }
-        let url = request.protocol.lowercased() + "://" + request.host + request.path
-        let host = request.host.lowercased()
-        let hostName = host.split(separator: ":").first.map(String.init) ?? host
-        guard allowedHosts.isEmpty || allowedHosts.contains(host) || allowedHosts.contains(hostName) else {
-            return .error("http-egress \(name): \(host) is not in allowed-hosts (\(allowedHosts.sorted().joined(separator: ", ")))")
-        }
+        if let refusal = rules.refusal(target) { return .error("http-egress \(name): \(refusal)") }
+        let url = target.url
         do {
             var outgoing = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
             for (field, value) in request.headers { outgoing.headers.add(name: field, value: value) }
@@ -75,4 +81,76 @@ final class HTTPEgressResource: Resource {
     }
 
     func stop() {}
+}
+
+/// Where one egress request goes, parsed once from the function's protocol, host and path.
+/// The client is handed `url`, rebuilt from the parsed parts, so the host and port checked
+/// are the ones it connects to: no userinfo, no percent-encoded or otherwise odd host.
+struct EgressTarget: Sendable, Equatable {
+    let scheme: String
+    /// Lower-case; IPv6 without brackets.
+    let host: String
+    let port: Int
+    let url: String
+
+    static func defaultPort(of scheme: String) -> Int { scheme == "https" ? 443 : 80 }
+
+    static func parse(protocol text: String, host: String, path: String) -> Result<EgressTarget, ConfigurationProblem> {
+        let scheme = text.lowercased()
+        guard Policy.egressSchemes.contains(scheme) else { return .failure(ConfigurationProblem("protocol \"\(text)\" is not HTTP or HTTPS")) }
+        guard path.isEmpty || path.hasPrefix("/") else { return .failure(ConfigurationProblem("path \"\(path)\" must start with /")) }
+        let written = "\(scheme)://\(host)\(path)"
+        guard let parsed = URLComponents(string: written), let hostText = parsed.percentEncodedHost, !hostText.isEmpty else {
+            return .failure(ConfigurationProblem("\(written) is not a URL with a host"))
+        }
+        guard parsed.user == nil, parsed.password == nil else {
+            return .failure(ConfigurationProblem("\(written) is refused: it has userinfo (USER@ before the host), which would send the request to \(hostText), not to the host it seems to name"))
+        }
+        guard case let .exact(name)? = HostName(hostText) else {
+            return .failure(ConfigurationProblem("\(written) is refused: host \"\(hostText)\" is not a plain host name, an IPv4 address or [IPv6]"))
+        }
+        let port = parsed.port ?? defaultPort(of: scheme)
+        guard (1...65535).contains(port) else { return .failure(ConfigurationProblem("\(written) is refused: port \(port) is not between 1 and 65535")) }
+        let hostPart = name.contains(":") ? "[\(name)]" : name
+        let query = parsed.percentEncodedQuery.map { "?" + $0 } ?? ""
+        let rebuilt = "\(scheme)://\(hostPart):\(port)\(parsed.percentEncodedPath.isEmpty ? "/" : parsed.percentEncodedPath)\(query)"
+        return .success(EgressTarget(scheme: scheme, host: name, port: port, url: rebuilt))
+    }
+}
+
+/// The destinations one egress resource may reach: the manifest's policy, and if the workflow
+/// lists `allowed-hosts`, only what both allow.
+struct EgressRules: Sendable {
+    let policy: Policy.HTTPEgress
+    let origin: String
+    let narrowed: [NetworkRule]?
+
+    /// `allowed-hosts`: comma-separated `HOST[:PORTS]` entries, as `[policy.http-egress] hosts` takes them.
+    static func parseAllowedHosts(_ text: String) -> Result<[NetworkRule], ConfigurationProblem> {
+        var rules: [NetworkRule] = []
+        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            guard let rule = NetworkRule(entry) else {
+                return .failure(ConfigurationProblem("allowed-hosts entry \"\(entry)\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6])"))
+            }
+            rules.append(rule)
+        }
+        guard !rules.isEmpty else { return .failure(ConfigurationProblem("allowed-hosts \"\(text)\" lists no host; leave it out to allow what the policy allows")) }
+        return .success(rules)
+    }
+
+    func refusal(_ target: EgressTarget) -> String? {
+        let address = (target.host.contains(":") ? "[\(target.host)]" : target.host) + ":\(target.port)"
+        let defaultPort = EgressTarget.defaultPort(of: target.scheme)
+        guard policy.schemes.contains(target.scheme) else {
+            return "\(target.url) is refused: scheme \(target.scheme) is not in policy.http-egress.schemes (\(origin)): \(policy.schemes.sorted().joined(separator: ", "))"
+        }
+        guard policy.hosts.contains(where: { $0.allows(host: target.host, port: target.port, defaultPort: defaultPort) }) else {
+            let listed = policy.hosts.isEmpty ? "none" : policy.hosts.map(\.text).joined(separator: ", ")
+            return "\(target.url) is refused: \(address) is not in policy.http-egress.hosts (\(origin)): \(listed)"
+        }
+        if let narrowed, !narrowed.contains(where: { $0.allows(host: target.host, port: target.port, defaultPort: defaultPort) }) {
+            return "\(target.url) is refused: \(address) is not in allowed-hosts (\(narrowed.map(\.text).joined(separator: ", ")))"
+        }
+        return nil
+    }
 }

@@ -83,6 +83,7 @@ public final class HTTPIngress: Sendable {
 
     /// Answers one request: 404 when no resource claims it, 502 when the function errs or
     /// replies with something that is not an EDGELESS HTTP response, 204 when it does not reply.
+    /// The ingress owns the framing: a reply's hop-by-hop and length headers are dropped.
     func handle(_ request: HTTPRequestInfo) async -> HTTPAnswer {
         guard let route = routes.withLock({ $0.first { $0.matches(request) } }) else {
             return count(.text(404, "no workflow on this node serves \(request.method) \(request.hostName)\(request.path)"), route: nil)
@@ -114,7 +115,14 @@ public final class HTTPIngress: Sendable {
                 guard (100...599).contains(response.status) else {
                     return count(.text(502, "the function behind \(route.resource) replied with HTTP status \(response.status)"), route: route)
                 }
-                return count(HTTPAnswer(status: response.status, headers: response.headers, body: response.body ?? []), route: route)
+                switch response.clientHeaders() {
+                case let .failure(problem):
+                    logger.warning("ingress reply has a forbidden header",
+                                   metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
+                    return count(.text(502, "the function behind \(route.resource) replied with a forbidden header: \(problem)"), route: route)
+                case let .success(headers):
+                    return count(HTTPAnswer(status: response.status, headers: headers, body: response.body ?? []), route: route)
+                }
             }
         }
     }

@@ -4,6 +4,7 @@ import Logging
 import Manifest
 import Metrics
 import Shield
+import Support
 import Synchronization
 import TrustedFiles
 
@@ -13,9 +14,13 @@ public final class Node: Sendable {
     public struct RunningWorkflow: Sendable {
         public let id: String
         public let source: String
+        public let origin: WorkflowSource
         public let dataplane: Dataplane
         public let instances: [String: FunctionInstance]
         let resources: [String: Resource]
+        /// Each function's code hash: its saved state is kept under it.
+        let codeHashes: [String: [UInt8]]
+        let ingressClaims: [IngressClaim]
 
         public var resourceNames: [String] { resources.keys.sorted() }
     }
@@ -29,21 +34,40 @@ public final class Node: Sendable {
     private let metrics: MetricsFactory?
     private let maxPayloadBytes: Int
     private let running = Mutex<[String: RunningWorkflow]>([:])
-    /// State each function last synced, by workflow id and function name, kept across a
-    /// workflow's stop and start.
-    private let savedStates = Mutex<[String: [String: [UInt8]]]>([:])
+    /// State each function last synced, by its code's signed hash and its name, kept across a
+    /// workflow's stop and start. Not by workflow id: a caller chooses that, and another
+    /// workflow started under the same id must not inherit what this code synced.
+    private let savedStates = Mutex<[StateKey: [UInt8]]>([:])
+    private let admission: Admission
+    /// Routes of the manifest's `[workflow]`, reserved from the start, before it runs.
+    private let manifestClaims: [IngressClaim]
+
+    private struct StateKey: Hashable {
+        var codeHash: [UInt8]
+        var function: String
+    }
 
     /// `metrics`: where counters and start-up timers go (the node API's Prometheus registry);
     /// nil uses the process-wide swift-metrics backend.
     public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node"), metrics: MetricsFactory? = nil) throws(NodeError) {
         do { shield = try Shield(bundle: bundle) } catch { throw .resource("shield", error.description) }
         let limits = FunctionLimits(bundle.manifest.limits)
-        runtime = FunctionRuntime(limits: limits, logger: logger, metrics: metrics)
+        runtime = FunctionRuntime(limits: limits, node: bundle.manifest.node, logger: logger, metrics: metrics)
         root = bundle.manifest.root
         ingress = HTTPIngress(maxPayloadBytes: limits.payloadBytes, logger: logger, metrics: metrics)
         maxPayloadBytes = limits.payloadBytes
         self.logger = logger
         self.metrics = metrics
+        admission = Admission(manifest: bundle.manifest)
+        manifestClaims = Node.claims(ofWorkflowAt: bundle.manifest.workflow, shield: shield)
+    }
+
+    /// The ingress routes the manifest's `[workflow]` names. One that cannot be read claims
+    /// nothing here; starting it then fails with the reason.
+    private static func claims(ofWorkflowAt path: RelativePath?, shield: Shield) -> [IngressClaim] {
+        guard let path, let bytes = try? shield.openTrusted(path.string).readAll(),
+              let workflow = try? Workflow.parse(Data(bytes), source: path.string) else { return [] }
+        return IngressClaim.claims(of: workflow, named: "workflow \(path.string)").map(\.claim)
     }
 
     /// Opens the node's HTTP ingress listener (`port` 0: any free port) and returns its port.
@@ -60,15 +84,18 @@ public final class Node: Sendable {
     public var workflows: [RunningWorkflow] { running.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
 
     /// Validates and starts a workflow read (through the verifying reader) from `path`, a
-    /// trusted file. Code paths in it are relative to its folder.
+    /// trusted file, so a signed one. Code paths in it are relative to its folder.
     public func start(workflowAt path: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
         let bytes: [UInt8]
         do { bytes = try shield.openTrusted(path).readAll() } catch { throw .workflow(.malformed(path, error.description)) }
-        let folder = (path as NSString).deletingLastPathComponent
-        return try start(Data(bytes), source: path, codeFolder: folder, id: id)
+        let folder = PathText.folder(of: path)
+        return try start(Data(bytes), source: .signed(path: path), codeFolder: folder, id: id)
     }
 
-    public func start(_ json: Data, source: String, codeFolder: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
+    /// Every workflow, whatever its source, starts here and passes the admission check against
+    /// the manifest's `[policy]` and `[limits]` before anything of it starts.
+    public func start(_ json: Data, source origin: WorkflowSource, codeFolder: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
+        let source = origin.description
         let workflow: Workflow
         do { workflow = try Workflow.parse(json, source: source) } catch { throw .workflow(error) }
         let workflowID = id ?? UUID().uuidString.lowercased()
@@ -91,10 +118,18 @@ public final class Node: Sendable {
             }
         }
         problems += WorkflowCheck.callCycles(workflow) { callers.contains($0) }
+        var functionLimits: [String: FunctionLimits] = [:]
+        switch admission.check(workflow, source: origin, reserved: reservedClaims) {
+        case let .success(admitted): functionLimits = admitted.limits
+        case let .failure(refused): problems += refused.problems
+        }
         guard problems.isEmpty else { throw .workflow(.invalid(source, problems)) }
 
         let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
-        dataplane.restoreStates(savedStates.withLock { $0[workflowID] ?? [:] })
+        let codeHashes = codes.mapValues(\.hash)
+        dataplane.restoreStates(savedStates.withLock { saved in
+            codeHashes.reduce(into: [:]) { states, entry in states[entry.key] = saved[StateKey(codeHash: entry.value, function: entry.key)] }
+        })
         dataplane.starts()
         var resources: [String: Resource] = [:]
         var instances: [String: FunctionInstance] = [:]
@@ -115,7 +150,8 @@ public final class Node: Sendable {
         for function in workflow.functions {
             do {
                 let instance = try runtime.start(codes[function.name]!, function: function.name, initPayload: Array(function.initPayload.utf8),
-                                                 state: dataplane.savedState(of: function.name), router: dataplane)
+                                                 state: dataplane.savedState(of: function.name), limits: functionLimits[function.name],
+                                                 router: dataplane)
                 instances[function.name] = instance
                 dataplane.add(function.name, endpoint: .function(instance), outputs: function.outputMapping)
             } catch {
@@ -124,7 +160,8 @@ public final class Node: Sendable {
             }
         }
         dataplane.started()
-        let started = RunningWorkflow(id: workflowID, source: source, dataplane: dataplane, instances: instances, resources: resources)
+        let started = RunningWorkflow(id: workflowID, source: source, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
+                                      codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)").map(\.claim))
         running.withLock { $0[workflowID] = started }
         logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",
                                                    "functions": "\(instances.count)", "resources": "\(resources.count)"])
@@ -142,12 +179,21 @@ public final class Node: Sendable {
         }
         workflow.dataplane.drain()
         for resource in workflow.resources.values { resource.stop() }
-        savedStates.withLock { $0[id] = workflow.dataplane.allStates }
+        let states = workflow.dataplane.allStates
+        savedStates.withLock { saved in
+            for (function, hash) in workflow.codeHashes { saved[StateKey(codeHash: hash, function: function)] = states[function] }
+        }
         logger.info("workflow stopped", metadata: ["workflow": "\(id)"])
     }
 
     public func stopAll() {
         for workflow in workflows { try? stop(workflow: workflow.id) }
+    }
+
+    /// Routes workflows from outside the bundle may not touch: the manifest's `[workflow]`
+    /// and every running signed workflow's.
+    private var reservedClaims: [IngressClaim] {
+        manifestClaims + running.withLock { $0.values.filter(\.origin.isSigned).flatMap(\.ingressClaims) }
     }
 
     private func makeResource(_ resource: Workflow.Resource, workflow: String, dataplane: Dataplane) throws(NodeError) -> Resource {
@@ -157,7 +203,9 @@ public final class Node: Sendable {
         case .redis?: return try RedisResource(name: resource.name, configuration: configuration)
         case .httpIngress?:
             return try HTTPIngressResource(name: resource.name, workflow: workflow, configuration: configuration, ingress: ingress, dataplane: dataplane)
-        case .httpEgress?: return try HTTPEgressResource(name: resource.name, configuration: configuration, maxResponseBytes: maxPayloadBytes)
+        case .httpEgress?:
+            return try HTTPEgressResource(name: resource.name, configuration: configuration, policy: admission.manifest.policy.httpEgress,
+                                          origin: admission.manifest.origin(of: "policy.http-egress", default: "none"), maxResponseBytes: maxPayloadBytes)
         case nil: throw .resource(resource.name, "unknown class_type \(resource.classType)")
         }
     }

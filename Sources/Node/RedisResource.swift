@@ -1,27 +1,23 @@
 import Foundation
 import FunctionRuntime
+import Manifest
 
 /// `redis`: writes each cast payload to a configured key (SET), over one TCP connection
 /// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
 /// and `key`. A call does the same and answers "no reply", or an error naming what failed.
 public final class RedisResource: Resource, @unchecked Sendable {
     public let name: String
-    private let host: String
-    private let port: UInt16
-    private let database: Int
+    private let endpoint: RedisEndpoint
     private let key: [UInt8]
     private let lock = NSLock()
     private var socket: Int32 = -1
 
     public init(name: String, configuration: [String: String]) throws(NodeError) {
         self.name = name
-        let url = configuration["url"] ?? ""
-        guard let parsed = URLComponents(string: url), parsed.scheme == "redis", let host = parsed.host, !host.isEmpty else {
-            throw .resource(name, "url \"\(url)\" is not redis://HOST:PORT[/DB]")
+        switch RedisEndpoint.parse(configuration["url"] ?? "") {
+        case let .failure(reason): throw .resource(name, reason.description)
+        case let .success(endpoint): self.endpoint = endpoint
         }
-        self.host = host
-        port = UInt16(parsed.port ?? 6379)
-        database = Int(parsed.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
         key = Array((configuration["key"] ?? "").utf8)
         guard !key.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
     }
@@ -58,8 +54,8 @@ public final class RedisResource: Resource, @unchecked Sendable {
         var hints = addrinfo(ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
                              ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
         var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
-            throw NodeError.resource(name, "cannot resolve \(host)")
+        guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &results) == 0, let first = results else {
+            throw NodeError.resource(name, "cannot resolve \(endpoint.host)")
         }
         defer { freeaddrinfo(results) }
         let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
@@ -70,13 +66,13 @@ public final class RedisResource: Resource, @unchecked Sendable {
         guard Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw NodeError.resource(name, "cannot connect to redis at \(host):\(port): \(reason)")
+            throw NodeError.resource(name, "cannot connect to redis at \(endpoint.address): \(reason)")
         }
         socket = fd
-        if database != 0 {
-            try send(command: [Array("SELECT".utf8), Array(String(database).utf8)])
+        if endpoint.database != 0 {
+            try send(command: [Array("SELECT".utf8), Array(String(endpoint.database).utf8)])
             let reply = try readLine()
-            guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SELECT \(database)") }
+            guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SELECT \(endpoint.database)") }
         }
     }
 
@@ -109,5 +105,42 @@ public final class RedisResource: Resource, @unchecked Sendable {
             line.append(byte)
         }
         throw NodeError.resource(name, "redis reply longer than 4 KiB")
+    }
+}
+
+/// Where a `redis` resource connects, from its `url`: every number checked, so a workflow's
+/// port or database cannot trap the node.
+struct RedisEndpoint: Sendable, Equatable {
+    /// Lower-case; IPv6 without brackets.
+    let host: String
+    let port: Int
+    let database: Int
+
+    static let databases = 0...Int(Int32.max)
+
+    var address: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
+
+    static func parse(_ url: String) -> Result<RedisEndpoint, ConfigurationProblem> {
+        guard let parsed = URLComponents(string: url), parsed.scheme == "redis", let written = parsed.percentEncodedHost, !written.isEmpty else {
+            return .failure(ConfigurationProblem("url \"\(url)\" is not redis://HOST:PORT[/DB]"))
+        }
+        guard parsed.user == nil, parsed.password == nil else {
+            return .failure(ConfigurationProblem("url \"\(url)\" has a user or password: this node sends no redis credentials, so write redis://HOST:PORT[/DB]"))
+        }
+        guard case let .exact(host)? = HostName(written) else {
+            return .failure(ConfigurationProblem("url \"\(url)\": host \"\(written)\" is not a host name, an IPv4 address or [IPv6]"))
+        }
+        let port = parsed.port ?? Policy.redisPort
+        guard (1...65535).contains(port) else { return .failure(ConfigurationProblem("url \"\(url)\": port \(port) is not between 1 and 65535")) }
+        guard parsed.query == nil, parsed.fragment == nil else { return .failure(ConfigurationProblem("url \"\(url)\" must not have a query or fragment: redis://HOST:PORT[/DB]")) }
+        let path = parsed.percentEncodedPath.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var database = 0
+        if !path.isEmpty {
+            guard path.count <= 10, path.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(path), databases.contains(number) else {
+                return .failure(ConfigurationProblem("url \"\(url)\": database \"\(path)\" is not a whole number from 0 to \(databases.upperBound)"))
+            }
+            database = number
+        }
+        return .success(RedisEndpoint(host: host, port: port, database: database))
     }
 }

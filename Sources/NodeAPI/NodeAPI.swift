@@ -7,8 +7,10 @@ import Node
 import Prometheus
 import Synchronization
 
-/// The node's HTTP API, on loopback unless told otherwise:
+/// The node's HTTP API, on its own listener (loopback unless told otherwise). Every request but
+/// `GET /livez` needs `Authorization: Bearer TOKEN` with the node's `token` (`ControlGate`):
 ///
+///     GET    /livez                        "ok": the process answers; reveals nothing, so open
 ///     GET    /health                       node status, workflows, events/s
 ///     GET    /metrics                      Prometheus text: start-up histograms, events, errors, queue depths
 ///     GET    /workflows                    running workflows
@@ -22,15 +24,18 @@ import Synchronization
 public final class NodeAPI: Sendable {
     public let node: Node
     public let metrics: NodeMetrics
+    /// The credential every call but /livez must carry; written to the control file by `run`.
+    public let token: ControlToken
     private let server: HTTPServer
     private let started: ContinuousClock.Instant
 
     public var port: Int { server.port }
     public var baseURL: String { server.baseURL }
 
-    private init(node: Node, metrics: NodeMetrics, server: HTTPServer, started: ContinuousClock.Instant) {
+    private init(node: Node, metrics: NodeMetrics, token: ControlToken, server: HTTPServer, started: ContinuousClock.Instant) {
         self.node = node
         self.metrics = metrics
+        self.token = token
         self.server = server
         self.started = started
     }
@@ -38,14 +43,20 @@ public final class NodeAPI: Sendable {
     /// `metrics` must be the registry the node was created with (`NodeMetrics.factory`).
     /// `hostInfo`: the host agent's checked answers for /health and /metrics (none: not shown).
     /// `backend`: where this runtime runs, reported by /health.
-    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil,
-                             host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
-        let router = Router(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, started: .now)
+    /// `warnings`: what makes this node less safe than the defaults (e.g. an unpinned signer);
+    /// /health lists them and reports status "insecure" while there is any.
+    /// `token`: the credential callers must present; a new random one unless given.
+    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
+                             token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
+        let router = Router(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, started: .now)
+        let gate = ControlGate(token: token, refused: metrics.unauthorized, logger: logger)
         let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
-            await router.answer(request)
+            if request.method == "GET", request.path == "/livez" { return .text(200, "ok") }
+            if let refusal = gate.refusal(for: request) { return refusal }
+            return await router.answer(request)
         }
         logger.info("node API listening", metadata: ["address": "\(server.baseURL)"])
-        return NodeAPI(node: node, metrics: metrics, server: server, started: router.started)
+        return NodeAPI(node: node, metrics: metrics, token: token, server: server, started: router.started)
     }
 
     public func stop() async { await server.stop() }
@@ -57,6 +68,7 @@ struct Router: Sendable {
     let metrics: NodeMetrics
     let hostInfo: HostInfoClient?
     let backend: String?
+    let warnings: [String]
     let started: ContinuousClock.Instant
 
     func answer(_ request: HTTPRequestInfo) async -> HTTPAnswer {
@@ -96,7 +108,8 @@ struct Router: Sendable {
     private func health(_ readings: [(field: HostField, reading: HostReading)]?) -> HTTPAnswer {
         let workflows = node.workflows
         let failed = workflows.flatMap { workflow in workflow.instances.values.filter { $0.state != .running }.map { "\(workflow.id)/\($0.function)" } }
-        return .json(200, Health(status: failed.isEmpty ? "ok" : "degraded",
+        return .json(200, Health(status: !warnings.isEmpty ? "insecure" : failed.isEmpty ? "ok" : "degraded",
+                                 warnings: warnings,
                                  uptimeSeconds: (ContinuousClock.now - started).seconds,
                                  workflows: workflows.count,
                                  instances: workflows.reduce(0) { $0 + $1.instances.count },
@@ -107,7 +120,7 @@ struct Router: Sendable {
 
     private func start(_ body: [UInt8], id: String?) -> HTTPAnswer {
         do {
-            let workflow = try node.start(Data(body), source: "POST /workflows", codeFolder: "", id: id)
+            let workflow = try node.start(Data(body), source: .api("POST /workflows"), codeFolder: "", id: id)
             return .json(201, WorkflowSummary(workflow, rate: 0))
         } catch {
             return .text(400, "\(error)")
@@ -134,6 +147,7 @@ struct Router: Sendable {
 
 struct Health: Encodable {
     var status: String
+    var warnings: [String]
     var uptimeSeconds: Double
     var workflows: Int
     var instances: Int
@@ -144,7 +158,7 @@ struct Health: Encodable {
     var host: HostReport?
 
     enum CodingKeys: String, CodingKey {
-        case status, workflows, instances, backend, host
+        case status, warnings, workflows, instances, backend, host
         case uptimeSeconds = "uptime_seconds", failedInstances = "failed_instances"
         case eventsPerSecond = "events_per_second", ingressPort = "ingress_port"
     }

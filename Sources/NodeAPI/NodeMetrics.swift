@@ -45,6 +45,8 @@ public final class NodeMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["secure_executor_function_startup"] = Self.startupBuckets
         self.factory = factory
+        unauthorized = registry.makeCounter(name: "secure_executor_api_unauthorized_total",
+                                            help: "Node API requests refused for a missing or wrong bearer token")
     }
 
     public func eventsPerSecond(of workflow: Node.RunningWorkflow) -> Double {
@@ -111,6 +113,9 @@ public final class NodeMetrics: Sendable {
             }
         }
     }
+
+    /// Node API requests refused for a missing or wrong credential.
+    let unauthorized: Prometheus.Counter
 
     static var hostUnknown: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "secure_executor", metricName: "host_value_unknown", unitName: "",

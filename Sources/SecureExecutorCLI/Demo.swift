@@ -38,7 +38,7 @@ struct Demo: AsyncParsableCommand {
         for module in app.modules { print("     functions/\(module.name)/\(module.name).wasm  \(formatBytes(UInt64(module.bytes)))") }
 
         try app.key.save(path: folder + "/signer.key", overwrite: true)
-        try (app.key.publicKey.description + "\n").write(toFile: folder + "/signer.key.pub", atomically: true, encoding: .utf8)
+        try app.key.publicKey.save(path: folder + "/signer.key.pub", overwrite: true)
         step("2. signed with a fresh key \(app.key.publicKey.keyID) (\(folder)/signer.key): \(app.signed.files) trusted files → "
              + "simple_workflow_http.trusted (\(formatBytes(UInt64(app.signed.tableBytes)))) + .sig")
         let clean = DiskCheck.run(app.bundle)
@@ -70,10 +70,10 @@ struct Demo: AsyncParsableCommand {
 
         workflow.dataplane.drain()
         let counts = workflow.dataplane.counts
-        let health = try await HTTPCall.send(.GET, api.baseURL + "/health")
+        let health = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": api.token.authorization])
         step("5. the node delivered \(counts.delivered) events and \(counts.calls) calls, \(counts.undelivered) undelivered; "
              + "GET /health → \(health.status), /metrics has start-up histograms:")
-        let exposition = try await HTTPCall.send(.GET, api.baseURL + "/metrics").text
+        let exposition = try await HTTPCall.send(.GET, api.baseURL + "/metrics", headers: ["authorization": api.token.authorization]).text
         for line in exposition.split(separator: "\n") where line.hasPrefix("secure_executor_function_startup_count") || line.hasPrefix("secure_executor_events_delivered_total") {
             print("     \(line)")
         }

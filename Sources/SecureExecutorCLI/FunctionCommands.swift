@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FunctionRuntime
 import Logging
+import Support
 
 struct FunctionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -97,7 +98,7 @@ struct Invoke: ParsableCommand {
         let instance: FunctionInstance
         do {
             let code = try FunctionCode.load(file: module)
-            instance = try runtime.start(code, function: (module as NSString).lastPathComponent, id: id,
+            instance = try runtime.start(code, function: PathText.name(of: module), id: id,
                                          initPayload: Array(initPayload.utf8), state: Array(state.utf8), router: router)
         } catch {
             output.flush(router)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CSyscalls
+import Enclave
 import Foundation
 import HostBridge
 import Manifest
@@ -48,6 +50,16 @@ enum IsolationCheck {
                 try? FileManager.default.removeItem(atPath: probe)
             }
         }
+        for (call, result) in [("ptrace", se_try_ptrace()), ("mount", se_try_mount()), ("unshare", se_try_unshare_user()), ("keyctl", se_try_keyctl())] {
+            probes.append(Probe(what: "seccomp: \(call)", outcome: result == 0 ? "ALLOWED" : "refused: \(String(cString: strerror(result)))", held: result == EPERM))
+        }
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let bounding = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+        probes.append(Probe(what: "capability bounding set (CapBnd)", outcome: bounding ?? "UNKNOWN",
+                            held: bounding.flatMap { UInt64($0, radix: 16) } == 0))
+        let names = ProcessInfo.processInfo.environment.keys.filter { !Self.launcherVariables.contains($0) }.sorted()
+        // PWD: bubblewrap sets it for --chdir.
+        probes.append(Probe(what: "environment", outcome: names.joined(separator: " "), held: Set(names).isSubset(of: ["PATH", "PWD"])))
         let health = hostInfo.health()
         let memory = health.memoryTotalBytes.value.map { formatBytes($0) }
         let load = health.load1.value.map { String(format: "%.2f", $0) }
@@ -66,6 +78,9 @@ enum IsolationCheck {
             throw ExitCode(1)
         }
     }
+
+    /// What the launcher itself puts in the environment (Launcher's documentation), beside PATH.
+    private static let launcherVariables: Set<String> = [Launcher.stopDescriptorVariable, Launcher.launcherPIDVariable]
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 

@@ -14,14 +14,17 @@ struct Keygen: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the private key.")
     var out: String
 
-    @Flag(help: "Replace an existing key file.")
+    @Flag(help: "Replace an existing key (only a key file keygen wrote: never a link, a folder or another file).")
     var force = false
 
     func run() throws {
         let key = SigningKey.generate()
         do {
+            // Both refusals before either write, so a refused .pub never leaves a lone new key.
+            try SigningKey.checkReplaceable(path: out, overwrite: force)
+            try PublicKey.checkReplaceable(path: out + ".pub", overwrite: force)
             try key.save(path: out, overwrite: force)
-            try (key.publicKey.description + "\n").write(toFile: out + ".pub", atomically: true, encoding: .utf8)
+            try key.publicKey.save(path: out + ".pub", overwrite: force)
         } catch {
             fail(error)
         }

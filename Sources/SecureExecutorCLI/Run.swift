@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSyscalls
 import Enclave
 import Foundation
 import HostBridge
@@ -6,6 +7,7 @@ import Logging
 import Manifest
 import Node
 import NodeAPI
+import Shield
 import Synchronization
 import TrustedFiles
 
@@ -22,11 +24,14 @@ struct Run: AsyncParsableCommand {
         after --for seconds) it runs the functions' stop handlers, keeps their synced state and \
         flushes resource files.
 
-        While it runs, the node API answers on --api-port (GET /health with the host agent's \
-        checked figures, /metrics, /workflows, /instances; POST /workflows starts another \
-        workflow of trusted functions; DELETE /workflows/ID stops one) and http-ingress \
-        resources receive requests on --ingress-port. Both listen on --listen, loopback by \
-        default. docs/NODE.md describes the API, docs/HOST-AGENT.md the agent.
+        While it runs, the node API answers on --api-listen:--api-port (GET /health with the host \
+        agent's checked figures, /metrics, /workflows, /instances; POST /workflows starts another \
+        workflow of trusted functions; DELETE /workflows/ID stops one), only to callers with the \
+        node's bearer token: the runtime makes a new one at each start and writes it, with the \
+        API's URL, to --control-dir/APP.json (mode 0600, folder 0700), where `secure-executor \
+        node status|workflows|start|stop` find it. http-ingress resources receive requests on \
+        --listen:--ingress-port. Both addresses are loopback by default. docs/NODE.md describes \
+        the API, docs/HOST-AGENT.md the agent.
 
         --check-isolation starts the runtime the same way, prints what it can and cannot reach \
         (/proc, the application root, host files, the agent) and exits: 0 if the boundary of the \
@@ -38,17 +43,26 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("for"), help: "Stop after this many seconds instead of waiting for a signal.")
     var seconds: Double?
 
-    @Option(help: "Address the node API and the HTTP ingress listen on.")
+    @Option(help: "Address the HTTP ingress listens on.")
     var listen = "127.0.0.1"
+
+    @Option(help: "Address the node API listens on (its own listener: the ingress may face a network the API should not).")
+    var apiListen = "127.0.0.1"
 
     @Option(help: "Port of the node API (0: any free port, printed at start).")
     var apiPort = 7021
 
+    @Option(help: "Folder (mode 0700, yours) for the control file APP.json holding the API's URL and token (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
+    var controlDir: String?
+
     @Option(help: "Port of the HTTP ingress that http-ingress resources share (0: any free port).")
     var ingressPort = 7008
 
-    @Option(help: "Where the trusted runtime runs: sandbox or direct (default: sandbox where bubblewrap can create namespaces).")
+    @Option(help: "Where the trusted runtime runs: sandbox or direct (default: sandbox; direct only if the signed manifest says [node] backend = \"direct\").")
     var backend: String?
+
+    @Flag(help: "Development only: run a bundle signed by any key, with a WARNING in the log and in /health (run refuses an unpinned signer otherwise).")
+    var insecureAnySigner = false
 
     @Flag(help: "Print what the runtime can reach under the backend, then exit.")
     var checkIsolation = false
@@ -74,7 +88,10 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         if let hostAgent {
-            try await runtime(agentSocket: hostAgent, backend: insideBackend ?? "direct")
+            // First thing: tie this process to the launcher, before it can be orphaned unnoticed.
+            let stopDescriptor: Int32?
+            do { stopDescriptor = try LauncherLink.adopt() } catch { fail(error) }
+            try await runtime(agentSocket: hostAgent, backend: insideBackend ?? "direct", stopDescriptor: stopDescriptor)
         } else {
             try launch()
         }
@@ -82,19 +99,30 @@ struct Run: AsyncParsableCommand {
 
     /// The untrusted side: agent, backend, the runtime as a child; exits with its status.
     private func launch() throws {
+        // Verify first, then act: nothing of the manifest is used (folders created, binds
+        // chosen, the backend floor) before the signature, pinned signer and table are checked.
+        let (loaded, outcome) = options.load(requirePin: true, anySigner: insecureAnySigner)
+        let manifest = loaded.manifest
         let chosen: any EnclaveBackend
-        do { chosen = try Backends.named(backend) } catch { fail(error) }
+        do { chosen = try Backends.named(backend, floor: manifest.node.backend) } catch { fail(error) }
         FileHandle.standardError.write(Data((chosen.banner + "\n").utf8))
-        let manifest: Manifest
-        do { manifest = try Manifest.load(path: options.manifest) } catch { fail(error) }
-        // The runtime may not see the key file: hand it the key itself.
-        var signer: String?
-        do { signer = try options.signer.map { (text) throws(KeyError) in try PublicKey(argument: text).description } } catch { fail(error) }
+        let writable: [WritablePath]
+        do { writable = try Self.openWritable(manifest) } catch { fail(error) }
+        // The runtime writes its control file there; under the sandbox only through this bind.
+        let controlFolder = URL(fileURLWithPath: controlDir ?? ControlFile.defaultFolder()).standardizedFileURL.path
+        let control: WritablePath
+        do { control = WritablePath(descriptor: try ControlFolder.open(controlFolder), path: controlFolder) } catch { fail(error) }
+        // The runtime may not see the key or trusted-signers file: hand it every accepted key itself.
+        let signerArguments: [String]
+        switch outcome {
+        case let .pinned(keys, _): signerArguments = keys.flatMap { ["--signer", $0.description] }
+        case .anySigner, .unpinned: signerArguments = ["--insecure-any-signer"]
+        }
         let manifestPath = URL(fileURLWithPath: options.manifest).standardizedFileURL.path
         let bundleFolder = options.bundle.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         var arguments = ["run", manifestPath, "--listen", listen, "--api-port", "\(apiPort)", "--ingress-port", "\(ingressPort)",
-                         "--inside-backend", chosen.name]
-        if let signer { arguments += ["--signer", signer] }
+                         "--inside-backend", chosen.name, "--api-listen", apiListen, "--control-dir", controlFolder]
+        arguments += signerArguments
         if let bundleFolder { arguments += ["--bundle", bundleFolder] }
         if let seconds { arguments += ["--for", "\(seconds)"] }
         if checkIsolation { arguments.append("--check-isolation") }
@@ -104,8 +132,8 @@ struct Run: AsyncParsableCommand {
             status = try Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) { socket, folder in
                 LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
                            applicationRoot: manifest.root,
-                           readable: [(manifestPath as NSString).deletingLastPathComponent] + (bundleFolder.map { [$0] } ?? []),
-                           writable: Self.writablePaths(manifest), agentFolder: folder)
+                           readable: [manifestPath, loaded.paths.table, loaded.paths.signature],
+                           writable: writable + [control], agentFolder: folder)
             }
         } catch {
             fail(error)
@@ -113,38 +141,104 @@ struct Run: AsyncParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// The host paths behind the manifest's allowed patterns: a folder pattern's folder
-    /// (created if missing, so it can be bound), a file's own path, a glob's fixed prefix.
+    /// The host paths behind the manifest's allowed patterns: a folder pattern's folder, a
+    /// file's own path, a glob's fixed prefix.
     static func writablePaths(_ manifest: Manifest) -> [String] {
+        writableParts(manifest).map { manifest.root + "/" + $0.path.string }
+    }
+
+    private static func writableParts(_ manifest: Manifest) -> [(path: RelativePath, folder: Bool, create: Bool)] {
         manifest.allowed.compactMap { pattern in
             let parts = pattern.kind == .glob ? pattern.fixedPrefix : pattern.components
-            guard !parts.isEmpty else { return nil }
-            let path = manifest.root + "/" + parts.joined(separator: "/")
-            if pattern.kind == .directory { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-            return path
+            guard let path = try? RelativePath(parts.joined(separator: "/"), origin: "[allowed]") else { return nil }
+            return (path, pattern.kind != .literal, pattern.kind == .directory)
         }
     }
 
+    /// Opens what the runtime may write beneath the root without following links (a link would
+    /// make the sandbox bind its target writable, `logs -> .` the whole root), creating a
+    /// folder pattern's missing folders the same way. Missing files and glob prefixes are left out.
+    static func openWritable(_ manifest: Manifest) throws(WritableError) -> [WritablePath] {
+        let beneath: BeneathRoot
+        do { beneath = try BeneathRoot(root: manifest.root) } catch { throw .unusable(path: manifest.root, reason: "\(error)") }
+        defer { beneath.close() }
+        var opened: [WritablePath] = []
+        do {
+            for part in writableParts(manifest) {
+                guard let fd = try open(part.path, folder: part.folder, create: part.create, beneath: beneath, root: manifest.root) else { continue }
+                opened.append(WritablePath(descriptor: fd, path: manifest.root + "/" + part.path.string))
+            }
+        } catch {
+            opened.forEach { close($0.descriptor) }
+            throw error
+        }
+        return opened
+    }
+
+    /// se_open_path_flag(): nothing is read; the descriptor only names what was checked. A missing folder
+    /// is made with mkdirat in its parent, itself opened beneath the root.
+    private static func open(_ path: RelativePath, folder: Bool, create: Bool, beneath: BeneathRoot, root: String) throws(WritableError) -> Int32? {
+        let components = path.components
+        var parent = Glibc.open(root, se_open_path_flag() | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { throw .unusable(path: root, reason: String(cString: strerror(errno))) }
+        defer { close(parent) }
+        for depth in 1...components.count {
+            let prefix = try! RelativePath(components[0..<depth].joined(separator: "/"), origin: "[allowed]")
+            let isLast = depth == components.count
+            let flags = se_open_path_flag() | (folder || !isLast ? O_DIRECTORY : 0)
+            var result = beneath.open(prefix, flags: flags)
+            if case .failure(.errno(ENOENT)) = result, create {
+                guard mkdirat(parent, String(components[depth - 1]), 0o755) == 0 || errno == EEXIST else {
+                    throw .unusable(path: root + "/" + prefix.string, reason: "cannot create it: \(String(cString: strerror(errno)))")
+                }
+                result = beneath.open(prefix, flags: flags)
+            }
+            switch result {
+            case let .success(fd):
+                var info = stat()
+                guard fstat(fd, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
+                    close(fd)
+                    throw .symlink(path: root + "/" + prefix.string)
+                }
+                if isLast { return fd }
+                close(parent)
+                parent = fd
+            case .failure(.symlink): throw .symlink(path: root + "/" + prefix.string)
+            case .failure(.errno(ENOENT)): return nil
+            case .failure(.errno(ENOTDIR)) where !isLast || folder: throw .symlink(path: root + "/" + prefix.string)
+            case let .failure(.errno(code)): throw .unusable(path: root + "/" + prefix.string, reason: String(cString: strerror(code)))
+            }
+        }
+        return nil
+    }
+
     /// The trusted side: verify, start the node, serve until told to stop.
-    private func runtime(agentSocket: String, backend: String) async throws {
+    private func runtime(agentSocket: String, backend: String, stopDescriptor: Int32?) async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let hostInfo = HostInfoClient(configuration: .init(socketPath: agentSocket, requestTimeout: .milliseconds(hostTimeoutMs),
                                                            cacheInterval: .milliseconds(hostCacheMs)),
                                       logger: Logger(label: "secure-executor.host-agent"))
         if checkIsolation { return try IsolationCheck.run(backend: backend, manifest: options.manifest, hostInfo: hostInfo) }
-        let (loaded, _) = options.load()
+        let (loaded, outcome) = options.load(requirePin: true, anySigner: insecureAnySigner)
+        let warnings = outcome == .anySigner ? [SignerTrust.insecureWarning(signer: loaded.signer)] : []
+        for warning in warnings { Logger(label: "secure-executor.run").warning("\(warning)") }
         guard let workflowPath = loaded.manifest.workflow else {
             fail("\(loaded.manifest.path): no [workflow] file; name the workflow JSON to run")
         }
         let metrics = NodeMetrics()
+        let controlFolder = controlDir ?? ControlFile.defaultFolder()
         let node: Node
         let api: NodeAPI
+        let control: ControlFile
         let workflow: Node.RunningWorkflow
         do {
             node = try Node(bundle: loaded, metrics: metrics.factory)
             let ingress = try await node.listenForIngress(host: listen, port: ingressPort)
-            api = try await NodeAPI.start(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, host: listen, port: apiPort,
+            api = try await NodeAPI.start(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
                                           logger: Logger(label: "secure-executor.api"))
+            control = ControlFile(app: loaded.manifest.app.name, url: api.baseURL, token: api.token)
+            try control.write(into: controlFolder)
+            print("control file \(controlFolder)/\(ControlFile.fileName(app: control.app)) (API URL and token, mode 0600)")
             print("node API on \(api.baseURL), HTTP ingress on http://\(listen):\(ingress), backend \(backend)")
             workflow = try node.start(workflowAt: workflowPath.string)
         } catch {
@@ -156,17 +250,19 @@ struct Run: AsyncParsableCommand {
         }
         fflush(nil)
 
-        await untilSignalled(orAfter: seconds)
+        await untilSignalled(orAfter: seconds, stopDescriptor: stopDescriptor)
         let counts = workflow.dataplane.counts
+        control.remove(from: controlFolder)
         await api.stop()
         await node.shutdown()
         print("stopped: \(counts.delivered) events delivered, \(counts.undelivered) undelivered, \(counts.calls) calls")
     }
 
-    /// Returns on SIGINT or SIGTERM, or after `seconds`.
-    private func untilSignalled(orAfter seconds: Double?) async {
+    /// Returns on SIGINT or SIGTERM, a byte or end-of-file on the launcher's stop pipe (the
+    /// launcher's SIGTERM, which bubblewrap would not pass on, or the launcher gone), or after `seconds`.
+    private func untilSignalled(orAfter seconds: Double?, stopDescriptor: Int32?) async {
         let once = Mutex(false)
-        var sources: [DispatchSourceSignal] = []
+        var sources: [any DispatchSourceProtocol] = []
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let finish: @Sendable () -> Void = { if once.withLock({ let first = !$0; $0 = true; return first }) { done.resume() } }
             for signalNumber in [SIGINT, SIGTERM] {
@@ -176,8 +272,28 @@ struct Run: AsyncParsableCommand {
                 source.resume()
                 sources.append(source)
             }
+            if let stopDescriptor {
+                let source = DispatchSource.makeReadSource(fileDescriptor: stopDescriptor, queue: .global())
+                source.setEventHandler(handler: finish)
+                source.resume()
+                sources.append(source)
+            }
             if let seconds { DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: finish) }
         }
         sources.forEach { $0.cancel() }
+    }
+}
+
+/// Why an allowed path cannot be made writable for the runtime.
+enum WritableError: Error, CustomStringConvertible {
+    case symlink(path: String)
+    case unusable(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case let .symlink(path):
+            return "allowed path \(path) is a symbolic link, or not a folder, or lies behind one: refused (the sandbox would make its target writable); replace it with a real folder or file"
+        case let .unusable(path, reason): return "allowed path \(path) cannot be opened for the runtime: \(reason)"
+        }
     }
 }

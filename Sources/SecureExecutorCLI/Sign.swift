@@ -10,7 +10,9 @@ struct Sign: ParsableCommand {
         Writes APP.trusted (the binary file table, docs/FORMAT.md) and APP.sig next to the \
         manifest, or into --out. Files are hashed on all cores. Hashes of files whose size, \
         inode, mtime and ctime are unchanged since the last signing with the same key are \
-        reused; --no-reuse hashes everything again.
+        reused (the stat cache is authenticated with a MAC keyed from the signing key; a cache \
+        that fails it is ignored with a note); --no-reuse hashes everything again. A key file \
+        readable by group or others is refused.
         """)
 
     @Argument(help: "The application manifest (APP.toml).")
@@ -52,6 +54,7 @@ struct Sign: ParsableCommand {
             fail(error)
         }
         display.finish()
+        if let note = report.statCacheNote { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let rate = report.seconds > 0 ? Double(report.hashedBytes) / report.seconds : 0
         print("signed \(manifest.app.name) \(manifest.app.version): \(report.files) files (\(formatBytes(report.bytes))), "
             + "\(report.reusedFiles) reused, \(report.hashedFiles) hashed (\(formatBytes(report.hashedBytes))) "

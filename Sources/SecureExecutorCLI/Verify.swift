@@ -9,15 +9,21 @@ struct Verify: ParsableCommand {
         discussion: """
         Prints one line per problem — MODIFIED, MISSING, RESIZED, NEW (a file matched by the \
         manifest but not signed), SYMLINK (a file replaced by a link or back) — and exits 1 if \
-        there is any. Without --signer any valid signature is accepted and its key id is \
-        printed; with --signer only that key is.
+        there is any. With --signer (or a trusted-signers file, as for `run`) only those keys \
+        are accepted; without either any valid signature is, and verify says the signer is NOT \
+        pinned.
         """)
 
     @OptionGroup var options: SignedBundleOptions
 
     func run() throws {
-        let (loaded, pinned) = options.load()
-        print("signature: valid, key \(loaded.signer.keyID)\(pinned ? " (pinned)" : " (not pinned: pass --signer to accept only your key)")")
+        let (loaded, outcome) = options.load()
+        switch outcome {
+        case let .pinned(_, source): print("signature: valid, key \(loaded.signer.keyID), signer pinned (by \(source))")
+        case .unpinned, .anySigner:
+            print("signature: valid, key \(loaded.signer.keyID), signer NOT pinned: any key could have made this signature; "
+                + "pass --signer KEY.pub or list your key in \(TrustedSignersFile.defaultPath)")
+        }
         print("measurement: \(hexString(loaded.measurement.value))")
         let result = DiskCheck.run(loaded)
         for problem in result.problems { print(problem) }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import HostBridge
 import Logging
+import Support
 
 /// The untrusted host agent as a process: `secure-executor run` starts one beside the trusted
 /// runtime, which may not read /proc itself. The protocol is docs/HOST-AGENT.md.
@@ -29,11 +30,17 @@ struct HostAgentCommand: ParsableCommand {
     @Option(help: "Read the host's figures from this folder instead of /proc (a container's view of the host, or a test's).")
     var procRoot = "/proc"
 
+    @Option(help: "The launcher that started this agent: the agent dies with it (SIGKILL), and refuses to start if it is already gone.")
+    var launcherPID: Int32?
+
     func validate() throws {
         if let runtimePID, runtimePID <= 0 { throw ValidationError("--runtime-pid must be a positive process id") }
     }
 
     func run() throws {
+        if let launcherPID {
+            do { try ParentDeath.tie(toLauncher: launcherPID) } catch { throw ValidationError("\(error)") }
+        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let agent = HostAgent(configuration: .init(socketPath: socket, reader: HostReader(procRoot: procRoot, diskPath: diskPath, runtimePID: runtimePID)))
         do {

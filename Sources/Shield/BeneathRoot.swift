@@ -8,12 +8,12 @@ import Darwin
 /// Opens paths inside the application root one component at a time with O_NOFOLLOW, starting
 /// from a descriptor of the root taken once: a symlink anywhere on the way, or a path that
 /// would leave the root, is refused by the kernel rather than by string checks.
-struct BeneathRoot: Sendable {
+public struct BeneathRoot: Sendable {
     let rootDescriptor: Int32
     let root: String
     let realRoot: String
 
-    init(root: String) throws(ShieldError) {
+    public init(root: String) throws(ShieldError) {
         let fd = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0, let resolved = realpath(root, nil) else {
             throw .unreadable(path: root, reason: "cannot open the application root: \(String(cString: strerror(errno)))")
@@ -24,16 +24,16 @@ struct BeneathRoot: Sendable {
         free(resolved)
     }
 
-    func close() { _ = Glibc.close(rootDescriptor) }
+    public func close() { _ = Glibc.close(rootDescriptor) }
 
-    enum Failure: Error {
+    public enum Failure: Error {
         case symlink
         case errno(Int32)
     }
 
     /// Opens `path` beneath the root. With `flags` containing O_CREAT the last component may be
     /// created; intermediate directories must exist.
-    func open(_ path: RelativePath, flags: Int32, mode: mode_t = 0o644) -> Result<Int32, Failure> {
+    public func open(_ path: RelativePath, flags: Int32, mode: mode_t = 0o644) -> Result<Int32, Failure> {
         let parts = path.components
         var directory = dup(rootDescriptor)
         guard directory >= 0 else { return .failure(.errno(errno)) }

@@ -10,7 +10,11 @@ import Darwin
 ///
 /// The only file in Support with raw pointers. Invariants:
 ///  1. argv and envp are strdup'ed C strings owned by `spawn` and freed before it returns,
-///     whether posix_spawn succeeded or not; nothing keeps a pointer to them.
+///     whether posix_spawn succeeded or not; nothing keeps a pointer to them. Without an
+///     explicit environment the child gets this process's `environ`, which is only read.
+///  5. Of this process's descriptors, the child gets fds 0-2 and exactly the `passing` ones
+///     (each dup2'ed onto itself, which clears close-on-exec in the child only); the caller
+///     keeps owning them. Every other descriptor the caller opens must be close-on-exec.
 ///  2. Both ends of the pipe are close-on-exec, so only the dup2'ed copies (fds 1 and 2) reach the
 ///     child; the parent closes its write end right after spawning, so reading ends at the
 ///     child's exit, and the read end is closed exactly once (in `collect`).
@@ -21,6 +25,8 @@ public struct ChildProcess: Sendable {
     public enum Output: Sendable {
         /// stdout and stderr to /dev/null.
         case discard
+        /// stdout and stderr are this process's.
+        case inherit
         /// stdout and stderr together into a pipe, read by `collect`.
         case capture
     }
@@ -34,13 +40,18 @@ public struct ChildProcess: Sendable {
     public let pid: pid_t
     private let outputFD: Int32?
 
-    /// Starts `executable` (an absolute path) with `arguments`, in this process's environment.
-    public static func spawn(_ executable: String, _ arguments: [String], output: Output = .discard) throws(SpawnError) -> ChildProcess {
+    /// Starts `executable` (an absolute path) with `arguments`, in `environment` (KEY=VALUE
+    /// entries; nil: this process's), also handing it the descriptors in `passing`. With
+    /// `ownProcessGroup` a terminal's Ctrl-C does not reach it: the parent decides how it stops.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String]? = nil, passing: [Int32] = [],
+                             ownProcessGroup: Bool = false, output: Output = .discard) throws(SpawnError) -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         var pipeFDs: [Int32] = [-1, -1]
+        for fd in passing { posix_spawn_file_actions_adddup2(&actions, fd, fd) }
         switch output {
+        case .inherit: break
         case .discard:
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -60,12 +71,16 @@ public struct ChildProcess: Sendable {
         sigemptyset(&defaults)
         for signalNumber in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signalNumber) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0)))
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         if output == .capture { close(pipeFDs[1]) }
         guard result == 0 else {
             if output == .capture { close(pipeFDs[0]) }
@@ -99,6 +114,15 @@ public struct ChildProcess: Sendable {
     }
 
     public func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Whether the child has exited, without reaping it (WNOWAIT): `wait` still collects it.
+    public var hasExited: Bool {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0 {
+            guard errno == EINTR else { return true }
+        }
+        return info._sifields._kill.si_pid != 0
+    }
 
     /// Runs to completion; exit status and combined output.
     public static func run(_ executable: String, _ arguments: [String]) throws(SpawnError) -> (status: Int32, output: String) {

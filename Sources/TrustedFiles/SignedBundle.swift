@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Support
 
 /// A signed application as the runtime loads it: the manifest, its table and its signature,
 /// each checked against the others before anything in them is used.
@@ -18,7 +19,7 @@ public struct SignedBundle: Sendable {
         public let signature: String
 
         public init(manifest: Manifest, directory: String? = nil) {
-            let folder = directory ?? (manifest.path as NSString).deletingLastPathComponent
+            let folder = directory ?? PathText.folder(of: manifest.path)
             table = folder + "/" + manifest.baseName + ".trusted"
             signature = folder + "/" + manifest.baseName + ".sig"
         }
@@ -27,10 +28,15 @@ public struct SignedBundle: Sendable {
         public var outputs: [String] { [table, signature, StatCache.path(forTable: table)] }
     }
 
-    /// Checks, in order: the signature over the recorded hashes (and the pinned signer, if
-    /// given), then that the manifest and the table on disk are the ones those hashes name,
-    /// then the table's structure. Each failure names the part that differs.
+    /// `load(…, signers:)` with one pinned key, or none (any valid signature).
     public static func load(manifestPath: String, bundleDirectory: String? = nil, signer pinned: PublicKey?) throws(BundleError) -> SignedBundle {
+        try load(manifestPath: manifestPath, bundleDirectory: bundleDirectory, signers: pinned.map { [$0] })
+    }
+
+    /// Checks, in order: the signature over the recorded hashes (and that its key is one of
+    /// `signers`, unless nil), then that the manifest and the table on disk are the ones those
+    /// hashes name, then the table's structure. Each failure names the part that differs.
+    public static func load(manifestPath: String, bundleDirectory: String? = nil, signers: [PublicKey]?) throws(BundleError) -> SignedBundle {
         let manifest: Manifest
         do { manifest = try Manifest.load(path: manifestPath) } catch { throw .manifest(error) }
         let paths = Paths(manifest: manifest, directory: bundleDirectory)
@@ -39,7 +45,7 @@ public struct SignedBundle: Sendable {
             throw .missingSignature(paths.signature)
         }
         let signature = try SignatureFile.decode(signatureData, source: paths.signature)
-        let signer = try signature.checkSignature(source: paths.signature, pinned: pinned)
+        let signer = try signature.checkSignature(source: paths.signature, accepting: signers)
 
         let manifestHash = manifest.bytes.withUnsafeBytes(FileHashing.sha256)
         guard unhex(signature.manifestSHA256) == manifestHash else {
@@ -70,7 +76,7 @@ public enum BundleError: Error, CustomStringConvertible {
     case table(TableError)
     case missingSignature(String)
     case malformedSignature(String, String)
-    case wrongSigner(String, found: String, expected: String)
+    case wrongSigner(String, found: String, expected: [String])
     case badSignature(String, keyID: String)
     case manifestChanged(String, signed: String, actual: String)
     case tableChanged(String, signed: String, actual: String)
@@ -82,7 +88,8 @@ public enum BundleError: Error, CustomStringConvertible {
         case let .missingSignature(path): return "\(path): no signature; run `secure-executor sign` first"
         case let .malformedSignature(path, reason): return "\(path): \(reason)"
         case let .wrongSigner(path, found, expected):
-            return "\(path): signed by key \(found), but the expected signer is key \(expected); refusing to load"
+            let pinned = expected.count == 1 ? "key \(expected[0])" : "one of the pinned keys \(expected.joined(separator: ", "))"
+            return "\(path): signed by key \(found), but the expected signer is \(pinned); refusing to load"
         case let .badSignature(path, keyID):
             return "\(path): the signature does not verify with key \(keyID): the signature file was edited or made by another key"
         case let .manifestChanged(path, signed, actual):

@@ -32,6 +32,8 @@ public struct Signer {
         public var keyID = ""
         /// Symlinked directories inside trusted directories that were not followed.
         public var skippedDirectoryLinks: [String] = []
+        /// Why the stat cache was not used, if it was there but not trusted (one line).
+        public var statCacheNote: String?
     }
 
     public static func sign(manifest: Manifest, key: SigningKey, options: Options = Options(),
@@ -61,7 +63,14 @@ public struct Signer {
         report.skippedDirectoryLinks = selection.skippedDirectoryLinks.map(\.string)
         onTotals?(report.files, report.bytes)
 
-        let previous = options.reuse ? previousSigning(paths: paths, key: key, chunkSize: manifest.trusted.chunkSize) : nil
+        var previous: (table: TrustedTable, cache: StatCache)?
+        if options.reuse, let prior = previousTable(paths: paths, key: key, chunkSize: manifest.trusted.chunkSize) {
+            switch StatCache.load(path: StatCache.path(forTable: paths.table), key: key, tableDigest: prior.digest) {
+            case let .loaded(cache): previous = (prior.table, cache)
+            case let .ignored(note): report.statCacheNote = note
+            case .absent: break
+            }
+        }
         phase("load previous")
         var digests = [FileDigest?](repeating: nil, count: selection.files.count)
         var jobs: [ParallelHasher.Job] = []
@@ -118,9 +127,9 @@ public struct Signer {
         } catch {
             throw .write("\(error.localizedDescription)")
         }
-        let cache = StatCache(records: selection.files.map { ($0.path, $0.identity) })
+        let cache = StatCache(tableDigest: measurement.tableDigest, records: selection.files.map { ($0.path, $0.identity) })
         // The cache only speeds up the next signing; failing to write it is not an error.
-        try? cache.write(path: StatCache.path(forTable: paths.table))
+        try? cache.write(path: StatCache.path(forTable: paths.table), key: key)
         phase("sign + write")
         report.phases = phases
 
@@ -133,15 +142,15 @@ public struct Signer {
         return report
     }
 
-    /// The previous table and stat cache, if this key signed that table and it is intact.
-    private static func previousSigning(paths: SignedBundle.Paths, key: SigningKey, chunkSize: Int) -> (table: TrustedTable, cache: StatCache)? {
-        guard let cache = StatCache.load(path: StatCache.path(forTable: paths.table)),
-              let data = FileManager.default.contents(atPath: paths.signature),
+    /// The previous table and its digest, if this key signed that table and it is intact.
+    private static func previousTable(paths: SignedBundle.Paths, key: SigningKey, chunkSize: Int) -> (table: TrustedTable, digest: [UInt8])? {
+        guard let data = FileManager.default.contents(atPath: paths.signature),
               let signature = try? SignatureFile.decode(data, source: paths.signature),
-              (try? signature.checkSignature(source: paths.signature, pinned: key.publicKey)) != nil,
-              let table = try? TrustedTable.load(path: paths.table), table.chunkSize == chunkSize,
-              table.withBytes({ FileHashing.tableDigest($0) }) == unhex(signature.tableDigest) else { return nil }
-        return (table, cache)
+              (try? signature.checkSignature(source: paths.signature, accepting: [key.publicKey])) != nil,
+              let table = try? TrustedTable.load(path: paths.table), table.chunkSize == chunkSize else { return nil }
+        let digest = table.withBytes { FileHashing.tableDigest($0) }
+        guard digest == unhex(signature.tableDigest) else { return nil }
+        return (table, digest)
     }
 }
 

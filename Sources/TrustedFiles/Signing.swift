@@ -13,8 +13,23 @@ public struct SigningKey {
 
     public var publicKey: PublicKey { PublicKey(raw: [UInt8](key.publicKey.rawRepresentation)) }
 
+    /// The first line of every key file `keygen` writes; how `save` knows a file is one of ours.
+    static let header = "# SecureExecutor Ed25519 signing key"
+
+    /// Reads a key written by `keygen`, refusing a file that group or others can read: a key
+    /// others can read is a key others can sign with.
     public static func load(path: String) throws(KeyError) -> SigningKey {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .unreadable(path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path) }
+        guard info.st_mode & 0o077 == 0 else { throw .exposed(path, mode: info.st_mode & 0o7777) }
+        guard let text = KeyFile.readText(fd, limit: 64 << 10) else { throw .unreadable(path) }
+        return try parse(text, source: path)
+    }
+
+    static func parse(_ text: String, source path: String) throws(KeyError) -> SigningKey {
         for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("ed25519-private:") {
             guard let raw = Data(base64Encoded: String(line.dropFirst("ed25519-private:".count)).trimmingCharacters(in: .whitespaces)),
                   let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
@@ -25,23 +40,27 @@ public struct SigningKey {
         throw .malformed(path, "no \"ed25519-private:\" line; create a key with `secure-executor keygen`")
     }
 
-    /// Writes the key with mode 0600, refusing to replace an existing file unless asked.
+    /// Writes the key with mode 0600, refusing to replace an existing file unless asked, and
+    /// even then only a key file this tool wrote (never a link, a folder or another file).
     public func save(path: String, overwrite: Bool) throws(KeyError) {
         let text = """
-        # SecureExecutor Ed25519 signing key — keep secret (mode 0600)
+        \(SigningKey.header) — keep secret (mode 0600)
         # key id: \(publicKey.keyID)
         ed25519-private:\(key.rawRepresentation.base64EncodedString())
 
         """
-        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL)
-        let fd = open(path, flags, 0o600)
-        guard fd >= 0 else {
-            throw errno == EEXIST ? .exists(path) : .unwritable(path, String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw .unwritable(path, String(cString: strerror(errno))) }
+        try KeyFile.write(text, to: path, mode: 0o600, overwrite: overwrite, kind: .privateKey)
+    }
+
+    /// What `save` would refuse, checked without writing.
+    public static func checkReplaceable(path: String, overwrite: Bool) throws(KeyError) {
+        try KeyFile.checkReplaceable(path, overwrite: overwrite, kind: .privateKey)
+    }
+
+    /// A key for one other purpose, named by `label` (HKDF-SHA256 over the seed), so that
+    /// purpose never handles the signing key itself.
+    func derivedKey(label: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: key.rawRepresentation), info: Array(label.utf8), outputByteCount: 32)
     }
 
     func sign(_ message: [UInt8]) -> [UInt8] {
@@ -86,6 +105,17 @@ public struct PublicKey: Sendable, Equatable, CustomStringConvertible {
         self.raw = raw
     }
 
+    /// Writes `ed25519:<base64>` (what `PublicKey(argument:)` reads back) with mode 0644, with
+    /// the same refusals as `SigningKey.save`.
+    public func save(path: String, overwrite: Bool) throws(KeyError) {
+        try KeyFile.write(description + "\n", to: path, mode: 0o644, overwrite: overwrite, kind: .publicKey)
+    }
+
+    /// What `save` would refuse, checked without writing.
+    public static func checkReplaceable(path: String, overwrite: Bool) throws(KeyError) {
+        try KeyFile.checkReplaceable(path, overwrite: overwrite, kind: .publicKey)
+    }
+
     func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
         return key.isValidSignature(signature, for: message)
@@ -97,6 +127,8 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
     case malformed(String, String)
     case exists(String)
     case unwritable(String, String)
+    case exposed(String, mode: mode_t)
+    case notAKeyFile(String, String)
 
     public var description: String {
         switch self {
@@ -104,6 +136,10 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
         case let .malformed(what, reason): return "\(what): \(reason)"
         case let .exists(path): return "\(path) already exists; refusing to overwrite a key (pass --force to replace it)"
         case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
+        case let .exposed(path, mode):
+            return "\(path): private key has mode \(String(mode, radix: 8)), readable by group or others; refusing to sign with it (fix: chmod 600 \(path))"
+        case let .notAKeyFile(path, what):
+            return "\(path) is \(what), not a key file written by `secure-executor keygen`; refusing to overwrite it even with --force"
         }
     }
 }
@@ -203,13 +239,14 @@ public struct SignatureFile: Codable, Sendable, Equatable {
     }
 
     /// Checks the signature over the recorded fields, and that the recorded measurement is the
-    /// one those fields give. Says nothing yet about the files on disk.
-    func checkSignature(source: String, pinned: PublicKey?) throws(BundleError) -> PublicKey {
+    /// one those fields give; `accepted` nil takes any key, else the signer must be one of
+    /// them. Says nothing yet about the files on disk.
+    func checkSignature(source: String, accepting accepted: [PublicKey]?) throws(BundleError) -> PublicKey {
         let key: PublicKey
         do { key = try PublicKey(parsing: publicKey) } catch { throw .malformedSignature(source, "public_key: \(error)") }
         guard key.keyID == keyID else { throw .malformedSignature(source, "key_id \(keyID) does not belong to public_key (its id is \(key.keyID))") }
-        if let pinned, pinned != key {
-            throw .wrongSigner(source, found: key.keyID, expected: pinned.keyID)
+        if let accepted, !accepted.contains(key) {
+            throw .wrongSigner(source, found: key.keyID, expected: accepted.map(\.keyID))
         }
         guard let manifestHash = unhex(manifestSHA256), manifestHash.count == 32,
               let digest = unhex(tableDigest), digest.count == 32,

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Manifest
 
@@ -5,13 +6,21 @@ import Manifest
 /// it was hashed, so the next `sign` can take that file's hashes from the previous table
 /// instead of reading it again. Stored as `NAME.trusted.statcache` beside the table.
 ///
-/// Not part of what is signed or verified: it only decides what the signer may skip
-/// re-reading, and the hashes it points to come from a previous table whose signature by the
-/// same key is checked first. `sign --no-reuse` ignores it.
+/// Not part of what is signed or verified, but it decides what the signer may skip reading, so
+/// a record rewritten to match a changed file would make `sign` vouch for stale content. The
+/// whole file is therefore authenticated with HMAC-SHA256 under a key derived from the signing
+/// key, and names the digest of the table it belongs to: a cache that another key wrote, that
+/// was edited, or that belongs to another table is ignored and every file hashed.
+/// `sign --no-reuse` ignores it too.
 struct StatCache {
     static let magic = Array("SEXSTATC".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+    /// HKDF info: this key is for nothing but the stat cache.
+    static let macLabel = "secure-executor stat cache mac v2"
+    static let macSize = 32
 
+    /// The digest of the table whose hashes these identities describe.
+    var tableDigest: [UInt8] = []
     /// Sorted by path, bytewise (the order of `FileSelection.files`).
     var records: [(path: RelativePath, identity: FileIdentity)] = []
 
@@ -26,14 +35,37 @@ struct StatCache {
         }
     }
 
-    static func load(path: String) -> StatCache? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> StatCache? in
+    enum Loaded {
+        case absent
+        /// Present but not to be trusted; the reason is for a one-line note.
+        case ignored(String)
+        case loaded(StatCache)
+    }
+
+    /// The cache at `path` if `key` wrote it for the table with `tableDigest`.
+    static func load(path: String, key: SigningKey, tableDigest: [UInt8]) -> Loaded {
+        guard let data = FileManager.default.contents(atPath: path) else { return .absent }
+        let bytes = [UInt8](data)
+        guard bytes.count >= macSize,
+              HMAC<SHA256>.isValidAuthenticationCode(bytes.suffix(macSize), authenticating: bytes.dropLast(macSize), using: macKey(key)) else {
+            return .ignored("\(path): not written by this signing key, or altered since (its MAC does not verify); ignoring it and hashing every file")
+        }
+        guard let cache = parse(bytes.dropLast(macSize)) else {
+            return .ignored("\(path): authenticated but not readable as a version \(version) stat cache; ignoring it and hashing every file")
+        }
+        guard cache.tableDigest == tableDigest else {
+            return .ignored("\(path): was written for another table than the one beside it; ignoring it and hashing every file")
+        }
+        return .loaded(cache)
+    }
+
+    private static func parse(_ body: ArraySlice<UInt8>) -> StatCache? {
+        body.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> StatCache? in
             var reader = ByteReader(raw)
             guard reader.bytes(8).map(Array.init) == magic, reader.integer(UInt32.self) == version,
-                  let count = reader.integer(UInt32.self) else { return nil }
-            var cache = StatCache()
-            // The count comes from an unsigned file: never reserve more than its bytes can hold.
+                  let digest = reader.bytes(32), let count = reader.integer(UInt32.self) else { return nil }
+            var cache = StatCache(tableDigest: Array(digest))
+            // Even authenticated, never reserve more than the bytes can hold.
             cache.records.reserveCapacity(min(Int(count), raw.count / 42))
             for _ in 0..<count {
                 guard let length = reader.integer(UInt16.self), let name = reader.bytes(Int(length)),
@@ -50,10 +82,11 @@ struct StatCache {
         }
     }
 
-    func write(path: String) throws {
-        var out = ByteWriter(capacity: 64 + records.count * 100)
+    func write(path: String, key: SigningKey) throws {
+        var out = ByteWriter(capacity: 96 + records.count * 100)
         out.bytes(StatCache.magic)
         out.integer(StatCache.version)
+        out.bytes(tableDigest)
         out.integer(UInt32(records.count))
         for (path, identity) in records {
             out.integer(UInt16(path.string.utf8.count))
@@ -64,8 +97,12 @@ struct StatCache {
             out.integer(identity.modifiedNanoseconds)
             out.integer(identity.changedNanoseconds)
         }
-        try writeAtomically(Data(out.result), to: path)
+        var bytes = out.result
+        bytes += HMAC<SHA256>.authenticationCode(for: bytes, using: StatCache.macKey(key))
+        try writeAtomically(Data(bytes), to: path)
     }
+
+    static func macKey(_ key: SigningKey) -> SymmetricKey { key.derivedKey(label: macLabel) }
 }
 
 /// Little-endian reader over untrusted bytes: every read is bounds-checked and returns nil

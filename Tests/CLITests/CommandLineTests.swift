@@ -71,7 +71,7 @@ files = ["logs/"]
         for line in ["MODIFIED   bin/f", "RESIZED    bin/g", "NEW        bin/h", "MISSING    data/a.json", "verify: FAILED — 4 problem(s)"] {
             #expect(verify.stdout.contains(line), "\(line)")
         }
-        #expect(verify.stdout.contains("not pinned"))
+        #expect(verify.stdout.contains("signer NOT pinned"))
     }
 
     @Test func badInputGetsOneClearError() throws {
@@ -94,6 +94,57 @@ files = ["logs/"]
         let wrongSigner = try run("verify", app.path("app.toml"), "--signer", other.path("k2.pub"))
         #expect(wrongSigner.status == 1)
         #expect(wrongSigner.stderr.contains("expected signer is key"))
+    }
+
+    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/etc/secure-executor/trusted-signers"), "the default trusted-signers file exists here"))
+    func runRefusesAnUnpinnedSignerAndSaysHowToPin() throws {
+        let app = try TemporaryApp(["bin/f": "function", "data/a.json": "{}"], manifest: manifest)
+        #expect(try run("keygen", "--out", app.path("k")).status == 0)
+        #expect(try run("sign", app.path("app.toml"), "--key", app.path("k")).status == 0)
+        let refused = try run("run", app.path("app.toml"), "--for", "1")
+        #expect(refused.status == 1)
+        for part in ["no signer is pinned", "--signer KEY.pub", "/etc/secure-executor/trusted-signers", "--trusted-signers FILE", "--insecure-any-signer"] {
+            #expect(refused.stderr.contains(part), "missing \(part): \(refused.stderr)")
+        }
+        // A trusted-signers file others can write is refused, naming the fix.
+        let signers = try TemporaryApp(["trusted-signers": try String(contentsOfFile: app.path("k.pub"), encoding: .utf8)])
+        chmod(signers.path("trusted-signers"), 0o664)
+        let writable = try run("run", app.path("app.toml"), "--trusted-signers", signers.path("trusted-signers"), "--for", "1")
+        #expect(writable.status == 1)
+        #expect(writable.stderr.contains("writable by group or others"), "\(writable.stderr)")
+        // Re-signed with another key: refused when pinned, by --signer or by the file.
+        chmod(signers.path("trusted-signers"), 0o644)
+        #expect(try run("keygen", "--out", app.path("other")).status == 0)
+        #expect(try run("sign", app.path("app.toml"), "--key", app.path("other")).status == 0)
+        for pin in [["--signer", app.path("k.pub")], ["--trusted-signers", signers.path("trusted-signers")]] {
+            let resigned = try runProcess(cli, ["run", app.path("app.toml")] + pin + ["--for", "1"])
+            #expect(resigned.status == 1)
+            #expect(resigned.stderr.contains("expected signer is key"), "\(resigned.stderr)")
+        }
+    }
+
+    @Test func signRefusesAnExposedKeyAndKeygenNeverWritesThroughALink() throws {
+        let app = try TemporaryApp(["bin/f": "function", "data/a.json": "{}", "precious": "keep me\n", "notes": "shopping list\n"], manifest: manifest)
+        #expect(try run("keygen", "--out", app.path("k")).status == 0)
+        chmod(app.path("k"), 0o644)
+        let exposed = try run("sign", app.path("app.toml"), "--key", app.path("k"))
+        #expect(exposed.status == 1)
+        #expect(exposed.stderr.contains("\(app.path("k")): private key has mode 644"), "\(exposed.stderr)")
+        #expect(exposed.stderr.contains("chmod 600 \(app.path("k"))"))
+
+        try app.symlink("link", to: app.path("precious"))
+        let link = try run("keygen", "--out", app.path("link"), "--force")
+        #expect(link.status == 1)
+        #expect(link.stderr.contains("is a symbolic link, not a key file"), "\(link.stderr)")
+        #expect(String(decoding: try app.read("precious"), as: UTF8.self) == "keep me\n")
+        let notes = try run("keygen", "--out", app.path("notes"), "--force")
+        #expect(notes.status == 1)
+        #expect(notes.stderr.contains("not a key file written by `secure-executor keygen`"))
+        #expect(String(decoding: try app.read("notes"), as: UTF8.self) == "shopping list\n")
+        #expect(!FileManager.default.fileExists(atPath: app.path("notes.pub")))
+        // A key keygen wrote is replaced.
+        chmod(app.path("k"), 0o600)
+        #expect(try run("keygen", "--out", app.path("k"), "--force").status == 0)
     }
 
     @Test func demoRunsEndToEnd() throws {
@@ -140,7 +191,9 @@ files = ["logs/"]
         #expect(empty.stderr.contains("no .c files"))
         let junk = try runProcess(cli, ["invoke", "junk.wasm", "--json"], directory: folder.root)
         #expect(junk.status == 1)
-        #expect(junk.stdout.contains("not a valid WebAssembly module"))
+        #expect(junk.stdout.contains("bad code in function junk.wasm: not a WebAssembly module (bad magic: it does not start with \\\\0asm; 4 bytes)"), "\(junk.stdout)")
+        // An error names the file and the reason, never the bytes it holds.
+        #expect(!junk.stdout.contains("106"))
     }
 }
 
@@ -173,7 +226,7 @@ files = ["logs/"]
         var code = try folder.read("app/functions/ticker/ticker.wasm")
         code[code.count / 2] ^= 1
         try folder.write("app/functions/ticker/ticker.wasm", bytes: code)
-        let tampered = try runProcess(cli, ["run", "app/file_log.toml", "--for", "1"], directory: folder.root)
+        let tampered = try runProcess(cli, ["run", "app/file_log.toml", "--signer", "k.pub", "--for", "1"], directory: folder.root)
         #expect(tampered.status == 1)
         #expect(tampered.stderr.contains("does not match its signed hash"))
     }

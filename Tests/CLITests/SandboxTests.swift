@@ -1,6 +1,7 @@
 import Examples
 import Foundation
 import HTTPServing
+import Support
 import Testing
 import TestSupport
 
@@ -8,11 +9,38 @@ private let cli = builtProduct("secure-executor")
 private let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("examples").path
 
-/// The http_ingress example, built and signed into a fresh folder, with its public key.
-private func preparedApp(_ tag: String) throws -> (app: ExampleApp, signer: String) {
+/// The http_ingress example, built and signed into a fresh folder, with its public key;
+/// `manifestTail` is appended to its manifest before signing.
+private func preparedApp(_ tag: String, manifestTail: String = "") throws -> (app: ExampleApp, signer: String) {
     let folder = NSTemporaryDirectory() + "se-sandbox-\(tag)-\(getpid())/http_ingress"
-    let app = try ExampleApp.prepare("http_ingress", from: examples, into: folder)
+    let manifest = try String(contentsOfFile: examples + "/http_ingress/http_ingress.toml", encoding: .utf8)
+    let app = try ExampleApp.prepare("http_ingress", from: examples, into: folder, writing: ["http_ingress.toml": manifest + manifestTail])
     return (app, app.key.publicKey.description)
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+private func eventually(within seconds: Int, _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
+/// Processes whose command line contains `marker`, by pid.
+private func processes(containing marker: String) -> [Int32] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+        guard let pid = Int32(entry), pid != getpid(),
+              let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        return String(decoding: line, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").contains(marker) ? pid : nil
+    }
+}
+
+/// A launcher started with a clean signal mask (posix_spawn), its output going to `log`.
+private func startLauncher(_ arguments: [String], log: String) throws -> ChildProcess {
+    let quoted = ([cli] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    return try ChildProcess.spawn("/bin/sh", ["-c", "exec \(quoted) > '\(log)' 2>&1"])
 }
 
 /// What a running child has printed so far.
@@ -28,6 +56,9 @@ private final class Printed: @unchecked Sendable {
         let (app, signer) = try preparedApp("check")
         defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
         try "a host file next to the app".write(toFile: app.folder + "/../neighbour.txt", atomically: true, encoding: .utf8)
+        // A secret in the operator's shell must reach neither runtime.
+        setenv("SE_OPERATOR_SECRET", "hunter2", 1)
+        defer { unsetenv("SE_OPERATOR_SECRET") }
         let sandbox = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--check-isolation"])
         #expect(sandbox.status == 0, "\(sandbox.stdout)\(sandbox.stderr)")
         for line in ["ok   read /proc/meminfo                           refused: Permission denied",
@@ -38,14 +69,24 @@ private final class Printed: @unchecked Sendable {
                      "nothing but the app",
                      "ok   write into the application root              refused: Read-only file system",
                      "ok   write into allowed \(app.folder)/logs",
-                     "ok   give a file to another user (CAP_CHOWN)      refused: Operation not permitted",
+                     "ok   give a file to another user (CAP_CHOWN)      refused: Invalid argument",
+                     "ok   seccomp: ptrace                              refused: Operation not permitted",
+                     "ok   seccomp: mount                               refused: Operation not permitted",
+                     "ok   seccomp: unshare                             refused: Operation not permitted",
+                     "ok   seccomp: keyctl                              refused: Operation not permitted",
+                     "ok   capability bounding set (CapBnd)             0000000000000000",
+                     "ok   environment                                  PATH PWD",
                      "the boundary holds"] {
             #expect(sandbox.stdout.contains(line), "missing: \(line)")
         }
         #expect(sandbox.stdout.contains(#/ok   host agent: memory total, load +[0-9.]+ [KMGT]iB, load [0-9.]+/#))
 
-        let direct = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "direct", "--check-isolation"])
+        let (developer, developerSigner) = try preparedApp("check-direct", manifestTail: "\n[node]\nbackend = \"direct\"\n")
+        defer { try? FileManager.default.removeItem(atPath: (developer.folder as NSString).deletingLastPathComponent) }
+        try "a host file next to the app".write(toFile: developer.folder + "/../neighbour.txt", atomically: true, encoding: .utf8)
+        let direct = try runProcess(cli, ["run", developer.manifest.path, "--signer", developerSigner, "--backend", "direct", "--check-isolation"])
         #expect(direct.status == 1)
+        #expect(direct.stdout.contains("ok   environment                                  PATH\n"), "\(direct.stdout)")
         #expect(direct.stderr.contains("WARNING: backend direct: NO ISOLATION"))
         #expect(direct.stdout.contains("FAIL read /proc/meminfo"))
         #expect(direct.stdout.contains("VISIBLE: neighbour.txt"))
@@ -59,7 +100,9 @@ private final class Printed: @unchecked Sendable {
         // by a parallel test before the node binds it).
         let node = Process()
         node.executableURL = URL(fileURLWithPath: cli)
-        node.arguments = ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--for", "6", "--api-port", "0", "--ingress-port", "0"]
+        let control = (app.folder as NSString).deletingLastPathComponent + "/control"
+        node.arguments = ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--for", "6", "--api-port", "0", "--ingress-port", "0",
+                          "--control-dir", control]
         let output = Pipe()
         node.standardOutput = output
         node.standardError = FileHandle.nullDevice
@@ -77,7 +120,10 @@ private final class Printed: @unchecked Sendable {
             }
         }
         let (api, ingress) = try #require(ports, "the node did not print its ports: \(printed.text)")
-        let health = try await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", timeout: .seconds(5))
+        // The runtime wrote its token into the control folder the launcher bound into the sandbox.
+        let controlFile = try #require(FileManager.default.contentsOfDirectory(atPath: control).first { $0.hasSuffix(".json") }, "no control file in \(control)")
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: control + "/" + controlFile))) as? [String: Any])?["token"] as? String)
+        let health = try await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", headers: ["authorization": "Bearer " + token], timeout: .seconds(5))
         let hello = try await HTTPCall.send(.POST, "http://127.0.0.1:\(ingress)/hello", host: "demo.edgeless.com", body: Array("sandbox".utf8))
         while node.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         output.fileHandleForReading.readabilityHandler = nil
@@ -105,4 +151,76 @@ private final class Printed: @unchecked Sendable {
         #expect(result.stdout.contains("inside backend sandbox: /proc/meminfo is not readable"))
         #expect(result.stdout.contains("9 passed, 0 failed (inside backend sandbox)"))
     }
+
+    @Test func aManifestThatRequiresTheSandboxRefusesBackendDirect() throws {
+        let (app, signer) = try preparedApp("floor")
+        defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
+        let direct = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "direct", "--for", "1"])
+        #expect(direct.status == 1)
+        #expect(direct.stderr.contains("backend direct refused: the signed manifest requires backend sandbox ([node] backend = \"sandbox\")"), "\(direct.stderr)")
+        #expect(!direct.stderr.contains("NO ISOLATION"))
+    }
+
+    @Test func theLauncherVerifiesBeforeItCreatesAllowedFolders() throws {
+        let (app, signer) = try preparedApp("verify-first")
+        defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
+        let manifest = try String(contentsOfFile: app.manifest.path, encoding: .utf8)
+        try manifest.replacingOccurrences(of: #"files = ["logs/"]"#, with: #"files = ["logs/", "planted/"]"#)
+            .write(toFile: app.manifest.path, atomically: true, encoding: .utf8)
+        let run = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--check-isolation"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("changed"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: app.folder + "/planted"))
+    }
+
+    @Test func aSymlinkedAllowedFolderIsRefusedNotBound() throws {
+        let (app, signer) = try preparedApp("symlink")
+        defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
+        try FileManager.default.removeItem(atPath: app.folder + "/logs")
+        try FileManager.default.createSymbolicLink(atPath: app.folder + "/logs", withDestinationPath: ".")
+        let run = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--check-isolation"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("allowed path \(app.folder)/logs is a symbolic link"), "\(run.stdout)\(run.stderr)")
+        #expect(!run.stdout.contains("write into allowed"))
+    }
+
+    @Test func sigtermToASandboxedLauncherStopsTheRuntimeGracefully() async throws {
+        let (app, signer) = try preparedApp("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
+        let log = app.folder + "/../launcher.log"
+        let launcher = try startLauncher(["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--api-port", "0", "--ingress-port", "0"], log: log)
+        let printed = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        #expect(try await eventually(within: 60) { printed().contains("running http_ingress") }, "\(printed())")
+        launcher.signal(SIGTERM)
+        let started = ContinuousClock.now
+        #expect(try await eventually(within: 15) { launcher.hasExited }, "the launcher did not exit after SIGTERM")
+        let status = launcher.wait()
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(status == 0, "\(printed())")
+        #expect(printed().contains("stopped:"), "\(printed())")
+    }
+
+    @Test func childrenDieWithALauncherKilledBySIGKILL() async throws {
+        for backend in ["sandbox", "direct"] {
+            let (app, signer) = try preparedApp("sigkill-\(backend)", manifestTail: "\n[node]\nbackend = \"\(backend)\"\n")
+            defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
+            let log = app.folder + "/../launcher.log"
+            let launcher = try startLauncher(["run", app.manifest.path, "--signer", signer, "--backend", backend, "--api-port", "0", "--ingress-port", "0"], log: log)
+            let printed = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+            #expect(try await eventually(within: 60) { printed().contains("running http_ingress") }, "\(printed())")
+            let agents = processes(containing: "--launcher-pid \(launcher.pid)")
+            let runtimes = processes(containing: "--host-agent").filter { processes(containing: app.manifest.path).contains($0) }
+            #expect(agents.count == 1, "\(backend): agent not found")
+            #expect(!runtimes.isEmpty, "\(backend): runtime not found")
+            launcher.signal(SIGKILL)
+            launcher.wait()
+            #expect(try await eventually(within: 10) { (agents + runtimes).allSatisfy { kill($0, 0) != 0 || isZombie($0) } },
+                    "\(backend): still running: \((agents + runtimes).filter { kill($0, 0) == 0 })")
+        }
+    }
+}
+
+/// A process that has exited but not been reaped (its parent, reparented to init, reaps it soon).
+private func isZombie(_ pid: Int32) -> Bool {
+    ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "").split(separator: ")").last?.dropFirst().first == "Z"
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Manifest
 import MetricsTestKit
 import Testing
 import WAT
@@ -276,5 +277,84 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         } catch {
             #expect("\(error)".contains("does not match its signed hash"))
         }
+    }
+}
+
+/// Issue 11 §4: one hostile input must not crash the node, pin its memory or forge its log.
+@Suite struct ExhaustionTests {
+    @Test func aCSourceAsCodeIsRefusedWithoutQuotingIt() throws {
+        let source = Array("/* a C source */\nint main(void) { return 0; }\n".utf8)
+        let runtime = FunctionRuntime(preparedPerModule: 0)
+        do {
+            _ = try runtime.start(FunctionCode(name: "functions/relay.c", bytes: source), function: "relay", router: RecordingRouter())
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("functions/relay.c"))
+            #expect(error.description.contains("bad magic"))
+            #expect(!error.description.contains("47"), "\(error)")
+        }
+        let badSection: [UInt8] = ModuleHeader.magic + ModuleHeader.version + [0x63, 0x05, 0x41, 0x42, 0x43, 0x44, 0x45]
+        do {
+            _ = try runtime.start(FunctionCode(name: "x.wasm", bytes: badSection), function: "x", router: RecordingRouter())
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("malformed WebAssembly module"))
+            #expect(!error.description.contains("65") && !error.description.contains("["), "\(error)")
+        }
+    }
+
+    @Test func logTextIsEscapedCutAndRateLimited() {
+        #expect(GuestLog.message("x\n[forged] y\u{1B}[31m") == "x\\n[forged] y\\u{1b}[31m")
+        #expect(GuestLog.message(String(repeating: "a", count: 10_000)).utf8.count < GuestLog.maxMessageBytes + 40)
+        let log = GuestLog(function: "f", metrics: nil)
+        let now: UInt64 = 1_000_000_000
+        let admitted = (0..<10_000).filter { _ in log.admit(now: now).admitted }.count
+        #expect(admitted == Int(GuestLog.burst))
+        #expect(log.dropped == 10_000 - Int(GuestLog.burst))
+        // A second later the bucket has refilled; the first line reports what was dropped.
+        let resumed = log.admit(now: now + 1_000_000_000)
+        #expect(resumed.admitted && resumed.droppedBefore == 10_000 - Int(GuestLog.burst))
+    }
+
+    @Test func pendingTimersAreCappedAndFreedOnStop() throws {
+        var limits = FunctionLimits()
+        limits.pendingTimers = 3
+        let runtime = FunctionRuntime(limits: limits, preparedPerModule: 0)
+        let router = RecordingRouter()
+        let instance = try runtime.start(try TestFunctions.code("messaging"), function: "messaging", router: router)
+        for _ in 0..<3 { try instance.cast(from: instance.id, payload: text("delayed")) }
+        #expect(instance.pendingTimers.timers == 3)
+        #expect(runtime.pendingTimers.timers == 3 && runtime.pendingTimers.bytes > 0)
+        do {
+            try instance.cast(from: instance.id, payload: text("delayed"))
+            Issue.record("a fourth timer was accepted")
+        } catch {
+            #expect(error.description.contains("limits.timers = 3"), "\(error)")
+        }
+        // The failure cancelled them; the replacement starts with none.
+        #expect(runtime.pendingTimers == PendingTimers())
+        try instance.cast(from: instance.id, payload: text("delayed"))
+        #expect(runtime.pendingTimers.timers == 1)
+        try instance.stop()
+        #expect(instance.pendingTimers == PendingTimers())
+        #expect(runtime.pendingTimers == PendingTimers())
+    }
+
+    @Test func theNodeCapHoldsAcrossInstances() throws {
+        var node = Manifest.Node()
+        node.pendingTimers = 2
+        let runtime = FunctionRuntime(node: node, preparedPerModule: 0)
+        let a = try runtime.start(try TestFunctions.code("messaging"), function: "a", router: RecordingRouter())
+        let b = try runtime.start(try TestFunctions.code("messaging"), function: "b", router: RecordingRouter())
+        try a.cast(from: a.id, payload: text("delayed"))
+        try a.cast(from: a.id, payload: text("delayed"))
+        do {
+            try b.cast(from: b.id, payload: text("delayed"))
+            Issue.record("node cap passed")
+        } catch {
+            #expect(error.description.contains("node.timers = 2"), "\(error)")
+        }
+        try a.stop()
+        #expect(runtime.pendingTimers == PendingTimers())
     }
 }

@@ -2,6 +2,7 @@ import Examples
 import Foundation
 import HTTPServing
 import Logging
+import Manifest
 import NIOHTTP1
 import Testing
 @testable import Node
@@ -35,9 +36,15 @@ private func acceptsConnections(_ port: Int) -> Bool {
     } == 0
 }
 
+/// A policy under which the tests' workflows may claim any route.
+private let anyRoute = """
+[policy.http-ingress]
+hosts = ["*"]
+"""
+
 @Suite struct IngressTests {
     @Test func aRequestBecomesACallInEdgelessShapeAndTheReplyBecomesTheResponse() async throws {
-        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         let port = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: "workflows/echo.json", id: "echo")
@@ -55,7 +62,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
     }
 
     @Test func badRepliesAndUnclaimedRequestsGetStatusesThatSayWhy() async throws {
-        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         let port = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: "workflows/echo.json", id: "echo")
@@ -80,7 +87,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
     }
 
     @Test func stoppingAWorkflowFreesItsRouteForAnother() async throws {
-        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         let port = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: "workflows/echo.json", id: "first")
@@ -99,7 +106,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
 
     @Test func routesAreChosenByPathPrefixAndHost() async throws {
         let (app, node) = try signedApp(workflows: ["api": ingressWorkflow(host: "*", methods: "GET,POST", path: "/api/"),
-                                                    "any": ingressWorkflow(host: "*", methods: "GET")])
+                                                    "any": ingressWorkflow(host: "*", methods: "GET")], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         let port = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: "workflows/any.json", id: "any")
@@ -114,7 +121,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
     }
 
     @Test func anIngressNeedsAListenerAndAValidConfiguration() throws {
-        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()])
+        let (app, node) = try signedApp(workflows: ["echo": ingressWorkflow()], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         #expect(refusal(node, "workflows/echo.json") == "resource ingress: this node has no HTTP ingress listener; start it with --ingress-port")
         #expect(node.workflows.isEmpty)
@@ -122,7 +129,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
 
     @Test func ingressConfigurationMistakesNameTheResource() async throws {
         let (app, node) = try signedApp(workflows: ["fetch": ingressWorkflow(methods: "FETCH"), "port": ingressWorkflow(host: "demo.test:80"),
-                                                    "path": ingressWorkflow(path: "api")])
+                                                    "path": ingressWorkflow(path: "api")], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         _ = try await node.listenForIngress(port: 0)
         #expect(refusal(node, "workflows/fetch.json") == "resource ingress: methods \"FETCH\" must list some of GET, HEAD, POST, PUT, DELETE, PATCH")
@@ -146,13 +153,21 @@ private func acceptsConnections(_ port: Int) -> Bool {
 }
 
 @Suite struct EgressTests {
+    /// An egress resource under a policy that allows plain HTTP to `hosts` (any port).
+    private func makeEgress(_ name: String, _ configuration: [String: String] = [:], hosts: [String] = ["127.0.0.1:*"],
+                        maxResponseBytes: Int = 1 << 20) throws -> HTTPEgressResource {
+        try HTTPEgressResource(name: name, configuration: configuration,
+                               policy: Policy.HTTPEgress(hosts: hosts.compactMap(NetworkRule.init), schemes: ["http", "https"]),
+                               origin: "app.toml:3", maxResponseBytes: maxResponseBytes)
+    }
+
     private func request(_ host: String, path: String = "/in", method: String = "Post", body: String = "hello") -> [UInt8] {
         EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: host, path: path, body: Array(body.utf8), headers: ["x-from": "function"]))
     }
 
     @Test func aCallPerformsTheRequestAndRepliesWithTheResponse() async throws {
         let peer = try await PeerServer.start(logger: quiet)
-        let egress = try HTTPEgressResource(name: "egress", configuration: ["allowed-hosts": "127.0.0.1"], maxResponseBytes: 1 << 20)
+        let egress = try makeEgress("egress", ["allowed-hosts": "127.0.0.1:*"])
         let reply = await Task.detached { egress.call(payload: request(peer.address)) }.value
         await peer.stop()
 
@@ -173,8 +188,8 @@ private func acceptsConnections(_ port: Int) -> Bool {
         let closed = try await HTTPServer.start(logger: quiet) { _ in .text(200, "") }
         let closedAddress = "127.0.0.1:\(closed.port)"
         await closed.stop()
-        let egress = try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "200"], maxResponseBytes: 1 << 20)
-        let limited = try HTTPEgressResource(name: "limited", configuration: ["allowed-hosts": "example.org"], maxResponseBytes: 1 << 20)
+        let egress = try makeEgress("egress", ["timeout-ms": "200"])
+        let limited = try makeEgress("limited", ["allowed-hosts": "example.org"], hosts: ["127.0.0.1:*", "example.org"])
         let replies = await Task.detached {
             [egress.call(payload: request("127.0.0.1:\(slow.port)")),
              egress.call(payload: request(closedAddress)),
@@ -187,14 +202,14 @@ private func acceptsConnections(_ port: Int) -> Bool {
         #expect(replies[0] == .error("http-egress egress: POST http://127.0.0.1:\(slow.port)/in timed out after 200 ms"))
         guard case let .error(refused) = replies[1] else { Issue.record("expected an error, got \(replies[1])"); return }
         #expect(refused.hasPrefix("http-egress egress: POST http://\(closedAddress)/in failed:"))
-        #expect(replies[2] == .error("http-egress limited: 127.0.0.1:9 is not in allowed-hosts (example.org)"))
+        #expect(replies[2] == .error("http-egress limited: http://127.0.0.1:9/in is refused: 127.0.0.1:9 is not in allowed-hosts (example.org)"))
         #expect(replies[3] == .error("http-egress egress: the call is not an EDGELESS HTTP request: not JSON (8 bytes starting \"not json\")"))
         #expect(replies[4] == .error("http-egress egress: method \"Fetch\" is not one of Get, Head, Post, Put, Delete, Patch"))
     }
 
     @Test func aResponseOverThePayloadLimitIsACallError() async throws {
         let peer = try await PeerServer.start(logger: quiet)
-        let egress = try HTTPEgressResource(name: "egress", configuration: [:], maxResponseBytes: 10)
+        let egress = try makeEgress("egress", maxResponseBytes: 10)
         let reply = await Task.detached { egress.call(payload: request(peer.address, body: "more than ten bytes")) }.value
         await peer.stop()
         #expect(reply == .error("http-egress egress: POST http://\(peer.address)/in answered with more than 10 bytes"))
@@ -202,7 +217,7 @@ private func acceptsConnections(_ port: Int) -> Bool {
 
     @Test func aBadTimeoutIsRefusedAtStart() {
         #expect(throws: NodeError.resource("egress", "timeout-ms \"soon\" must be a whole number of milliseconds from 1 to 600000")) {
-            try HTTPEgressResource(name: "egress", configuration: ["timeout-ms": "soon"], maxResponseBytes: 1)
+            try makeEgress("egress", ["timeout-ms": "soon"], maxResponseBytes: 1)
         }
     }
 }
@@ -235,5 +250,27 @@ extension EdgelessHTTPTests {
             guard case let .failure(problem) = EdgelessResponseReader.read(Array(text.utf8)) else { Issue.record("accepted \(text)"); continue }
             #expect(problem.description == reason)
         }
+    }
+}
+
+/// Issue 11 §4: hostile function replies.
+@Suite struct HostileReplyTests {
+    @Test func deepNestingIsRefusedNotACrash() throws {
+        let deepArrays = Array("{\"status\":200,\"x\":".utf8) + [UInt8](repeating: UInt8(ascii: "["), count: 1_000_000)
+        guard case let .failure(problem) = EdgelessResponseReader.read(deepArrays) else { Issue.record("accepted"); return }
+        #expect(problem.description.contains("nested deeper than 64"))
+        let deepObjects = Array("{\"status\":200,\"x\":".utf8) + Array(String(repeating: "{\"a\":", count: 100_000).utf8)
+        guard case .failure = EdgelessResponseReader.read(deepObjects) else { Issue.record("accepted"); return }
+        let fine = Array("{\"status\":200,\"x\":[[[{\"a\":[1]}]]],\"body\":null}".utf8)
+        #expect(try EdgelessResponseReader.read(fine).get().status == 200)
+    }
+
+    @Test func framingHeadersAreDroppedAndForgedHeadersRefused() throws {
+        let reply = EdgelessHTTPResponse(status: 200, headers: ["Content-Length": "2", "connection": "keep-alive", "transfer-encoding": "chunked", "x-kept": "1"])
+        #expect(try reply.clientHeaders().get() == ["x-kept": "1"])
+        guard case let .failure(problem) = EdgelessHTTPResponse(status: 200, headers: ["x-a": "1\r\nset-cookie: x"]).clientHeaders() else {
+            Issue.record("CR LF accepted"); return
+        }
+        #expect(problem.description.contains("CR, LF or NUL"))
     }
 }

@@ -46,15 +46,15 @@ private final class FakeHostAgent: @unchecked Sendable {
 
 private let honestMemory = "MemTotal: 8000000 kB\nMemFree: 2000000 kB\nMemAvailable: 4000000 kB\nBuffers: 100000 kB\nCached: 1000000 kB\n"
 
-/// Log lines, to see what the node says about a lying agent.
-private final class Lines: @unchecked Sendable {
+/// Log lines, to see what the node says about a lying agent (and NodeAPITests, about refused callers).
+final class Lines: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
 
-private struct LineHandler: LogHandler {
+struct LineHandler: LogHandler {
     let lines: Lines
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
@@ -79,7 +79,7 @@ private func nodeWithAgent(_ agent: FakeHostAgent, lines: Lines) async throws ->
 }
 
 private func host(_ api: NodeAPI) async throws -> (values: [String: Any], unknown: [String: String]) {
-    let answer = try await HTTPCall.send(.GET, api.baseURL + "/health", timeout: .seconds(5))
+    let answer = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": api.token.authorization], timeout: .seconds(5))
     let report = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
     let host = report?["host"] as? [String: Any]
     return (host?["values"] as? [String: Any] ?? [:], host?["unknown"] as? [String: String] ?? [:])
@@ -113,7 +113,7 @@ private func functionsStillServe(_ api: NodeAPI) throws -> Bool {
         #expect(try functionsStillServe(api))
         // Named once in the log, not once per request.
         #expect(lines.all.filter { $0.contains("memory free") }.count == 1, "\(lines.all)")
-        let metrics = try await HTTPCall.send(.GET, api.baseURL + "/metrics").text
+        let metrics = try await HTTPCall.send(.GET, api.baseURL + "/metrics", headers: ["authorization": api.token.authorization]).text
         #expect(metrics.contains(#"secure_executor_host_value_unknown{field="memory_free_bytes"} 1.0"#))
         #expect(!metrics.contains("secure_executor_host_memory_free_bytes "))
         #expect(metrics.contains("secure_executor_host_memory_total_bytes 1024000.0"))

@@ -10,15 +10,21 @@ import Testing
 /// The chain workflow with code paths relative to the app root, as the API takes them.
 private let postedChain = chain.replacingOccurrences(of: "../functions/", with: "functions/")
 
-private func startAPI() async throws -> (app: AnyObject, api: NodeAPI) {
+private func startAPI(warnings: [String] = [], lines: Lines = Lines()) async throws -> (app: AnyObject, api: NodeAPI) {
     let metrics = NodeMetrics()
     let (app, node) = try signedApp(workflows: ["chain": chain], metrics: metrics.factory)
-    let api = try await NodeAPI.start(node: node, metrics: metrics, port: 0, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let api = try await NodeAPI.start(node: node, metrics: metrics, warnings: warnings, port: 0,
+                                      logger: Logger(label: "test", factory: { _ in LineHandler(lines: lines) }))
     return (app, api)
 }
 
+/// A call with the node's token, as every caller but /livez must make it.
 private func call(_ api: NodeAPI, _ method: HTTPMethod, _ path: String, body: String = "") async throws -> HTTPAnswer {
-    try await HTTPCall.send(method, api.baseURL + path, body: Array(body.utf8))
+    try await HTTPCall.send(method, api.baseURL + path, headers: ["authorization": api.token.authorization], body: Array(body.utf8))
+}
+
+private func unauthorizedCount(_ api: NodeAPI) async throws -> String? {
+    try await call(api, .GET, "/metrics").text.split(separator: "\n").first { $0.hasPrefix("secure_executor_api_unauthorized_total ") }.map(String.init)
 }
 
 private func json(_ answer: HTTPAnswer) throws -> Any { try JSONSerialization.jsonObject(with: Data(answer.body)) }
@@ -80,5 +86,150 @@ private func json(_ answer: HTTPAnswer) throws -> Any { try JSONSerialization.js
         #expect(try await call(api, .GET, "/workflows/none/instances").status == 404)
         #expect(api.node.workflows.isEmpty)
         await api.stop()
+    }
+
+    @Test func everyCallButLivezNeedsTheNodesToken() async throws {
+        let lines = Lines()
+        let (app, api) = try await startAPI(lines: lines)
+        defer { withExtendedLifetime(app) {} }
+        #expect(try await unauthorizedCount(api) == "secure_executor_api_unauthorized_total 0")
+
+        for (method, path) in [(HTTPMethod.GET, "/health"), (.GET, "/metrics"), (.GET, "/workflows"), (.POST, "/workflows?id=chain"),
+                               (.DELETE, "/workflows/chain"), (.GET, "/instances"), (.GET, "/nothing")] {
+            let refused = try await HTTPCall.send(method, api.baseURL + path, body: Array(postedChain.utf8))
+            #expect(refused.status == 401, "\(method) \(path) answered \(refused.status) without a token")
+            #expect(refused.headers["www-authenticate"] == #"Bearer realm="secure-executor node API""#)
+            #expect(refused.text.contains("no credential. Send \"Authorization: Bearer TOKEN\""), "\(refused.text)")
+        }
+        #expect(api.node.workflows.isEmpty, "a refused POST started a workflow")
+
+        let wrongToken = ControlToken()
+        let wrong = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": wrongToken.authorization])
+        #expect(wrong.status == 401)
+        #expect(wrong.headers["www-authenticate"]?.contains(#"error="invalid_token""#) == true)
+        #expect(wrong.text.contains("wrong credential"), "\(wrong.text)")
+        // The right token one character short, and another scheme with the right token.
+        let short = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": String(api.token.authorization.dropLast())])
+        #expect(short.status == 401)
+        let basic = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": "Basic " + api.token.text])
+        #expect(basic.status == 401)
+        #expect(basic.text.contains("not a bearer token"), "\(basic.text)")
+
+        #expect(try await unauthorizedCount(api) == "secure_executor_api_unauthorized_total 10")
+        // Ten refusals from one address: one line in the log.
+        #expect(lines.all.filter { $0.contains("node API request refused") }.count == 1, "\(lines.all)")
+        #expect(!lines.all.joined().contains(api.token.text), "the token reached the log")
+
+        let right = try await call(api, .GET, "/health")
+        #expect(right.status == 200)
+        #expect((try json(right) as? [String: Any])?["status"] as? String == "ok")
+        let bearerAnyCase = try await HTTPCall.send(.GET, api.baseURL + "/workflows", headers: ["authorization": "bearer " + api.token.text])
+        #expect(bearerAnyCase.status == 200)
+
+        let live = try await HTTPCall.send(.GET, api.baseURL + "/livez")
+        #expect(live.status == 200)
+        #expect(live.text == "ok\n")
+        #expect(try await unauthorizedCount(api) == "secure_executor_api_unauthorized_total 10")
+        await api.stop()
+    }
+
+    @Test func warningsMakeHealthInsecure() async throws {
+        let warning = "--insecure-any-signer: bundles signed by any key are accepted"
+        let (app, api) = try await startAPI(warnings: [warning])
+        defer { withExtendedLifetime(app) {} }
+        let health = try json(try await call(api, .GET, "/health")) as? [String: Any]
+        #expect(health?["status"] as? String == "insecure")
+        #expect(health?["warnings"] as? [String] == [warning])
+        await api.stop()
+
+        let (secureApp, secure) = try await startAPI()
+        defer { withExtendedLifetime(secureApp) {} }
+        #expect((try json(try await call(secure, .GET, "/health")) as? [String: Any])?["warnings"] as? [String] == [])
+        await secure.stop()
+    }
+}
+
+/// A fresh parent folder for control folders; removed with `defer`.
+private func scratchFolder() throws -> String {
+    let folder = NSTemporaryDirectory() + "se-control-\(getpid())-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+    return folder
+}
+
+private func mode(_ path: String) throws -> Int {
+    (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+}
+
+@Suite struct ControlFileTests {
+    @Test func theNodeWritesAPrivateFileTheCommandsFind() throws {
+        let parent = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let folder = parent + "/control"
+        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
+        try file.write(into: folder)
+        #expect(try mode(folder) == 0o700)
+        #expect(try mode(folder + "/shop.json") == 0o600)
+        #expect(try ControlFile.find(in: folder, app: nil) == file)
+        #expect(try ControlFile.find(in: folder, app: "shop") == file)
+        #expect(throws: ControlFileError.noNode(folder: folder, file: "other.json")) { try ControlFile.find(in: folder, app: "other") }
+
+        let second = ControlFile(app: "../other app", url: "http://127.0.0.1:1235", token: ControlToken())
+        try second.write(into: folder)
+        #expect(FileManager.default.fileExists(atPath: folder + "/_._other_app.json"))
+        #expect(throws: ControlFileError.severalNodes(folder: folder, apps: ["_._other_app", "shop"])) { try ControlFile.find(in: folder, app: nil) }
+        #expect(try ControlFile.find(in: folder, app: "../other app") == second)
+
+        // A node removes only its own file: a newer node of the same app keeps its file.
+        let newer = ControlFile(app: "shop", url: "http://127.0.0.1:1236", token: ControlToken())
+        try newer.write(into: folder)
+        file.remove(from: folder)
+        #expect(try ControlFile.find(in: folder, app: "shop") == newer)
+        newer.remove(from: folder)
+        second.remove(from: folder)
+        #expect(throws: ControlFileError.noNode(folder: folder)) { try ControlFile.find(in: folder, app: nil) }
+    }
+
+    @Test func aFolderOrFileOthersCouldReachIsRefused() throws {
+        let parent = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let folder = parent + "/control"
+        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
+        try file.write(into: folder)
+
+        chmod(folder, 0o755)
+        let exposed = #expect(throws: ControlFileError.self) { try file.write(into: folder) }
+        #expect(exposed?.description.contains("mode 755") == true)
+        #expect(exposed?.description.contains("must be mode 0700, owned by uid \(geteuid())") == true, "\(String(describing: exposed))")
+        #expect(throws: ControlFileError.self) { try ControlFile.find(in: folder, app: nil) }
+        chmod(folder, 0o700)
+
+        chmod(folder + "/shop.json", 0o644)
+        let readable = #expect(throws: ControlFileError.self) { try ControlFile.find(in: folder, app: "shop") }
+        #expect(readable?.description.contains("must be mode 0600") == true, "\(String(describing: readable))")
+        chmod(folder + "/shop.json", 0o600)
+
+        if geteuid() == 0 {
+            chown(folder, 4321, 4321)
+            let foreign = #expect(throws: ControlFileError.self) { try ControlFolder.open(folder) }
+            #expect(foreign?.description.contains("owned by uid 4321") == true, "\(String(describing: foreign))")
+            chown(folder, 0, 0)
+        }
+
+        try FileManager.default.createSymbolicLink(atPath: parent + "/link", withDestinationPath: folder)
+        let linked = #expect(throws: ControlFileError.self) { try ControlFolder.open(parent + "/link") }
+        #expect(linked?.description.contains("symbolic link") == true, "\(String(describing: linked))")
+    }
+
+    @Test func aLinkPlantedAtTheFileNameIsReplacedNotFollowed() throws {
+        let parent = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let folder = parent + "/control"
+        close(try ControlFolder.open(folder))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/shop.json", withDestinationPath: parent + "/stolen")
+        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
+        try file.write(into: folder)
+        #expect(!FileManager.default.fileExists(atPath: parent + "/stolen"))
+        #expect(try FileManager.default.attributesOfItem(atPath: folder + "/shop.json")[.type] as? FileAttributeType == .typeRegular)
+        #expect(try ControlFile.find(in: folder, app: "shop") == file)
     }
 }

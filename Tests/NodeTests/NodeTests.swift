@@ -11,7 +11,8 @@ import Examples
 let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
 
 /// A signed app holding the test functions and the given workflows.
-func signedApp(workflows: [String: String], metrics: MetricsFactory? = nil) throws -> (TemporaryApp, Node) {
+/// `policy`: manifest text appended after `[allowed]` (e.g. `[policy.http-ingress]`).
+func signedApp(workflows: [String: String], policy: String = "", metrics: MetricsFactory? = nil) throws -> (TemporaryApp, Node) {
     let app = try TemporaryApp(["logs/.keep": ""], manifest: """
     [app]
     name = "node-test"
@@ -20,6 +21,7 @@ func signedApp(workflows: [String: String], metrics: MetricsFactory? = nil) thro
     files = ["functions/", "workflows/"]
     [allowed]
     files = ["logs/"]
+    \(policy)
     """)
     for name in ["relay", "sink", "crasher", "http_echo", "eager"] {
         try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)

@@ -77,7 +77,7 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         let other = SigningKey.generate()
         try app.sign(key: other)
         guard case .wrongSigner(_, let found, let expected)? = loadError(app, signer: key.publicKey) else { Issue.record("not refused"); return }
-        #expect(found == other.publicKey.keyID && expected == key.publicKey.keyID)
+        #expect(found == other.publicKey.keyID && expected == [key.publicKey.keyID])
     }
 
     @Test func editedSignatureFieldsFailTheSignature() throws {

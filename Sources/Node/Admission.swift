@@ -1,0 +1,198 @@
+import Foundation
+import FunctionRuntime
+import Manifest
+
+/// Where a workflow comes from. Only a signed one (a trusted file of the bundle, such as the
+/// manifest's `[workflow]`) holds ingress routes that workflows from elsewhere may not touch.
+public enum WorkflowSource: Sendable, Equatable, CustomStringConvertible {
+    /// A trusted file, by its path relative to the root.
+    case signed(path: String)
+    /// Anything else (the node API, an orchestrator), described for messages.
+    case api(String)
+
+    var isSigned: Bool { if case .signed = self { return true } else { return false } }
+
+    public var description: String {
+        switch self {
+        case let .signed(path): return path
+        case let .api(what): return what
+        }
+    }
+}
+
+/// A route an `http-ingress` resource claims: a host (`*`: any) and a path prefix (empty: all).
+struct IngressClaim: Sendable, Equatable {
+    var host: String
+    var pathPrefix: String
+    /// Which workflow and resource wrote it, for messages.
+    var owner: String
+
+    /// Whether a request could match both: the hosts meet and one prefix contains the other.
+    /// Methods are ignored on purpose: a reserved route is reserved for every method.
+    func collides(with other: IngressClaim) -> Bool {
+        (host == other.host || host == "*" || other.host == "*")
+            && (pathPrefix.hasPrefix(other.pathPrefix) || other.pathPrefix.hasPrefix(pathPrefix))
+    }
+
+    var summary: String { "host \(host), path \(pathPrefix.isEmpty ? "any" : pathPrefix + "*")" }
+
+    /// The claims of a workflow's `http-ingress` resources, as they are configured.
+    static func claims(of workflow: Workflow, named name: String) -> [(index: Int, claim: IngressClaim)] {
+        workflow.resources.enumerated().compactMap { index, resource in
+            guard resource.classType == ResourceClass.httpIngress.rawValue else { return nil }
+            return (index, IngressClaim(host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
+                                        owner: "resource \(resource.name) of \(name)"))
+        }
+    }
+}
+
+/// Why a value a workflow wrote is refused; the sentence names the value and the rule.
+struct ConfigurationProblem: Error, Equatable, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Every reason a workflow is refused at admission, each naming the workflow key and the
+/// manifest key that forbids it.
+struct AdmissionRefusal: Error, Equatable {
+    let problems: [String]
+}
+
+/// The one admission check every workflow passes before anything of it starts, whatever its
+/// source: the signed `[policy]` bounds what it may reach and claim, `[limits]` what it may
+/// ask for. Each problem names the workflow key and the manifest key (with its line) that
+/// forbids it; a workflow with any problem is refused whole.
+struct Admission {
+    let manifest: Manifest
+
+    /// What passed: each function's own limits (the manifest's, narrowed by its annotations).
+    struct Admitted {
+        var limits: [String: FunctionLimits] = [:]
+    }
+
+    func check(_ workflow: Workflow, source: WorkflowSource, reserved: [IngressClaim]) -> Result<Admitted, AdmissionRefusal> {
+        var problems: [String] = []
+        var admitted = Admitted()
+        for (index, function) in workflow.functions.enumerated() {
+            switch limits(for: function, key: "functions[\(index)].annotations") {
+            case let .success(limits): admitted.limits[function.name] = limits
+            case let .failure(refused): problems += refused.problems
+            }
+        }
+        for (index, resource) in workflow.resources.enumerated() {
+            let key = "resources[\(index)]"
+            switch ResourceClass(rawValue: resource.classType) {
+            case .fileLog?: problems += fileLog(resource, key: key)
+            case .redis?: problems += redis(resource, key: key)
+            case .httpEgress?: problems += httpEgress(resource, key: key)
+            case .httpIngress?: problems += httpIngress(resource, key: key, source: source, reserved: reserved)
+            case nil: break // the structure check names it
+            }
+        }
+        return problems.isEmpty ? .success(admitted) : .failure(AdmissionRefusal(problems: problems))
+    }
+
+    /// `policy.redis.endpoints (app.toml:14)`: the key and where it is set, or that it is not.
+    private func named(_ key: String, default fallback: String) -> String {
+        "\(key) (\(manifest.origin(of: key, default: fallback)))"
+    }
+
+    private func listing(_ rules: [CustomStringConvertible]) -> String {
+        rules.isEmpty ? "none" : rules.map(\.description).joined(separator: ", ")
+    }
+
+    private func fileLog(_ resource: Workflow.Resource, key: String) -> [String] {
+        guard let patterns = manifest.policy.fileLog.paths, let filename = resource.configurations["filename"] else { return [] }
+        let path: RelativePath
+        do { path = try RelativePath(filename, origin: "\(key).configurations.filename") } catch { return [error.description] }
+        guard patterns.contains(where: { $0.covers(path) }) else {
+            return ["\(key).configurations.filename \"\(filename)\" is not under \(named("policy.file-log.paths", default: "anything [allowed] allows")): "
+                    + "\(patterns.map(\.text).joined(separator: ", "))"]
+        }
+        return []
+    }
+
+    private func redis(_ resource: Workflow.Resource, key: String) -> [String] {
+        guard let url = resource.configurations["url"] else { return [] }
+        let endpoint: RedisEndpoint
+        switch RedisEndpoint.parse(url) {
+        case let .failure(reason): return ["\(key).configurations.url: \(reason)"]
+        case let .success(parsed): endpoint = parsed
+        }
+        let rules = manifest.policy.redis.endpoints
+        guard rules.contains(where: { $0.allows(host: endpoint.host, port: endpoint.port, defaultPort: Policy.redisPort) }) else {
+            return ["\(key).configurations.url \"\(url)\": \(endpoint.address) is not among \(named("policy.redis.endpoints", default: "none")): "
+                    + "\(listing(rules)); add it there and re-sign to allow it"]
+        }
+        return []
+    }
+
+    private func httpEgress(_ resource: Workflow.Resource, key: String) -> [String] {
+        let policy = manifest.policy.httpEgress
+        guard !policy.hosts.isEmpty else {
+            return ["\(key) (http-egress \(resource.name)): \(named("policy.http-egress.hosts", default: "none")) allows no destination; "
+                    + "list the hosts the app may reach there and re-sign"]
+        }
+        guard let listed = resource.configurations["allowed-hosts"] else { return [] }
+        switch EgressRules.parseAllowedHosts(listed) {
+        case let .failure(reason): return ["\(key).configurations.allowed-hosts: \(reason)"]
+        case let .success(rules):
+            return rules.filter { rule in !policy.hosts.contains { rule.isWithin($0, defaultPorts: [80, 443]) } }.map { rule in
+                "\(key).configurations.allowed-hosts \"\(rule)\" widens \(named("policy.http-egress.hosts", default: "none")): \(listing(policy.hosts)); "
+                    + "a workflow may only narrow it"
+            }
+        }
+    }
+
+    private func httpIngress(_ resource: Workflow.Resource, key: String, source: WorkflowSource, reserved: [IngressClaim]) -> [String] {
+        let policy = manifest.policy.httpIngress
+        var problems: [String] = []
+        let host = (resource.configurations["host"] ?? "").lowercased()
+        let path = resource.configurations["path"] ?? ""
+        if !host.isEmpty && !policy.allows(host: host) {
+            problems.append("\(key).configurations.host \"\(host)\" is not among \(named("policy.http-ingress.hosts", default: "none")): "
+                            + "\(listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
+        }
+        if !policy.allows(pathPrefix: path) {
+            problems.append("\(key).configurations.path \"\(path.isEmpty ? "(every path)" : path)\" is not under \(named("policy.http-ingress.paths", default: "/")): "
+                            + "\(policy.paths.joined(separator: ", "))")
+        }
+        if !source.isSigned {
+            let claim = IngressClaim(host: host, pathPrefix: path, owner: resource.name)
+            for held in reserved where held.collides(with: claim) {
+                problems.append("\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
+                                + "of the signed application; a workflow from \(source) may not claim, overlap or nest inside it")
+            }
+        }
+        return problems
+    }
+
+    /// Annotations a function may use to ask for less than `[limits]` gives it.
+    static let limitAnnotations = ["fuel", "memory", "timeout_ms", "payload", "call_depth"]
+
+    private func limits(for function: Workflow.Function, key: String) -> Result<FunctionLimits, AdmissionRefusal> {
+        var limits = FunctionLimits(manifest.limits)
+        var problems: [String] = []
+        let ceiling = manifest.limits
+        func ask(_ name: String, ceiling: Int, minimum: Int = 1, size: Bool = false, apply: (Int) -> Void) {
+            guard let text = function.annotations[name] else { return }
+            let value = size ? ByteSize.parse(text) : Int(text.trimmingCharacters(in: .whitespaces))
+            guard let value, value >= minimum else {
+                problems.append("\(key).\(name) \"\(text)\" must be \(size ? "a size such as 65536 or \"16 MiB\"" : "a whole number") of at least \(minimum)")
+                return
+            }
+            guard value <= ceiling else {
+                problems.append("\(key).\(name) = \(value) is above \(named("limits.\(name)", default: "\(ceiling)")), which is \(ceiling); "
+                                + "a workflow may only lower it")
+                return
+            }
+            apply(value)
+        }
+        ask("fuel", ceiling: ceiling.fuel) { limits.fuel = UInt64($0) }
+        ask("memory", ceiling: ceiling.memoryBytes, minimum: 64 << 10, size: true) { limits.memoryBytes = $0 }
+        ask("timeout_ms", ceiling: ceiling.timeoutMilliseconds) { limits.timeoutMilliseconds = $0 }
+        ask("payload", ceiling: ceiling.payloadBytes, size: true) { limits.payloadBytes = $0 }
+        ask("call_depth", ceiling: ceiling.callDepth) { limits.callDepth = $0 }
+        return problems.isEmpty ? .success(limits) : .failure(AdmissionRefusal(problems: problems))
+    }
+}

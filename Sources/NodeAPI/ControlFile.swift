@@ -1,0 +1,159 @@
+import Foundation
+
+/// Where a running node tells its operator how to reach its API: `<control folder>/<app>.json`,
+/// `{"app": …, "url": …, "token": …}`, mode 0600, in a folder of mode 0700 owned by the user the
+/// node runs as. Whoever can read the file controls the node, so both are checked every time
+/// they are used, by the node that writes it and by the `node` commands that read it.
+public struct ControlFile: Codable, Sendable, Equatable {
+    public var app: String
+    public var url: String
+    public var token: String
+
+    public init(app: String, url: String, token: ControlToken) {
+        self.app = app
+        self.url = url
+        self.token = token.text
+    }
+
+    /// The default folder: `$XDG_RUNTIME_DIR/secure-executor` (a per-user tmpfs where systemd
+    /// provides one), else `/tmp/secure-executor-<uid>`.
+    public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") { return runtime + "/secure-executor" }
+        return "/tmp/secure-executor-\(geteuid())"
+    }
+
+    /// The file's name for an app: its name with anything but letters, digits, `.`, `_` and
+    /// `-` replaced by `_` (an app name may hold `/` or start with `.`), then `.json`.
+    public static func fileName(app: String) -> String {
+        var name = String(app.unicodeScalars.map { scalar -> Character in
+            let allowed = scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+            return allowed ? Character(scalar) : "_"
+        })
+        if name.hasPrefix(".") { name = "_" + name.dropFirst() }
+        return name + ".json"
+    }
+
+    /// Writes the file for `app` into `folder` (checked first): a new file made with O_EXCL
+    /// and mode 0600, then renamed over any old one, so a reader never sees half a file and a
+    /// link planted at the name is replaced, never followed.
+    public func write(into folder: String) throws(ControlFileError) {
+        let directory = try ControlFolder.open(folder)
+        defer { close(directory) }
+        let name = Self.fileName(app: app), temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else { throw .unwritable(path: folder + "/" + name, reason: "cannot encode it") }
+        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .unwritable(path: folder + "/" + temporary, reason: String(cString: strerror(errno))) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == data.count, synced, renameat(directory, temporary, directory, name) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlinkat(directory, temporary, 0)
+            throw .unwritable(path: folder + "/" + name, reason: reason)
+        }
+    }
+
+    /// Removes this node's file, unless another node of the same app has replaced it since.
+    public func remove(from folder: String) {
+        guard let directory = try? ControlFolder.open(folder) else { return }
+        defer { close(directory) }
+        let name = Self.fileName(app: app)
+        if (try? Self.read(name, in: directory, folder: folder)) == self { unlinkat(directory, name, 0) }
+    }
+
+    /// The file of the node to talk to: `app`'s, or with `app` nil the only one in `folder`.
+    public static func find(in folder: String, app: String?) throws(ControlFileError) -> ControlFile {
+        let directory = try ControlFolder.open(folder, create: false)
+        defer { close(directory) }
+        if let app { return try read(fileName(app: app), in: directory, folder: folder) }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        switch names.count {
+        case 0: throw .noNode(folder: folder)
+        case 1: return try read(names[0], in: directory, folder: folder)
+        default: throw .severalNodes(folder: folder, apps: names.map { String($0.dropLast(5)) })
+        }
+    }
+
+    private static func read(_ name: String, in directory: Int32, folder: String) throws(ControlFileError) -> ControlFile {
+        let path = folder + "/" + name
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .noNode(folder: folder, file: name) }
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        guard info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            throw .exposed(path: path, owner: info.st_uid, mode: info.st_mode & 0o777, expected: "mode 0600, owned by uid \(geteuid())")
+        }
+        guard info.st_size <= 64 << 10 else { throw .unreadable(path: path, reason: "larger than 64 KiB: not a control file") }
+        let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
+        guard let file = try? JSONDecoder().decode(ControlFile.self, from: data), ControlToken(text: file.token) != nil else {
+            throw .unreadable(path: path, reason: "not a control file ({\"app\", \"url\", \"token\"} with a 64-hex-digit token)")
+        }
+        return file
+    }
+}
+
+/// The folder control files live in. Used by the launcher before it starts the runtime (which
+/// then binds it in writable) and by everything that reads or writes a control file.
+public enum ControlFolder {
+    /// Creates `path` with mode 0700 if it is missing (its parent must exist), then checks it:
+    /// a real folder (not a link), owned by this user, with no access for group or others.
+    /// Returns a descriptor of exactly what was checked, for the *at calls and for the
+    /// sandbox to bind (so a folder swapped for a link after the check changes nothing).
+    public static func open(_ path: String, create: Bool = true) throws(ControlFileError) -> Int32 {
+        guard !path.isEmpty else { throw .unusableFolder(path: path, reason: "empty path") }
+        if create, mkdir(path, 0o700) != 0, errno != EEXIST {
+            throw .unusableFolder(path: path, reason: "cannot create it: \(String(cString: strerror(errno))) (does its parent folder exist?)")
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT: throw .noNode(folder: path)
+            case ELOOP, ENOTDIR: throw .unusableFolder(path: path, reason: "it is a symbolic link or not a folder; use a real folder")
+            default: throw .unusableFolder(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw .unusableFolder(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            close(fd)
+            throw .exposed(path: path, owner: info.st_uid, mode: info.st_mode & 0o777, expected: "mode 0700, owned by uid \(geteuid())")
+        }
+        return fd
+    }
+}
+
+public enum ControlFileError: Error, CustomStringConvertible, Equatable {
+    case noNode(folder: String, file: String? = nil)
+    case severalNodes(folder: String, apps: [String])
+    case exposed(path: String, owner: uid_t, mode: mode_t, expected: String)
+    case unusableFolder(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .noNode(folder, file?):
+            return "no node of that app is running: \(folder)/\(file) does not exist (is the node started with this --control-dir?)"
+        case let .noNode(folder, nil):
+            return "no node is running: no control file in \(folder) (start one with `secure-executor run`, or name its folder with --control-dir)"
+        case let .severalNodes(folder, apps):
+            return "\(apps.count) nodes have control files in \(folder): \(apps.joined(separator: ", ")); pick one with --app NAME"
+        case let .exposed(path, owner, mode, expected):
+            return "\(path) refused: owned by uid \(owner) with mode \(String(mode, radix: 8)), but a control file grants control of the node, "
+                + "so it must be \(expected). Fix: chown \(geteuid()) and chmod go-rwx it, or use another --control-dir"
+        case let .unusableFolder(path, reason): return "control folder \(path) cannot be used: \(reason)"
+        case let .unreadable(path, reason): return "control file \(path) cannot be read: \(reason)"
+        case let .unwritable(path, reason): return "control file \(path) cannot be written: \(reason)"
+        }
+    }
+}
