@@ -39,8 +39,9 @@ let package = Package(
         .target(name: "TrustedFiles", dependencies: [
             "Manifest", "Support",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest", "Support"]),
+        .target(name: "Shield", dependencies: ["TrustedFiles", "Manifest", "Support", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // EDGELESS function ABI on WasmKit: instances, limits, start-up latency, routing interface.
         .target(name: "FunctionRuntime", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "Support",
@@ -59,6 +60,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // Workflows, dataplane and resources on top of the function runtime.
         .target(name: "Node", dependencies: [
@@ -68,10 +70,11 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // Host information from an untrusted agent: the framed protocol, the agent's /proc
         // reader, and the trusted client that checks every answer (docs/HOST-AGENT.md).
-        .target(name: "HostBridge", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "HostBridge", dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .executableTarget(name: "SecureExecutorHostAgent", dependencies: [
             "HostBridge", "Support",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -94,11 +97,13 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "SecureExecutorCLI", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "Examples", "Enclave", "HostBridge", "Support", "CSyscalls",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "SecureExecutorBench", dependencies: [
             "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "HTTPServing", "Examples", "TOMLKit",
@@ -114,7 +119,8 @@ let package = Package(
         .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge"]),
         .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing"]),
         // Temporary app trees and process helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                path: "Tests/TestSupport"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
         .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
@@ -128,7 +134,10 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),
-        .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "HostBridgeTests", dependencies: [
+            "HostBridge", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "NodeInputFuzzingTests", dependencies: ["NodeInputFuzzing", "Node", "Manifest", "HostBridge"], exclude: ["Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support"]),
     ]

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServing
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A plain HTTP server on loopback standing in for the outside world an example's
 /// `http-egress` talks to: it records every request and answers 200 "ok BODY".
@@ -17,7 +17,7 @@ public final class PeerServer: Sendable {
     public static func start(logger: Logger) async throws -> PeerServer {
         let log = RequestLog()
         let server = try await HTTPServer.start(logger: logger) { request in
-            log.requests.withLock { $0.append(request) }
+            log.requests.withLockedValue { $0.append(request) }
             return HTTPAnswer(status: 200, headers: ["content-type": "text/plain"], body: Array("ok ".utf8) + request.body)
         }
         return PeerServer(server: server, log: log)
@@ -26,11 +26,11 @@ public final class PeerServer: Sendable {
     /// host:port, what an example's workflow names in place of 127.0.0.1:8089.
     public var address: String { "\(server.host):\(server.port)" }
 
-    public var requests: [HTTPRequestInfo] { log.requests.withLock { $0 } }
+    public var requests: [HTTPRequestInfo] { log.requests.withLockedValue { $0 } }
 
     public func stop() async { await server.stop() }
 }
 
 private final class RequestLog: Sendable {
-    let requests = Mutex<[HTTPRequestInfo]>([])
+    let requests = NIOLockedValueBox<[HTTPRequestInfo]>([])
 }

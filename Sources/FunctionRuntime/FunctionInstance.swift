@@ -1,8 +1,15 @@
 import Foundation
+import NIOConcurrencyHelpers
 @_spi(Fuzzing) import WasmKit
 
-/// One running instance of a function. Every entry point takes the instance's lock, so the
-/// guest runs one event at a time; each invocation gets a fresh fuel budget and deadline.
+/// One running instance of a function. The guest runs one event at a time, under `guest`'s
+/// lock; each invocation gets a fresh fuel budget and deadline. What the node API reads while
+/// a guest may be running (state, restarts) sits behind its own lock, `status`, held only to
+/// copy it, so a slow guest never blocks `/health`.
+///
+/// `@unchecked Sendable`: the replaceable guest is only touched under `guest`'s lock, state
+/// and restarts only under `status`'s; `startup` is written by the runtime before the instance
+/// is handed to anyone; everything else is immutable.
 public final class FunctionInstance: @unchecked Sendable {
     public enum State: Equatable, Sendable {
         case running
@@ -11,16 +18,23 @@ public final class FunctionInstance: @unchecked Sendable {
         case failed(String)
     }
 
+    private struct Status {
+        var state: State = .running
+        /// How often the instance was replaced after a failure.
+        var restarts = 0
+    }
+
     public let id: InstanceID
     public let function: String
+    /// What this instance may use: the manifest's `[limits]`, narrowed by its workflow.
+    public let limits: FunctionLimits
     public internal(set) var startup: StartupLatency
-    private(set) public var state: State = .running
-
+    public var state: State { status.withLockedValue { $0.state } }
     /// How often the instance was replaced after a failure (limits.on_failure = "restart").
-    public private(set) var restarts = 0
+    public var restarts: Int { status.withLockedValue { $0.restarts } }
 
-    private var prepared: PreparedInstance
-    private let lock = NSLock()
+    private let guest: NIOLockedValueBox<PreparedInstance>
+    private let status = NIOLockedValueBox(Status())
     /// Its delayed casts: cancelled when it stops, fails or restarts.
     private let timers: InstanceTimers
     /// Builds a fresh instance of the same module, bound to the same id and router.
@@ -29,7 +43,8 @@ public final class FunctionInstance: @unchecked Sendable {
 
     init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency, initPayload: [UInt8] = [],
          timers: InstanceTimers, replacement: (() throws(FunctionError) -> PreparedInstance)? = nil) {
-        self.prepared = prepared
+        guest = NIOLockedValueBox(prepared)
+        limits = prepared.host.limits
         self.timers = timers
         self.id = id
         self.function = function
@@ -78,9 +93,7 @@ public final class FunctionInstance: @unchecked Sendable {
     /// `handle_stop_asm`, then no more events; its pending delayed casts are cancelled.
     public func stop() throws(FunctionError) {
         defer {
-            lock.lock()
-            if state == .running { state = .stopped }
-            lock.unlock()
+            status.withLockedValue { if $0.state == .running { $0.state = .stopped } }
             timers.cancelAll()
         }
         try run("handle_stop_asm", context: CallContext()) { exports, _ in
@@ -109,85 +122,89 @@ public final class FunctionInstance: @unchecked Sendable {
     /// Oversized input is the sender's fault: refused before the guest sees it, and the
     /// instance keeps running.
     private func checkPayload(_ size: Int, _ handler: String) throws(FunctionError) {
-        let limit = prepared.host.limits.payloadBytes
+        let limit = limits.payloadBytes
         guard size <= limit else {
             throw .payloadTooLarge(function: function, instance: id.description, handler: handler, size: size, limit: limit)
         }
     }
 
     private func run(_ handler: String, context: CallContext, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
-        let host = prepared.host
-        if context.depth > host.limits.callDepth {
+        if context.depth > limits.callDepth {
             throw .guestFault(function: function, instance: id.description, handler: handler,
-                              reason: "call depth \(context.depth) exceeds limits.call_depth (\(host.limits.callDepth))")
+                              reason: "call depth \(context.depth) exceeds limits.call_depth (\(limits.callDepth))")
         }
         // A call that comes back to an instance already waiting in this chain would deadlock.
         if context.chain.contains(id) {
             throw .guestFault(function: function, instance: id.description, handler: handler,
                               reason: "call cycle: " + (context.chain + [id]).map(\.description).joined(separator: " → "))
         }
-        lock.lock()
-        defer { lock.unlock() }
-        guard state == .running else {
-            throw .notRunning(function: function, instance: id.description, state: "\(state)")
+        let outcome: Result<Void, FunctionError> = guest.withLockedValue { prepared in
+            let state = status.withLockedValue { $0.state }
+            guard state == .running else {
+                return .failure(.notRunning(function: function, instance: id.description, state: "\(state)"))
+            }
+            prepared.host.context = context
+            do throws(FunctionError) {
+                try invoke(handler, on: prepared, body)
+                return .success(())
+            } catch {
+                // A failed instance's timers would fire on its behalf; a replacement starts clean.
+                status.withLockedValue { $0.state = .failed(error.description) }
+                timers.cancelAll()
+                restartAfterFailure(handler: handler, prepared: &prepared)
+                return .failure(error)
+            }
         }
-        host.context = context
-        do {
-            try invoke(handler, body)
-        } catch {
-            // A failed instance's timers would fire on its behalf; a replacement starts clean.
-            state = .failed(error.description)
-            timers.cancelAll()
-            restartAfterFailure(handler: handler)
-            throw error
-        }
+        try outcome.get()
     }
 
     /// With the restart policy, a failed instance is replaced by a fresh one of the same code,
     /// started from the last state it synced. The failing event is still reported; later
     /// events go to the replacement. Init of the replacement runs once; if it fails too, the
-    /// instance stays failed.
-    private func restartAfterFailure(handler: String) {
+    /// instance stays failed. The caller holds `guest`'s lock.
+    private func restartAfterFailure(handler: String, prepared: inout PreparedInstance) {
         guard let replacement, handler != "handle_init_asm", handler != "handle_stop_asm",
               let fresh = try? replacement() else { return }
         let saved = prepared.host.lastSyncedState
         prepared = fresh
-        state = .running
-        restarts += 1
+        status.withLockedValue {
+            $0.state = .running
+            $0.restarts += 1
+        }
         do {
-            try invoke("handle_init_asm") { exports, host in
+            try invoke("handle_init_asm", on: fresh) { exports, host in
                 try FunctionInstance.initSequence(exports, host, payload: initPayload, state: saved)
             }
         } catch {
-            state = .failed(error.description)
+            status.withLockedValue { $0.state = .failed(error.description) }
         }
     }
 
-    /// One guest invocation with a fresh fuel budget and deadline; the caller holds the lock.
-    private func invoke(_ handler: String, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
+    /// One guest invocation with a fresh fuel budget and deadline; the caller holds `guest`'s lock.
+    private func invoke(_ handler: String, on prepared: PreparedInstance, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
         let host = prepared.host
-        prepared.store.fuel = Fuel(remaining: host.limits.fuel)
-        host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(host.limits.timeoutMilliseconds) * 1_000_000
-        do { try body(prepared.exports, host) } catch { throw describe(error, handler: handler) }
+        prepared.store.fuel = Fuel(remaining: limits.fuel)
+        host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(limits.timeoutMilliseconds) * 1_000_000
+        do { try body(prepared.exports, host) } catch { throw describe(error, handler: handler, limiter: prepared.limiter) }
     }
 
-    private func describe(_ error: Error, handler: String) -> FunctionError {
+    private func describe(_ error: Error, handler: String, limiter: MemoryLimiter) -> FunctionError {
         let instance = id.description
         if let fault = error as? GuestFault {
             switch fault.kind {
-            case .timeout: return .timeout(function: function, instance: instance, handler: handler, milliseconds: prepared.host.limits.timeoutMilliseconds)
-            case .memoryLimit: return .memoryLimit(function: function, instance: instance, limit: prepared.host.limits.memoryBytes)
+            case .timeout: return .timeout(function: function, instance: instance, handler: handler, milliseconds: limits.timeoutMilliseconds)
+            case .memoryLimit: return .memoryLimit(function: function, instance: instance, limit: limits.memoryBytes)
             case .fault: return .guestFault(function: function, instance: instance, handler: handler, reason: fault.reason)
             }
         }
         // WasmKit's messages carry a whole backtrace; the first line is the reason.
         let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
         if text.contains("out of fuel") {
-            return .outOfFuel(function: function, instance: instance, handler: handler, fuel: prepared.host.limits.fuel)
+            return .outOfFuel(function: function, instance: instance, handler: handler, fuel: limits.fuel)
         }
         let reason = text.hasPrefix("Trap: ") ? String(text.dropFirst(6)) : text
-        if prepared.limiter.refused {
-            return .memoryLimit(function: function, instance: instance, limit: prepared.host.limits.memoryBytes)
+        if limiter.refused {
+            return .memoryLimit(function: function, instance: instance, limit: limits.memoryBytes)
         }
         return .trap(function: function, instance: instance, handler: handler, reason: reason)
     }

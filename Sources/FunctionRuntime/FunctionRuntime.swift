@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Manifest
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 @_spi(Fuzzing) import WasmKit
 
 /// Refuses memory growth past limits.memory; the guest sees `memory.grow` return -1, and a
@@ -93,8 +93,8 @@ public final class FunctionRuntime: Sendable {
     /// Instances kept prepared per module; 0 turns preparing ahead off.
     public let preparedPerModule: Int
     private let engine: Engine
-    private let modules = Mutex<[[UInt8]: CompiledFunction]>([:])
-    private let prepared = Mutex<[[UInt8]: [PreparedInstance]]>([:])
+    private let modules = NIOLockedValueBox<[[UInt8]: CompiledFunction]>([:])
+    private let prepared = NIOLockedValueBox<[[UInt8]: [PreparedInstance]]>([:])
     private let logger: Logger
     private let metrics: MetricsFactory?
     private let timers: [String: Metrics.Timer]
@@ -126,7 +126,7 @@ public final class FunctionRuntime: Sendable {
 
     /// Parses and checks code against the ABI, or returns the module cached for its hash.
     public func compile(_ code: FunctionCode) throws(FunctionError) -> (compiled: CompiledFunction, cached: Bool) {
-        if let cached = modules.withLock({ $0[code.hash] }) { return (cached, true) }
+        if let cached = modules.withLockedValue({ $0[code.hash] }) { return (cached, true) }
         if let problem = ModuleHeader.problem(code.bytes) { throw .badCode(function: code.name, problems: [problem]) }
         let module: Module
         do {
@@ -137,7 +137,7 @@ public final class FunctionRuntime: Sendable {
         let problems = FunctionABI.check(module)
         guard problems.isEmpty else { throw .badCode(function: code.name, problems: problems) }
         let compiled = CompiledFunction(name: code.name, hash: code.hash, module: module)
-        modules.withLock { $0[code.hash] = compiled }
+        modules.withLockedValue { $0[code.hash] = compiled }
         return (compiled, false)
     }
 
@@ -152,7 +152,7 @@ public final class FunctionRuntime: Sendable {
         let (compiled, cached) = try compile(code)
         let instantiateStart = DispatchTime.now().uptimeNanoseconds
         // Prepared instances carry the runtime's limits; other limits need a fresh one.
-        let ready = limits == self.limits ? prepared.withLock { $0[code.hash]?.popLast() } : nil
+        let ready = limits == self.limits ? prepared.withLockedValue { $0[code.hash]?.popLast() } : nil
         let instance: PreparedInstance
         if let ready { instance = ready } else { instance = try PreparedInstance(compiled: compiled, engine: engine, limits: limits) }
         let initStart = DispatchTime.now().uptimeNanoseconds
@@ -195,9 +195,9 @@ public final class FunctionRuntime: Sendable {
     private func prepareAhead(_ compiled: CompiledFunction) {
         guard preparedPerModule > 0 else { return }
         preparing.async { [self] in
-            while prepared.withLock({ $0[compiled.hash, default: []].count }) < preparedPerModule {
+            while prepared.withLockedValue({ $0[compiled.hash, default: []].count }) < preparedPerModule {
                 guard let instance = try? PreparedInstance(compiled: compiled, engine: engine, limits: limits) else { return }
-                prepared.withLock { $0[compiled.hash, default: []].append(instance) }
+                prepared.withLockedValue { $0[compiled.hash, default: []].append(instance) }
             }
         }
     }

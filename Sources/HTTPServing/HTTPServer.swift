@@ -3,9 +3,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// A request as the node's handlers see it: head fields as plain values and the body read in
 /// full (up to the server's cap), so handlers never touch the HTTP library's types.
@@ -194,10 +194,10 @@ struct PeerRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing.
 private final class BindResult: Sendable {
-    private let state = Mutex<(result: Result<Int, Error>?, waiter: CheckedContinuation<Int, Error>?)>((nil, nil))
+    private let state = NIOLockedValueBox<(result: Result<Int, Error>?, waiter: CheckedContinuation<Int, Error>?)>((nil, nil))
 
     func resolve(_ result: Result<Int, Error>) {
-        let waiter: CheckedContinuation<Int, Error>? = state.withLock { state in
+        let waiter: CheckedContinuation<Int, Error>? = state.withLockedValue { state in
             guard state.result == nil else { return nil }
             state.result = result
             defer { state.waiter = nil }
@@ -209,7 +209,7 @@ private final class BindResult: Sendable {
     var value: Int {
         get async throws {
             try await withCheckedThrowingContinuation { continuation in
-                let ready: Result<Int, Error>? = state.withLock { state in
+                let ready: Result<Int, Error>? = state.withLockedValue { state in
                     if state.result == nil { state.waiter = continuation }
                     return state.result
                 }

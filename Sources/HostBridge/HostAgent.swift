@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 
 // The UNTRUSTED side: a process on the host that answers capabilities and health requests on
@@ -33,9 +34,9 @@ public final class HostAgent: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
-    private let clients = Mutex<[ObjectIdentifier: Socket]>([:])
-    private let acceptLoopDone = Mutex<Bool>(true)
-    private let listener = Mutex<Socket?>(nil)
+    private let clients = NIOLockedValueBox<[ObjectIdentifier: Socket]>([:])
+    private let acceptLoopDone = NIOLockedValueBox<Bool>(true)
+    private let listener = NIOLockedValueBox<Socket?>(nil)
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.agent")) {
         self.configuration = configuration
@@ -45,14 +46,14 @@ public final class HostAgent: Sendable {
     /// Binds and listens (replacing a stale socket file left by a killed agent), then serves
     /// on a background thread. Returns once the socket accepts connections.
     public func start() throws(SystemError) {
-        guard listener.withLock({ $0 == nil }) else { throw SystemError(call: "listen", code: EALREADY) }
+        guard listener.withLockedValue({ $0 == nil }) else { throw SystemError(call: "listen", code: EALREADY) }
         let socket = try Socket.listen(path: configuration.socketPath)
-        listener.withLock { $0 = socket }
+        listener.withLockedValue { $0 = socket }
         stopping.store(false, ordering: .sequentiallyConsistent)
-        acceptLoopDone.withLock { $0 = false }
+        acceptLoopDone.withLockedValue { $0 = false }
         let thread = Thread { [self] in
             acceptLoop(socket)
-            acceptLoopDone.withLock { $0 = true }
+            acceptLoopDone.withLockedValue { $0 = true }
         }
         thread.name = "host-agent-accept"
         thread.start()
@@ -63,16 +64,16 @@ public final class HostAgent: Sendable {
     /// the accept thread to finish.
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        clients.withLock { clients in
+        clients.withLockedValue { clients in
             for socket in clients.values { socket.shutdown() }
         }
         let deadline = ContinuousClock.now + .seconds(2)
-        while !acceptLoopDone.withLock({ $0 }), ContinuousClock.now < deadline {
+        while !acceptLoopDone.withLockedValue({ $0 }), ContinuousClock.now < deadline {
             usleep(5_000)
         }
-        if listener.withLock({ $0 }) != nil {
+        if listener.withLockedValue({ $0 }) != nil {
             _ = unlink(configuration.socketPath)
-            listener.withLock { $0 = nil }
+            listener.withLockedValue { $0 = nil }
         }
     }
 
@@ -89,7 +90,7 @@ public final class HostAgent: Sendable {
                 continue
             }
             guard let client else { continue }
-            let admitted = clients.withLock { clients -> Bool in
+            let admitted = clients.withLockedValue { clients -> Bool in
                 guard clients.count < configuration.maxClients else { return false }
                 clients[ObjectIdentifier(client)] = client
                 return true
@@ -100,7 +101,7 @@ public final class HostAgent: Sendable {
             }
             let thread = Thread { [self] in
                 serve(client)
-                _ = clients.withLock { $0.removeValue(forKey: ObjectIdentifier(client)) }
+                _ = clients.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(client)) }
             }
             thread.name = "host-agent-client"
             thread.start()

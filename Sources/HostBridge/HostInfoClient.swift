@@ -1,6 +1,6 @@
 import Glibc
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 // The TRUSTED side. It needs nothing but a Unix socket (no /proc, which the sandbox may hide),
 // and believes nothing the agent says until it has been checked:
@@ -75,7 +75,7 @@ public final class HostInfoClient: Sendable {
     private let log: OnceLog
     /// One request at a time: the connection carries one request/answer pair at a time, and
     /// counter baselines must see answers in order. Callers queue here for at most a timeout.
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.client")) {
         self.configuration = configuration
@@ -87,7 +87,7 @@ public final class HostInfoClient: Sendable {
     /// Checked host capabilities; every field unknown (with the reason) when the agent gave no
     /// usable answer.
     public func capabilities() -> HostCapabilities {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let cached = state.capabilities, ContinuousClock.now - cached.at < configuration.cacheInterval {
                 return cached.value
             }
@@ -110,7 +110,7 @@ public final class HostInfoClient: Sendable {
     /// Checked host health; every field unknown (with the reason) when the agent gave no usable
     /// answer. Counters are compared with the last accepted value of this client.
     public func health() -> HostHealth {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let cached = state.health, ContinuousClock.now - cached.at < configuration.cacheInterval {
                 return cached.value
             }
@@ -136,9 +136,10 @@ public final class HostInfoClient: Sendable {
     /// Throws what went wrong; after any error the connection is dropped and the next request
     /// connects afresh (so an agent that died and came back is picked up lazily).
     public func request(_ request: HostRequest) throws(HostTransportError) -> HostAnswer {
-        try state.withLock { (state: inout State) throws(HostTransportError) -> HostAnswer in
-            try perform(request, &state)
+        let outcome: Result<HostAnswer, HostTransportError> = state.withLockedValue { state in
+            do throws(HostTransportError) { return .success(try perform(request, &state)) } catch { return .failure(error) }
         }
+        return try outcome.get()
     }
 
     private func perform(_ request: HostRequest, _ state: inout State) throws(HostTransportError) -> HostAnswer {

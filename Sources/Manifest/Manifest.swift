@@ -66,20 +66,28 @@ public struct Manifest: Sendable {
     public var bytes: [UInt8]
 
     public static func load(path: String) throws(ManifestError) -> Manifest {
+        let (bytes, absolute) = try readBytes(path: path)
+        return try Manifest(bytes: bytes, path: absolute)
+    }
+
+    /// The manifest's bytes, unparsed, and its absolute path: what the runtime checks against
+    /// the signature before it lets the TOML parser see them.
+    public static func readBytes(path: String) throws(ManifestError) -> (bytes: [UInt8], path: String) {
         let absolute = absolutePath(path)
-        let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: absolute))
+            return ([UInt8](try Data(contentsOf: URL(fileURLWithPath: absolute))), absolute)
         } catch {
             throw .unreadable(file: absolute, reason: (error as NSError).localizedDescription)
         }
-        return try Manifest(bytes: [UInt8](data), path: absolute)
     }
 
     public init(bytes: [UInt8], path: String) throws(ManifestError) {
         let file = Manifest.absolutePath(path)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .syntax(file: file, line: 0, column: 0, message: "the manifest is not valid UTF-8")
+        }
+        if let (line, column) = TableHeaderCheck.firstBadHeader(text) {
+            throw .syntax(file: file, line: line, column: column, message: "a table header must start with a key (a bare key or a quoted one)")
         }
         let document: TOMLTable
         do {
@@ -182,7 +190,9 @@ public struct Manifest: Sendable {
 
     /// The manifest's name without `.toml`: `demo.toml` → `demo`; the table and signature are
     /// written beside it as `demo.trusted` and `demo.sig`.
-    public var baseName: String {
+    public var baseName: String { Manifest.baseName(ofPath: path) }
+
+    public static func baseName(ofPath path: String) -> String {
         let name = PathText.name(of: path)
         return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
     }

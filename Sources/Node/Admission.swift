@@ -52,6 +52,30 @@ struct ConfigurationProblem: Error, Equatable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The port of a hostile URL as it is written. URLComponents reads a port too large for an
+/// Int as no port at all, so `redis://host:99999999999999999999/` would silently mean the
+/// default port; the URL parsers check this text too.
+enum WrittenPort {
+    /// The digits after the host's colon; nil when no port is written.
+    static func of(_ url: String) -> Substring? {
+        guard let start = url.range(of: "://")?.upperBound else { return nil }
+        let authority = url[start...].prefix { !"/?#".contains($0) }
+        var hostAndPort = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
+        if hostAndPort.hasPrefix("["), let close = hostAndPort.firstIndex(of: "]") { hostAndPort = hostAndPort[hostAndPort.index(after: close)...] }
+        guard let colon = hostAndPort.lastIndex(of: ":") else { return nil }
+        return hostAndPort[hostAndPort.index(after: colon)...]
+    }
+
+    /// The written port if it is a number from 1 to 65535, else why not; nil when none is written.
+    static func check(_ url: String) -> Result<Int?, ConfigurationProblem> {
+        guard let text = of(url) else { return .success(nil) }
+        guard text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(text), (1...65535).contains(port) else {
+            return .failure(ConfigurationProblem("url \"\(url)\": port \"\(text.prefix(24))\" is not a number from 1 to 65535"))
+        }
+        return .success(port)
+    }
+}
+
 /// Every reason a workflow is refused at admission, each naming the workflow key and the
 /// manifest key that forbids it.
 struct AdmissionRefusal: Error, Equatable {
@@ -159,7 +183,8 @@ struct Admission {
         }
         if !source.isSigned {
             let claim = IngressClaim(host: host, pathPrefix: path, owner: resource.name)
-            for held in reserved where held.collides(with: claim) {
+            // One reason is enough: the manifest's [workflow] may be running and reserve it twice.
+            if let held = reserved.first(where: { $0.collides(with: claim) }) {
                 problems.append("\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
                                 + "of the signed application; a workflow from \(source) may not claim, overlap or nest inside it")
             }
@@ -168,7 +193,7 @@ struct Admission {
     }
 
     /// Annotations a function may use to ask for less than `[limits]` gives it.
-    static let limitAnnotations = ["fuel", "memory", "timeout_ms", "payload", "call_depth"]
+    static let limitAnnotations = ["fuel", "memory", "timeout_ms", "payload", "call_depth", "timers", "timer_bytes"]
 
     private func limits(for function: Workflow.Function, key: String) -> Result<FunctionLimits, AdmissionRefusal> {
         var limits = FunctionLimits(manifest.limits)
@@ -193,6 +218,8 @@ struct Admission {
         ask("timeout_ms", ceiling: ceiling.timeoutMilliseconds) { limits.timeoutMilliseconds = $0 }
         ask("payload", ceiling: ceiling.payloadBytes, size: true) { limits.payloadBytes = $0 }
         ask("call_depth", ceiling: ceiling.callDepth) { limits.callDepth = $0 }
+        ask("timers", ceiling: ceiling.pendingTimers, minimum: 0) { limits.pendingTimers = $0 }
+        ask("timer_bytes", ceiling: ceiling.pendingTimerBytes, minimum: 0, size: true) { limits.pendingTimerBytes = $0 }
         return problems.isEmpty ? .success(limits) : .failure(AdmissionRefusal(problems: problems))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import FunctionRuntime
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Routes one workflow's events by its output mappings. Every target has its own serial queue
@@ -40,14 +41,14 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     /// How long a sender waits for room before the event is counted undelivered.
     public let backpressureTimeout: DispatchTimeInterval
     private let logger: Logger
-    private let targets = Mutex<[String: Target]>([:])
-    private let names = Mutex<[InstanceID: String]>([:])
-    private let mappings = Mutex<[String: [String: String]]>([:])
-    private let states = Mutex<[String: [UInt8]]>([:])
-    private let statistics = Mutex(Statistics())
+    private let targets = NIOLockedValueBox<[String: Target]>([:])
+    private let names = NIOLockedValueBox<[InstanceID: String]>([:])
+    private let mappings = NIOLockedValueBox<[String: [String: String]]>([:])
+    private let states = NIOLockedValueBox<[String: [UInt8]]>([:])
+    private let statistics = NIOLockedValueBox(Statistics())
     private let enqueuedTotal = Atomic<Int>(0)
     private let completedTotal = Atomic<Int>(0)
-    private let resourceIDs = Mutex<[String: InstanceID]>([:])
+    private let resourceIDs = NIOLockedValueBox<[String: InstanceID]>([:])
     private let delivered: Counter
     private let undelivered: Counter
 
@@ -68,8 +69,8 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     func add(_ name: String, endpoint: Endpoint, outputs: [String: String]) {
-        targets.withLock { $0[name] = Target(name: name, endpoint: endpoint, capacity: queueCapacity) }
-        mappings.withLock { $0[name] = outputs }
+        targets.withLockedValue { $0[name] = Target(name: name, endpoint: endpoint, capacity: queueCapacity) }
+        mappings.withLockedValue { $0[name] = outputs }
         let id: InstanceID
         switch endpoint {
         case let .function(instance): id = instance.id
@@ -77,26 +78,26 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
             // Resources get an identity too: a function sees who called it, and a raw-id cast
             // back to the resource resolves.
             id = InstanceID(node: UUID())
-            resourceIDs.withLock { $0[name] = id }
+            resourceIDs.withLockedValue { $0[name] = id }
         }
-        names.withLock { $0[id] = name }
+        names.withLockedValue { $0[id] = name }
     }
 
     /// Casts waiting in each target's queue (the one being handled included).
     public var queueDepths: [String: Int] {
-        targets.withLock { $0 }.mapValues { $0.pending.load(ordering: .relaxed) }
+        targets.withLockedValue { $0 }.mapValues { $0.pending.load(ordering: .relaxed) }
     }
 
-    public var counts: Statistics { statistics.withLock { $0 } }
-    public func savedState(of function: String) -> [UInt8] { states.withLock { $0[function] ?? [] } }
-    public func restoreStates(_ saved: [String: [UInt8]]) { states.withLock { $0.merge(saved) { $1 } } }
-    public var allStates: [String: [UInt8]] { states.withLock { $0 } }
+    public var counts: Statistics { statistics.withLockedValue { $0 } }
+    public func savedState(of function: String) -> [UInt8] { states.withLockedValue { $0[function] ?? [] } }
+    public func restoreStates(_ saved: [String: [UInt8]]) { states.withLockedValue { $0.merge(saved) { $1 } } }
+    public var allStates: [String: [UInt8]] { states.withLockedValue { $0 } }
 
     /// Waits until no cast is in flight anywhere (delayed casts not counted). A delivery may
     /// enqueue further casts before it counts itself done, so when "done" (read first) equals
     /// "enqueued" (read second), nothing was in flight at the first read.
     public func drain() {
-        let all = targets.withLock { Array($0.values) }
+        let all = targets.withLockedValue { Array($0.values) }
         while true {
             for target in all { target.queue.sync {} }
             let done = completedTotal.load(ordering: .sequentiallyConsistent)
@@ -109,32 +110,32 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         enqueue(from: source, sourceID: nil, to: name, payload: payload)
     }
 
-    func sourceName(_ id: InstanceID) -> String { names.withLock { $0[id] } ?? "instance \(id)" }
+    func sourceName(_ id: InstanceID) -> String { names.withLockedValue { $0[id] } ?? "instance \(id)" }
 
     private func resolve(_ source: String, _ destination: Destination) -> Result<Target, Undelivered> {
         let name: String?
         switch destination {
-        case let .instance(id): name = names.withLock { $0[id] }
+        case let .instance(id): name = names.withLockedValue { $0[id] }
         case let .alias(alias):
-            guard let mapped = mappings.withLock({ $0[source]?[alias] }) else {
+            guard let mapped = mappings.withLockedValue({ $0[source]?[alias] }) else {
                 return .failure(.init(from: source, to: alias, reason: "output \"\(alias)\" is not mapped"))
             }
             name = mapped
         }
-        guard let name, let target = targets.withLock({ $0[name] }) else {
+        guard let name, let target = targets.withLockedValue({ $0[name] }) else {
             return .failure(.init(from: source, to: destination.description, reason: "no such function or resource in workflow \(workflow)"))
         }
         return .success(target)
     }
 
     private func lost(_ problem: Undelivered) {
-        statistics.withLock { $0.undelivered += 1 }
+        statistics.withLockedValue { $0.undelivered += 1 }
         undelivered.increment()
         logger.warning("event not delivered", metadata: ["workflow": "\(workflow)", "from": "\(problem.from)", "to": "\(problem.to)", "reason": "\(problem.reason)"])
     }
 
     private func enqueue(from source: String, sourceID: InstanceID?, to name: String, payload: [UInt8]) {
-        guard let target = targets.withLock({ $0[name] }) else {
+        guard let target = targets.withLockedValue({ $0[name] }) else {
             return lost(.init(from: source, to: name, reason: "no such function or resource in workflow \(workflow)"))
         }
         enqueue(from: source, sourceID: sourceID, to: target, payload: payload)
@@ -157,7 +158,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
                 case let .function(instance): try instance.cast(from: sourceID ?? instance.id, payload: payload)
                 case let .resource(resource): try resource.cast(payload: payload)
                 }
-                statistics.withLock { $0.delivered += 1 }
+                statistics.withLockedValue { $0.delivered += 1 }
                 delivered.increment()
             } catch {
                 lost(.init(from: source, to: target.name, reason: "\(error)"))
@@ -171,7 +172,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         let name = sourceName(source)
         switch resolve(name, destination) {
         case let .failure(problem):
-            let held = starting.withLock { events in
+            let held = starting.withLockedValue { events in
                 events?.append(HeldCast(source: source, destination: destination, payload: payload))
                 return events != nil
             }
@@ -189,15 +190,15 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
 
     /// Non-nil while the workflow starts: a function's init (or a delayed cast it scheduled)
     /// may cast to a function, or to itself, before the node has added it.
-    private let starting = Mutex<[HeldCast]?>(nil)
+    private let starting = NIOLockedValueBox<[HeldCast]?>(nil)
 
     /// From now until `started()`, a cast whose target is not added yet waits instead of
     /// counting as undelivered.
-    func starts() { starting.withLock { $0 = [] } }
+    func starts() { starting.withLockedValue { $0 = [] } }
 
     /// Everything is added: held casts go out in the order they were made.
     func started() {
-        let held = starting.withLock { events in defer { events = nil }; return events ?? [] }
+        let held = starting.withLockedValue { events in defer { events = nil }; return events ?? [] }
         for event in held { cast(from: event.source, to: event.destination, payload: event.payload) }
     }
 
@@ -209,7 +210,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     /// call). It runs on the target's serial queue, in turn with the casts it receives: a
     /// burst of requests waits there instead of occupying a thread each.
     public func call(fromResource name: String, output alias: String, payload: [UInt8]) async -> CallReply {
-        guard let id = resourceIDs.withLock({ $0[name] }) else {
+        guard let id = resourceIDs.withLockedValue({ $0[name] }) else {
             lost(.init(from: name, to: alias, reason: "no such resource in workflow \(workflow)"))
             return .error("no resource \(name) in workflow \(workflow)")
         }
@@ -224,7 +225,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     private func call(from name: String, id source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
-        statistics.withLock { $0.calls += 1 }
+        statistics.withLockedValue { $0.calls += 1 }
         switch resolve(name, destination) {
         case let .failure(problem):
             lost(problem)
@@ -255,6 +256,6 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     public func sync(from source: InstanceID, function: String, state: [UInt8]) {
-        states.withLock { $0[function] = state }
+        states.withLockedValue { $0[function] = state }
     }
 }

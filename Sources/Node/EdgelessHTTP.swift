@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// EDGELESS's HTTP messages as its functions see them (serde JSON of `edgeless_http`): what
 /// `http-ingress` passes in a call and what a function passes when it calls `http-egress`.
@@ -98,6 +99,12 @@ public struct EdgelessHTTPResponse: Codable, Sendable, Equatable {
 struct MessageProblem: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+
+    /// What a message that is not JSON starts with, escaped: it goes into a 502 body and the
+    /// node's log, where a raw newline would forge a line.
+    static func notJSON(_ bytes: [UInt8]) -> MessageProblem {
+        MessageProblem("not JSON (\(bytes.count) bytes starting \"\(LogText.escaped(String(decoding: bytes.prefix(40), as: UTF8.self), maxBytes: 160))\")")
+    }
 }
 
 enum EdgelessJSON {
@@ -120,7 +127,7 @@ enum EdgelessJSON {
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             return .failure(MessageProblem("field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" is not valid"))
         } catch {
-            return .failure(MessageProblem("not JSON (\(bytes.count) bytes starting \"\(String(decoding: bytes.prefix(40), as: UTF8.self))\")"))
+            return .failure(.notJSON(bytes))
         }
     }
 }

@@ -30,7 +30,7 @@ struct EdgelessResponseReader {
 
     private mutating func response() throws(MessageProblem) -> EdgelessHTTPResponse {
         guard peek() == UInt8(ascii: "{") else {
-            throw MessageProblem("not JSON (\(bytes.count) bytes starting \"\(String(decoding: bytes.prefix(40), as: UTF8.self))\")")
+            throw .notJSON(bytes)
         }
         var status: Int?
         var body: [UInt8]?

@@ -109,8 +109,11 @@ struct EgressTarget: Sendable, Equatable {
         guard case let .exact(name)? = HostName(hostText) else {
             return .failure(ConfigurationProblem("\(written) is refused: host \"\(hostText)\" is not a plain host name, an IPv4 address or [IPv6]"))
         }
-        let port = parsed.port ?? defaultPort(of: scheme)
-        guard (1...65535).contains(port) else { return .failure(ConfigurationProblem("\(written) is refused: port \(port) is not between 1 and 65535")) }
+        let port: Int
+        switch WrittenPort.check(written) {
+        case let .failure(problem): return .failure(problem)
+        case let .success(explicit): port = explicit ?? defaultPort(of: scheme)
+        }
         let hostPart = name.contains(":") ? "[\(name)]" : name
         let query = parsed.percentEncodedQuery.map { "?" + $0 } ?? ""
         let rebuilt = "\(scheme)://\(hostPart):\(port)\(parsed.percentEncodedPath.isEmpty ? "/" : parsed.percentEncodedPath)\(query)"

@@ -4,7 +4,7 @@ import FunctionRuntime
 import HTTPServing
 import Logging
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's HTTP ingress, as in EDGELESS: one listener for the whole node; each
 /// `http-ingress` resource claims requests by host (the `Host` header without port), methods
@@ -34,9 +34,9 @@ public final class HTTPIngress: Sendable {
         }
     }
 
-    private let routes = Mutex<[Route]>([])
-    private let listener = Mutex<HTTPServer?>(nil)
-    private let counters = Mutex<[String: Counter]>([:])
+    private let routes = NIOLockedValueBox<[Route]>([])
+    private let listener = NIOLockedValueBox<HTTPServer?>(nil)
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
     private let logger: Logger
     private let metrics: MetricsFactory?
     /// The functions' payload limit: a request whose EDGELESS JSON would exceed it gets 413.
@@ -49,23 +49,23 @@ public final class HTTPIngress: Sendable {
     }
 
     /// The port requests arrive on, once `listen` has run.
-    public var port: Int? { listener.withLock { $0?.port } }
+    public var port: Int? { listener.withLockedValue { $0?.port } }
 
     func listen(host: String, port: Int) async throws -> Int {
         let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: maxPayloadBytes, logger: logger) { [self] request in
             await handle(request)
         }
-        listener.withLock { $0 = server }
+        listener.withLockedValue { $0 = server }
         logger.info("HTTP ingress listening", metadata: ["address": "\(server.baseURL)"])
         return server.port
     }
 
     func close() async {
-        await listener.withLock { server in defer { server = nil }; return server }?.stop()
+        await listener.withLockedValue { server in defer { server = nil }; return server }?.stop()
     }
 
     func add(_ route: Route) throws(NodeError) {
-        let conflict: Route? = routes.withLock { routes in
+        let conflict: Route? = routes.withLockedValue { routes in
             if let taken = routes.first(where: { $0.overlaps(route) }) { return taken }
             routes.append(route)
             // Most specific first: a longer path prefix, then a named host before "*".
@@ -78,14 +78,14 @@ public final class HTTPIngress: Sendable {
     }
 
     func remove(workflow: String, resource: String) {
-        routes.withLock { $0.removeAll { $0.workflow == workflow && $0.resource == resource } }
+        routes.withLockedValue { $0.removeAll { $0.workflow == workflow && $0.resource == resource } }
     }
 
     /// Answers one request: 404 when no resource claims it, 502 when the function errs or
     /// replies with something that is not an EDGELESS HTTP response, 204 when it does not reply.
     /// The ingress owns the framing: a reply's hop-by-hop and length headers are dropped.
     func handle(_ request: HTTPRequestInfo) async -> HTTPAnswer {
-        guard let route = routes.withLock({ $0.first { $0.matches(request) } }) else {
+        guard let route = routes.withLockedValue({ $0.first { $0.matches(request) } }) else {
             return count(.text(404, "no workflow on this node serves \(request.method) \(request.hostName)\(request.path)"), route: nil)
         }
         guard let method = EdgelessHTTPRequest.edgelessMethod(request.method) else {
@@ -132,7 +132,7 @@ public final class HTTPIngress: Sendable {
     private func count(_ answer: HTTPAnswer, route: Route?) -> HTTPAnswer {
         let dimensions = [("workflow", route?.workflow ?? "none"), ("resource", route?.resource ?? "none"), ("status", "\(answer.status)")]
         let key = dimensions.map(\.1).joined(separator: "\u{0}")
-        let counter = counters.withLock { counters in
+        let counter = counters.withLockedValue { counters in
             if let made = counters[key] { return made }
             let made = metrics.map { Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: $0) }
                 ?? Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions)

@@ -3,9 +3,9 @@ import FunctionRuntime
 import Logging
 import Manifest
 import Metrics
+import NIOConcurrencyHelpers
 import Shield
 import Support
-import Synchronization
 import TrustedFiles
 
 /// Runs workflows of one signed application: function code only through the verifying
@@ -33,11 +33,11 @@ public final class Node: Sendable {
     private let logger: Logger
     private let metrics: MetricsFactory?
     private let maxPayloadBytes: Int
-    private let running = Mutex<[String: RunningWorkflow]>([:])
+    private let running = NIOLockedValueBox<[String: RunningWorkflow]>([:])
     /// State each function last synced, by its code's signed hash and its name, kept across a
     /// workflow's stop and start. Not by workflow id: a caller chooses that, and another
     /// workflow started under the same id must not inherit what this code synced.
-    private let savedStates = Mutex<[StateKey: [UInt8]]>([:])
+    private let savedStates = NIOLockedValueBox<[StateKey: [UInt8]]>([:])
     private let admission: Admission
     /// Routes of the manifest's `[workflow]`, reserved from the start, before it runs.
     private let manifestClaims: [IngressClaim]
@@ -81,7 +81,7 @@ public final class Node: Sendable {
         await ingress.close()
     }
 
-    public var workflows: [RunningWorkflow] { running.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+    public var workflows: [RunningWorkflow] { running.withLockedValue { Array($0.values) }.sorted { $0.id < $1.id } }
 
     /// Validates and starts a workflow read (through the verifying reader) from `path`, a
     /// trusted file, so a signed one. Code paths in it are relative to its folder.
@@ -99,7 +99,7 @@ public final class Node: Sendable {
         let workflow: Workflow
         do { workflow = try Workflow.parse(json, source: source) } catch { throw .workflow(error) }
         let workflowID = id ?? UUID().uuidString.lowercased()
-        if running.withLock({ $0[workflowID] != nil }) { throw .workflow(.invalid(source, ["a workflow with id \(workflowID) is already running"])) }
+        if running.withLockedValue({ $0[workflowID] != nil }) { throw .workflow(.invalid(source, ["a workflow with id \(workflowID) is already running"])) }
 
         // Load and check all code first, so nothing starts unless everything can.
         var codes: [String: FunctionCode] = [:]
@@ -127,7 +127,7 @@ public final class Node: Sendable {
 
         let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
         let codeHashes = codes.mapValues(\.hash)
-        dataplane.restoreStates(savedStates.withLock { saved in
+        dataplane.restoreStates(savedStates.withLockedValue { saved in
             codeHashes.reduce(into: [:]) { states, entry in states[entry.key] = saved[StateKey(codeHash: entry.value, function: entry.key)] }
         })
         dataplane.starts()
@@ -162,7 +162,7 @@ public final class Node: Sendable {
         dataplane.started()
         let started = RunningWorkflow(id: workflowID, source: source, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
                                       codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)").map(\.claim))
-        running.withLock { $0[workflowID] = started }
+        running.withLockedValue { $0[workflowID] = started }
         logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",
                                                    "functions": "\(instances.count)", "resources": "\(resources.count)"])
         return started
@@ -170,7 +170,7 @@ public final class Node: Sendable {
 
     /// Runs stop handlers, keeps synced state for a later start, flushes resources.
     public func stop(workflow id: String) throws(NodeError) {
-        guard let workflow = running.withLock({ $0.removeValue(forKey: id) }) else { throw .unknownWorkflow(id) }
+        guard let workflow = running.withLockedValue({ $0.removeValue(forKey: id) }) else { throw .unknownWorkflow(id) }
         workflow.dataplane.drain()
         for (name, instance) in workflow.instances.sorted(by: { $0.key < $1.key }) {
             do { try instance.stop() } catch {
@@ -180,7 +180,7 @@ public final class Node: Sendable {
         workflow.dataplane.drain()
         for resource in workflow.resources.values { resource.stop() }
         let states = workflow.dataplane.allStates
-        savedStates.withLock { saved in
+        savedStates.withLockedValue { saved in
             for (function, hash) in workflow.codeHashes { saved[StateKey(codeHash: hash, function: function)] = states[function] }
         }
         logger.info("workflow stopped", metadata: ["workflow": "\(id)"])
@@ -193,7 +193,7 @@ public final class Node: Sendable {
     /// Routes workflows from outside the bundle may not touch: the manifest's `[workflow]`
     /// and every running signed workflow's.
     private var reservedClaims: [IngressClaim] {
-        manifestClaims + running.withLock { $0.values.filter(\.origin.isSigned).flatMap(\.ingressClaims) }
+        manifestClaims + running.withLockedValue { $0.values.filter(\.origin.isSigned).flatMap(\.ingressClaims) }
     }
 
     private func makeResource(_ resource: Workflow.Resource, workflow: String, dataplane: Dataplane) throws(NodeError) -> Resource {

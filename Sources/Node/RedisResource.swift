@@ -1,6 +1,7 @@
 import Foundation
 import FunctionRuntime
 import Manifest
+import Support
 
 /// `redis`: writes each cast payload to a configured key (SET), over one TCP connection
 /// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
@@ -101,7 +102,10 @@ public final class RedisResource: Resource, @unchecked Sendable {
             let result = recv(socket, &byte, 1, 0)
             if result < 0 && errno == EINTR { continue }
             guard result == 1 else { throw NodeError.resource(name, "redis closed the connection or timed out") }
-            if byte == UInt8(ascii: "\n") { return String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...], as: UTF8.self) }
+            // The server is a peer, not a trusted party: its line reaches messages and the log.
+            if byte == UInt8(ascii: "\n") {
+                return LogText.escaped(String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...], as: UTF8.self), maxBytes: 512)
+            }
             line.append(byte)
         }
         throw NodeError.resource(name, "redis reply longer than 4 KiB")
@@ -130,8 +134,11 @@ struct RedisEndpoint: Sendable, Equatable {
         guard case let .exact(host)? = HostName(written) else {
             return .failure(ConfigurationProblem("url \"\(url)\": host \"\(written)\" is not a host name, an IPv4 address or [IPv6]"))
         }
-        let port = parsed.port ?? Policy.redisPort
-        guard (1...65535).contains(port) else { return .failure(ConfigurationProblem("url \"\(url)\": port \(port) is not between 1 and 65535")) }
+        let port: Int
+        switch WrittenPort.check(url) {
+        case let .failure(problem): return .failure(problem)
+        case let .success(written): port = written ?? Policy.redisPort
+        }
         guard parsed.query == nil, parsed.fragment == nil else { return .failure(ConfigurationProblem("url \"\(url)\" must not have a query or fragment: redis://HOST:PORT[/DB]")) }
         let path = parsed.percentEncodedPath.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         var database = 0

@@ -1,13 +1,18 @@
 import Foundation
+import Support
 
-/// Where a running node tells its operator how to reach its API: `<control folder>/<app>.json`,
-/// `{"app": …, "url": …, "token": …}`, mode 0600, in a folder of mode 0700 owned by the user the
-/// node runs as. Whoever can read the file controls the node, so both are checked every time
-/// they are used, by the node that writes it and by the `node` commands that read it.
+/// Where a running node tells its operator how to reach its API:
+/// `<control folder>/<app>/control.json`, `{"app": …, "url": …, "token": …}`, mode 0600, in
+/// folders of mode 0700 owned by the user the node runs as. Whoever can read the file controls
+/// the node, so both are checked every time they are used, by the node that writes it and by
+/// the `node` commands that read it. Each node has a folder of its own so that the sandbox
+/// binds only that one into its runtime: a runtime never sees, or replaces, another node's file.
 public struct ControlFile: Codable, Sendable, Equatable {
     public var app: String
     public var url: String
     public var token: String
+
+    static let fileName = "control.json"
 
     public init(app: String, url: String, token: ControlToken) {
         self.app = app
@@ -22,24 +27,29 @@ public struct ControlFile: Codable, Sendable, Equatable {
         return "/tmp/secure-executor-\(geteuid())"
     }
 
-    /// The file's name for an app: its name with anything but letters, digits, `.`, `_` and
-    /// `-` replaced by `_` (an app name may hold `/` or start with `.`), then `.json`.
-    public static func fileName(app: String) -> String {
+    /// The node folder for an app inside `controlFolder`: the app's name with anything but
+    /// letters, digits, `.`, `_` and `-` replaced by `_` (an app name may hold `/` or start
+    /// with `.`).
+    public static func nodeFolder(app: String, in controlFolder: String) -> String {
         var name = String(app.unicodeScalars.map { scalar -> Character in
             let allowed = scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
             return allowed ? Character(scalar) : "_"
         })
         if name.hasPrefix(".") { name = "_" + name.dropFirst() }
-        return name + ".json"
+        return controlFolder + "/" + name
     }
 
-    /// Writes the file for `app` into `folder` (checked first): a new file made with O_EXCL
+    /// Where the file of `app` is, for messages.
+    public static func path(app: String, in controlFolder: String) -> String { nodeFolder(app: app, in: controlFolder) + "/" + fileName }
+
+    /// Writes the file into the node's own `folder` (`nodeFolder(app:in:)`; created and checked
+    /// first, its parent must exist): a new file made with O_EXCL
     /// and mode 0600, then renamed over any old one, so a reader never sees half a file and a
     /// link planted at the name is replaced, never followed.
     public func write(into folder: String) throws(ControlFileError) {
         let directory = try ControlFolder.open(folder)
         defer { close(directory) }
-        let name = Self.fileName(app: app), temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let name = Self.fileName, temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { throw .unwritable(path: folder + "/" + name, reason: "cannot encode it") }
@@ -55,26 +65,35 @@ public struct ControlFile: Codable, Sendable, Equatable {
         }
     }
 
-    /// Removes this node's file, unless another node of the same app has replaced it since.
+    /// Removes this node's file from its `folder`, unless another node of the same app has
+    /// replaced it since.
     public func remove(from folder: String) {
-        guard let directory = try? ControlFolder.open(folder) else { return }
+        guard let directory = try? ControlFolder.open(folder, create: false) else { return }
         defer { close(directory) }
-        let name = Self.fileName(app: app)
+        let name = Self.fileName
         if (try? Self.read(name, in: directory, folder: folder)) == self { unlinkat(directory, name, 0) }
     }
 
-    /// The file of the node to talk to: `app`'s, or with `app` nil the only one in `folder`.
-    public static func find(in folder: String, app: String?) throws(ControlFileError) -> ControlFile {
-        let directory = try ControlFolder.open(folder, create: false)
-        defer { close(directory) }
-        if let app { return try read(fileName(app: app), in: directory, folder: folder) }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
-        switch names.count {
-        case 0: throw .noNode(folder: folder)
-        case 1: return try read(names[0], in: directory, folder: folder)
-        default: throw .severalNodes(folder: folder, apps: names.map { String($0.dropLast(5)) })
+    /// The file of the node to talk to in `controlFolder`: `app`'s, or with `app` nil the only one.
+    public static func find(in controlFolder: String, app: String?) throws(ControlFileError) -> ControlFile {
+        close(try ControlFolder.open(controlFolder, create: false))
+        if let app { return try read(in: nodeFolder(app: app, in: controlFolder), app: app) }
+        let nodes = ((try? FileManager.default.contentsOfDirectory(atPath: controlFolder)) ?? [])
+            .filter { FileManager.default.fileExists(atPath: controlFolder + "/" + $0 + "/" + fileName) }.sorted()
+        switch nodes.count {
+        case 0: throw .noNode(folder: controlFolder)
+        case 1: return try read(in: controlFolder + "/" + nodes[0], app: nil)
+        default: throw .severalNodes(folder: controlFolder, apps: nodes)
         }
+    }
+
+    private static func read(in folder: String, app: String?) throws(ControlFileError) -> ControlFile {
+        let directory: Int32
+        do { directory = try ControlFolder.open(folder, create: false) } catch .noNode {
+            throw .noNode(folder: PathText.folder(of: folder), file: PathText.name(of: folder) + "/" + fileName)
+        }
+        defer { close(directory) }
+        return try read(fileName, in: directory, folder: folder)
     }
 
     private static func read(_ name: String, in directory: Int32, folder: String) throws(ControlFileError) -> ControlFile {

@@ -1,9 +1,9 @@
 import Foundation
 import HostBridge
 import Metrics
+import NIOConcurrencyHelpers
 import Node
 import Prometheus
-import Synchronization
 
 /// The node's Prometheus registry. Counters and start-up timers arrive through `factory`
 /// (hand it to `Node`); queue depths and events/s are read from the running workflows when
@@ -37,9 +37,9 @@ public final class NodeMetrics: Sendable {
 
     /// Last delivered-count sample per workflow; a rate is recomputed once at least a second
     /// has passed, so frequent scrapes do not turn it into noise.
-    private let samples = Mutex<[String: Sample]>([:])
-    private let gauges = Mutex<[String: [Prometheus.Gauge]]>([:])
-    private let hostGauges = Mutex<[HostField: Prometheus.Gauge]>([:])
+    private let samples = NIOLockedValueBox<[String: Sample]>([:])
+    private let gauges = NIOLockedValueBox<[String: [Prometheus.Gauge]]>([:])
+    private let hostGauges = NIOLockedValueBox<[HostField: Prometheus.Gauge]>([:])
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -52,7 +52,7 @@ public final class NodeMetrics: Sendable {
     public func eventsPerSecond(of workflow: Node.RunningWorkflow) -> Double {
         let delivered = workflow.dataplane.counts.delivered
         let now = ContinuousClock.now
-        return samples.withLock { samples in
+        return samples.withLockedValue { samples in
             guard var sample = samples[workflow.id] else {
                 samples[workflow.id] = Sample(at: now, delivered: delivered, rate: 0)
                 return 0
@@ -72,12 +72,12 @@ public final class NodeMetrics: Sendable {
     public func exposition(node: Node, host: [(field: HostField, reading: HostReading)]? = nil) -> [UInt8] {
         if let host { refreshHostGauges(host) }
         let workflows = node.workflows
-        gauges.withLock { gauges in
+        gauges.withLockedValue { gauges in
             let running = Set(workflows.map(\.id))
             for (id, stale) in gauges where !running.contains(id) {
                 stale.forEach(registry.unregisterGauge)
                 gauges[id] = nil
-                samples.withLock { $0[id] = nil }
+                samples.withLockedValue { $0[id] = nil }
             }
             for workflow in workflows {
                 var made: [Prometheus.Gauge] = []
@@ -96,7 +96,7 @@ public final class NodeMetrics: Sendable {
     }
 
     private func refreshHostGauges(_ readings: [(field: HostField, reading: HostReading)]) {
-        hostGauges.withLock { gauges in
+        hostGauges.withLockedValue { gauges in
             for (field, reading) in readings {
                 if case .text = reading { continue }
                 let unknown = registry.makeGauge(descriptor: Self.hostUnknown, labels: [("field", field.rawValue)])

@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
 
         Results and the exact commands are kept in docs/BENCHMARKS.md.
         """,
-        subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, MeasureLoad.self])
+        subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, SoakBench.self, MeasureLoad.self])
 }
 
 /// Monotonic wall time in seconds.

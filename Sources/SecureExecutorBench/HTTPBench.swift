@@ -92,20 +92,10 @@ struct HTTPBench: AsyncParsableCommand {
     }
 
     private func wrk(port: Int, script: String) throws -> WrkResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t\(threads)", "-c\(connections)", "-d\(duration)s", "--latency", "-s", script, "http://127.0.0.1:\(port)/hello"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        func field(_ prefix: String) -> String? {
-            text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }
-                .map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) }
-        }
-        guard process.terminationStatus == 0, let rate = field("Requests/sec:").flatMap(Double.init) else {
+        let run = try Wrk.start(["-t\(threads)", "-c\(connections)", "-d\(duration)s", "--latency", "-s", script, "http://127.0.0.1:\(port)/hello"])
+        let text = run.finish()
+        func field(_ prefix: String) -> String? { Wrk.field(text, prefix) }
+        guard run.process.terminationStatus == 0, let rate = field("Requests/sec:").flatMap(Double.init) else {
             throw ValidationError("wrk failed on port \(port): \(text)")
         }
         let non2xx = field("Non-2xx or 3xx responses:").flatMap(Int.init) ?? 0
@@ -145,5 +135,35 @@ struct HTTPBench: AsyncParsableCommand {
                    ["events delivered", "undelivered", "seconds", "events/s", "numbers/s end to end"],
                    [["\(counts.delivered)", "\(counts.undelivered)", String(format: "%.2f", seconds),
                      String(format: "%.0f", Double(counts.delivered) / seconds), String(format: "%.0f", Double(events) / seconds)]])
+    }
+}
+
+/// One run of Debian's wrk, started in the background; its output is read when it ends.
+struct Wrk {
+    let process: Process
+    private let output: Pipe
+
+    static func start(_ arguments: [String]) throws -> Wrk {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        return Wrk(process: process, output: output)
+    }
+
+    /// Waits for wrk to end and returns what it printed.
+    func finish() -> String {
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text
+    }
+
+    /// The rest of the first line of wrk's output that starts with `prefix` (after trimming).
+    static func field(_ text: String, _ prefix: String) -> String? {
+        text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }
+            .map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) }
     }
 }

@@ -10,7 +10,7 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Ask a running node (started with `run`) for its status, or start and stop workflows.",
         discussion: """
-        Each command reads the control file the node wrote at start (CONTROL-DIR/APP.json, mode \
+        Each command reads the control file the node wrote at start (CONTROL-DIR/APP/control.json, mode \
         0600: the API's URL and its bearer token, new at every start) and sends the token. With \
         one node running nothing needs naming; with several, pick one with --app.
 

@@ -5,10 +5,10 @@ import Foundation
 import HostBridge
 import Logging
 import Manifest
+import NIOConcurrencyHelpers
 import Node
 import NodeAPI
 import Shield
-import Synchronization
 import TrustedFiles
 
 struct Run: AsyncParsableCommand {
@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         agent's checked figures, /metrics, /workflows, /instances; POST /workflows starts another \
         workflow of trusted functions; DELETE /workflows/ID stops one), only to callers with the \
         node's bearer token: the runtime makes a new one at each start and writes it, with the \
-        API's URL, to --control-dir/APP.json (mode 0600, folder 0700), where `secure-executor \
+        API's URL, to --control-dir/APP/control.json (mode 0600, folders 0700), where `secure-executor \
         node status|workflows|start|stop` find it. http-ingress resources receive requests on \
         --listen:--ingress-port. Both addresses are loopback by default. docs/NODE.md describes \
         the API, docs/HOST-AGENT.md the agent.
@@ -52,7 +52,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Port of the node API (0: any free port, printed at start).")
     var apiPort = 7021
 
-    @Option(help: "Folder (mode 0700, yours) for the control file APP.json holding the API's URL and token (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
+    @Option(help: "Folder (mode 0700, yours) for the control files (APP/control.json) holding the API's URL and token (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
     var controlDir: String?
 
     @Option(help: "Port of the HTTP ingress that http-ingress resources share (0: any free port).")
@@ -108,10 +108,17 @@ struct Run: AsyncParsableCommand {
         FileHandle.standardError.write(Data((chosen.banner + "\n").utf8))
         let writable: [WritablePath]
         do { writable = try Self.openWritable(manifest) } catch { fail(error) }
-        // The runtime writes its control file there; under the sandbox only through this bind.
+        // The runtime writes its control file into its own node folder; under the sandbox it
+        // sees only that folder, not the other nodes' files beside it.
         let controlFolder = URL(fileURLWithPath: controlDir ?? ControlFile.defaultFolder()).standardizedFileURL.path
+        let nodeFolder = ControlFile.nodeFolder(app: manifest.app.name, in: controlFolder)
         let control: WritablePath
-        do { control = WritablePath(descriptor: try ControlFolder.open(controlFolder), path: controlFolder) } catch { fail(error) }
+        do {
+            close(try ControlFolder.open(controlFolder))
+            control = WritablePath(descriptor: try ControlFolder.open(nodeFolder), path: nodeFolder)
+        } catch {
+            fail(error)
+        }
         // The runtime may not see the key or trusted-signers file: hand it every accepted key itself.
         let signerArguments: [String]
         switch outcome {
@@ -227,6 +234,7 @@ struct Run: AsyncParsableCommand {
         }
         let metrics = NodeMetrics()
         let controlFolder = controlDir ?? ControlFile.defaultFolder()
+        let nodeFolder = ControlFile.nodeFolder(app: loaded.manifest.app.name, in: controlFolder)
         let node: Node
         let api: NodeAPI
         let control: ControlFile
@@ -237,8 +245,8 @@ struct Run: AsyncParsableCommand {
             api = try await NodeAPI.start(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
                                           logger: Logger(label: "secure-executor.api"))
             control = ControlFile(app: loaded.manifest.app.name, url: api.baseURL, token: api.token)
-            try control.write(into: controlFolder)
-            print("control file \(controlFolder)/\(ControlFile.fileName(app: control.app)) (API URL and token, mode 0600)")
+            try control.write(into: nodeFolder)
+            print("control file \(ControlFile.path(app: control.app, in: controlFolder)) (API URL and token, mode 0600)")
             print("node API on \(api.baseURL), HTTP ingress on http://\(listen):\(ingress), backend \(backend)")
             workflow = try node.start(workflowAt: workflowPath.string)
         } catch {
@@ -252,7 +260,7 @@ struct Run: AsyncParsableCommand {
 
         await untilSignalled(orAfter: seconds, stopDescriptor: stopDescriptor)
         let counts = workflow.dataplane.counts
-        control.remove(from: controlFolder)
+        control.remove(from: nodeFolder)
         await api.stop()
         await node.shutdown()
         print("stopped: \(counts.delivered) events delivered, \(counts.undelivered) undelivered, \(counts.calls) calls")
@@ -261,10 +269,10 @@ struct Run: AsyncParsableCommand {
     /// Returns on SIGINT or SIGTERM, a byte or end-of-file on the launcher's stop pipe (the
     /// launcher's SIGTERM, which bubblewrap would not pass on, or the launcher gone), or after `seconds`.
     private func untilSignalled(orAfter seconds: Double?, stopDescriptor: Int32?) async {
-        let once = Mutex(false)
+        let once = NIOLockedValueBox(false)
         var sources: [any DispatchSourceProtocol] = []
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let finish: @Sendable () -> Void = { if once.withLock({ let first = !$0; $0 = true; return first }) { done.resume() } }
+            let finish: @Sendable () -> Void = { if once.withLockedValue({ let first = !$0; $0 = true; return first }) { done.resume() } }
             for signalNumber in [SIGINT, SIGTERM] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Verified chunks, shared by every open of every trusted file, bounded in bytes and evicted
 /// least-recently-used first. Only bytes that matched their signed hash are ever inserted, so a
@@ -49,12 +49,12 @@ public final class ChunkCache: Sendable {
     }
 
     public let capacityBytes: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(capacityBytes: Int) { self.capacityBytes = max(0, capacityBytes) }
 
     public func get(_ key: Key) -> [UInt8]? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard let slot = state.index[key] else {
                 state.statistics.misses += 1
                 return nil
@@ -70,7 +70,7 @@ public final class ChunkCache: Sendable {
 
     public func insert(_ key: Key, _ bytes: [UInt8]) {
         guard bytes.count <= capacityBytes else { return }
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.index[key] != nil { return }
             while state.statistics.bytes + bytes.count > capacityBytes, state.tail >= 0 {
                 let victim = state.tail
@@ -96,5 +96,5 @@ public final class ChunkCache: Sendable {
         }
     }
 
-    public var statistics: Statistics { state.withLock { $0.statistics } }
+    public var statistics: Statistics { state.withLockedValue { $0.statistics } }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Manifest
+import NIOConcurrencyHelpers
 import Support
 import Synchronization
 #if canImport(Glibc)
@@ -115,7 +116,7 @@ public struct ParallelHasher: Sendable {
         let hashes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, totalChunks * 32), alignment: 8)
         defer { hashes.deallocate() }
         let output = SendableBuffer(hashes)
-        let failures = Mutex<[Int: String]>([:])
+        let failures = NIOLockedValueBox<[Int: String]>([:])
         let nextUnit = Atomic<Int>(0)
         let unitCount = unitJob.count
         let chunkSize = self.chunkSize, piece = self.piece
@@ -138,7 +139,7 @@ public struct ParallelHasher: Sendable {
                     openIndex = jobIndex
                     if fd < 0 {
                         let reason = "cannot open: \(String(cString: strerror(errno)))"
-                        failures.withLock { $0[jobIndex] = reason }
+                        failures.withLockedValue { $0[jobIndex] = reason }
                     }
                 }
                 guard fd >= 0 else { continue }
@@ -153,7 +154,7 @@ public struct ParallelHasher: Sendable {
                     done += got
                 }
                 guard done == length else {
-                    failures.withLock { $0[jobIndex] = "shrank while being hashed (expected \(job.size) bytes); sign again once it is stable" }
+                    failures.withLockedValue { $0[jobIndex] = "shrank while being hashed (expected \(job.size) bytes); sign again once it is stable" }
                     continue
                 }
                 var offset = 0
@@ -173,7 +174,7 @@ public struct ParallelHasher: Sendable {
             }
         }
 
-        let failed = failures.withLock { $0 }
+        let failed = failures.withLockedValue { $0 }
         return jobs.indices.map { index in
             if let reason = failed[index] { return .failure(HashFailure(path: jobs[index].path, reason: reason)) }
             let chunks = Int((jobs[index].size + UInt64(chunkSize) - 1) / UInt64(chunkSize))

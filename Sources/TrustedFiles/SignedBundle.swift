@@ -19,9 +19,14 @@ public struct SignedBundle: Sendable {
         public let signature: String
 
         public init(manifest: Manifest, directory: String? = nil) {
-            let folder = directory ?? PathText.folder(of: manifest.path)
-            table = folder + "/" + manifest.baseName + ".trusted"
-            signature = folder + "/" + manifest.baseName + ".sig"
+            self.init(manifestPath: manifest.path, directory: directory)
+        }
+
+        /// From the manifest's absolute path alone, so they are known before it is parsed.
+        public init(manifestPath: String, directory: String? = nil) {
+            let folder = directory ?? PathText.folder(of: manifestPath)
+            table = folder + "/" + Manifest.baseName(ofPath: manifestPath) + ".trusted"
+            signature = folder + "/" + Manifest.baseName(ofPath: manifestPath) + ".sig"
         }
 
         /// Everything `sign` writes (FileSelection also leaves out their temporary files).
@@ -34,12 +39,13 @@ public struct SignedBundle: Sendable {
     }
 
     /// Checks, in order: the signature over the recorded hashes (and that its key is one of
-    /// `signers`, unless nil), then that the manifest and the table on disk are the ones those
-    /// hashes name, then the table's structure. Each failure names the part that differs.
+    /// `signers`, unless nil), then that the manifest's bytes on disk are the ones signed, and
+    /// only then parses them (the TOML parser never sees bytes nobody signed), then that the
+    /// table is the one signed, then its structure. Each failure names the part that differs.
     public static func load(manifestPath: String, bundleDirectory: String? = nil, signers: [PublicKey]?) throws(BundleError) -> SignedBundle {
-        let manifest: Manifest
-        do { manifest = try Manifest.load(path: manifestPath) } catch { throw .manifest(error) }
-        let paths = Paths(manifest: manifest, directory: bundleDirectory)
+        let bytes: [UInt8], file: String
+        do { (bytes, file) = try Manifest.readBytes(path: manifestPath) } catch { throw .manifest(error) }
+        let paths = Paths(manifestPath: file, directory: bundleDirectory)
 
         guard let signatureData = FileManager.default.contents(atPath: paths.signature) else {
             throw .missingSignature(paths.signature)
@@ -47,10 +53,12 @@ public struct SignedBundle: Sendable {
         let signature = try SignatureFile.decode(signatureData, source: paths.signature)
         let signer = try signature.checkSignature(source: paths.signature, accepting: signers)
 
-        let manifestHash = manifest.bytes.withUnsafeBytes(FileHashing.sha256)
+        let manifestHash = bytes.withUnsafeBytes(FileHashing.sha256)
         guard unhex(signature.manifestSHA256) == manifestHash else {
-            throw .manifestChanged(manifest.path, signed: signature.manifestSHA256, actual: hex(manifestHash))
+            throw .manifestChanged(file, signed: signature.manifestSHA256, actual: hex(manifestHash))
         }
+        let manifest: Manifest
+        do { manifest = try Manifest(bytes: bytes, path: file) } catch { throw .manifest(error) }
         let memory: TableMemory, digest: [UInt8]
         do {
             (memory, digest) = try TableMemory.readDigesting(path: paths.table, limit: TableLayout.maxTableBytes)

@@ -106,6 +106,9 @@ files = ["logs/"]
         for part in ["no signer is pinned", "--signer KEY.pub", "/etc/secure-executor/trusted-signers", "--trusted-signers FILE", "--insecure-any-signer"] {
             #expect(refused.stderr.contains(part), "missing \(part): \(refused.stderr)")
         }
+        // The development escape runs, but says so loudly (and /health says "insecure").
+        let anyone = try run("run", app.path("app.toml"), "--insecure-any-signer", "--for", "1")
+        #expect(anyone.stderr.contains("WARNING: --insecure-any-signer: no signer is pinned, this node runs a bundle signed by ANY key"), "\(anyone.stderr)")
         // A trusted-signers file others can write is refused, naming the fix.
         let signers = try TemporaryApp(["trusted-signers": try String(contentsOfFile: app.path("k.pub"), encoding: .utf8)])
         chmod(signers.path("trusted-signers"), 0o664)
@@ -201,6 +204,17 @@ files = ["logs/"]
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples").path
 
+    /// The file_log example in `app/`, built and signed with the key `k` (`k.pub` beside it).
+    private func signedFileLog() throws -> TemporaryApp {
+        let folder = try TemporaryApp()
+        try FileManager.default.copyItem(atPath: Self.examples + "/file_log", toPath: folder.path("app"))
+        #expect(try runProcess(cli, ["function", "build", "app/functions/ticker"], directory: folder.root).status == 0)
+        #expect(try runProcess(cli, ["keygen", "--out", "k"], directory: folder.root).status == 0)
+        try FileManager.default.createDirectory(atPath: folder.path("app/logs"), withIntermediateDirectories: true)
+        #expect(try runProcess(cli, ["sign", "app/file_log.toml", "--key", "k"], directory: folder.root).status == 0)
+        return folder
+    }
+
     @Test func everyExamplePasses() throws {
         let result = try runProcess(cli, ["examples", "run-all", "--dir", Self.examples])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -209,12 +223,7 @@ files = ["logs/"]
     }
 
     @Test func runVerifiesAndRunsTheWorkflowUntilStopped() throws {
-        let folder = try TemporaryApp()
-        try FileManager.default.copyItem(atPath: Self.examples + "/file_log", toPath: folder.path("app"))
-        #expect(try runProcess(cli, ["function", "build", "app/functions/ticker"], directory: folder.root).status == 0)
-        #expect(try runProcess(cli, ["keygen", "--out", "k"], directory: folder.root).status == 0)
-        try FileManager.default.createDirectory(atPath: folder.path("app/logs"), withIntermediateDirectories: true)
-        #expect(try runProcess(cli, ["sign", "app/file_log.toml", "--key", "k"], directory: folder.root).status == 0)
+        let folder = try signedFileLog()
         let run = try runProcess(cli, ["run", "app/file_log.toml", "--signer", "k.pub", "--for", "1"], directory: folder.root)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("running file_log 1.0"))
@@ -229,5 +238,62 @@ files = ["logs/"]
         let tampered = try runProcess(cli, ["run", "app/file_log.toml", "--signer", "k.pub", "--for", "1"], directory: folder.root)
         #expect(tampered.status == 1)
         #expect(tampered.stderr.contains("does not match its signed hash"))
+    }
+
+    @Test func theNodeCommandsDriveARunningNodeWithTheTokenItWrote() async throws {
+        let folder = try signedFileLog()
+        let workflow = try String(contentsOfFile: folder.path("app/workflow.json"), encoding: .utf8)
+        try folder.write("extra.json", workflow.replacingOccurrences(of: "logs/ticker.log", with: "logs/extra.log"))
+        try folder.write("escape.json", workflow.replacingOccurrences(of: "logs/ticker.log", with: "workflow.json"))
+
+        let control = folder.path("control")
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: cli)
+        node.currentDirectoryURL = URL(fileURLWithPath: folder.root)
+        node.arguments = ["run", "app/file_log.toml", "--signer", "k.pub", "--for", "600", "--api-port", "0", "--ingress-port", "0", "--control-dir", control]
+        FileManager.default.createFile(atPath: folder.path("node.log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.path("node.log")))
+        node.standardOutput = log
+        node.standardError = log
+        try node.run()
+        defer { if node.isRunning { node.terminate() } }
+        let printed = { (try? String(contentsOfFile: folder.path("node.log"), encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !printed().contains("running file_log"), node.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(printed().contains("running file_log"), "\(printed())")
+        let attributes = try FileManager.default.attributesOfItem(atPath: control + "/file_log/control.json")
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+
+        func command(_ arguments: String...) throws -> ProcessResult { try runProcess(cli, ["node"] + arguments + ["--control-dir", control], directory: folder.root) }
+        let status = try command("status")
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("status: ok"), "\(status.stdout)")
+        #expect(status.stdout.contains("workflows: 1"))
+        let started = try command("start", "extra.json", "--id", "extra")
+        #expect(started.stdout.contains("started workflow extra"), "\(started.stdout)\(started.stderr)")
+        let listed = try command("workflows")
+        #expect(listed.stdout.contains("extra  (POST /workflows): functions ticker"), "\(listed.stdout)")
+        // The API refuses what the signed manifest does not allow, with the reason.
+        let escape = try command("start", "escape.json")
+        #expect(escape.status == 1)
+        #expect(escape.stderr.contains("POST /workflows: 400"), "\(escape.stderr)")
+        #expect(try command("stop", "extra").status == 0)
+        let afterStop = try command("workflows")
+        #expect(!afterStop.stdout.contains("extra"))
+
+        // A caller without the node's token is refused; it cannot even read the status.
+        let file = control + "/file_log/control.json"
+        let real = try String(contentsOfFile: file, encoding: .utf8)
+        let token = try #require(real.firstMatch(of: /"token" : "([^"]+)"/)?.1)
+        try real.replacingOccurrences(of: String(token), with: String(repeating: "0", count: token.count)).write(toFile: file, atomically: false, encoding: .utf8)
+        let refused = try command("status")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the node refused the token from its control file (401)"), "\(refused.stderr)")
+
+        node.terminate()
+        node.waitUntilExit()
+        #expect(printed().contains("stopped:"), "\(printed())")
+        // The node removes only a control file that is still its own; this one was altered.
+        #expect(FileManager.default.fileExists(atPath: file))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import Synchronization
 import Testing
@@ -7,16 +8,16 @@ import Testing
 
 /// Collects log lines so tests can assert what an operator would read, and how often.
 final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = NIOLockedValueBox<[String]>([])
 
     var logger: Logger {
         Logger(label: "host-bridge.test") { _ in CapturingHandler(capture: self) }
     }
 
-    var all: [String] { lines.withLock { $0 } }
+    var all: [String] { lines.withLockedValue { $0 } }
 
     func append(_ line: String) {
-        lines.withLock { $0.append(line) }
+        lines.withLockedValue { $0.append(line) }
     }
 
     /// How many lines contain `text`.
@@ -80,7 +81,7 @@ final class HostileAgent: Sendable {
     private let listener: Socket
     private let behaviour: Behaviour
     private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
+    private let finished = NIOLockedValueBox<Bool>(false)
     private let requests = Atomic<Int>(0)
 
     init(_ tag: String, behaviour: @escaping Behaviour) throws {
@@ -89,7 +90,7 @@ final class HostileAgent: Sendable {
         self.behaviour = behaviour
         let thread = Thread { [self] in
             run()
-            finished.withLock { $0 = true }
+            finished.withLockedValue { $0 = true }
         }
         thread.start()
     }
@@ -99,7 +100,7 @@ final class HostileAgent: Sendable {
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         let deadline = ContinuousClock.now + .seconds(3)
-        while !finished.withLock({ $0 }), ContinuousClock.now < deadline { usleep(2_000) }
+        while !finished.withLockedValue({ $0 }), ContinuousClock.now < deadline { usleep(2_000) }
         unlink(path)
     }
 

@@ -140,6 +140,15 @@ files = ["logs/"]
         #expect(error(of: "[app]\nname = \"a\"\nname = \"b\"\n").contains("/apps/demo/demo.toml:3"))
     }
 
+    @Test func headersTheParserCannotTakeAreRefusedBeforeIt() {
+        #expect(error(of: "[app]\nname = \"x\"\n[;]\n") == "/apps/demo/demo.toml:3:1: TOML syntax error: a table header must start with a key (a bare key or a quoted one)")
+        #expect(error(of: "  [[ ;]]\n").hasPrefix("/apps/demo/demo.toml:1:3:"))
+        // Brackets inside values, strings and comments are not headers.
+        for fine in ["a = [\n  [1, 2],\n  [ {b = 1} ],\n]\n", "s = \"\"\"\n[;]\n\"\"\"\n", "# [;]\n", "t = '''\n[;\n'''\n", "[ \"quoted\" ]\n"] {
+            #expect(!error(of: fine).contains("table header must start with a key"), "\(fine)")
+        }
+    }
+
     @Test func unreadableManifestSaysSo() {
         #expect(throws: ManifestError.self) { try Manifest.load(path: "/nonexistent/app.toml") }
         do {

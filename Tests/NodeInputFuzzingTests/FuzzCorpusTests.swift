@@ -32,8 +32,12 @@ import Testing
                 try Workflow.validate(Data(input.bytes), source: input.name, makesCalls: { _ in false })
             }
         }
-        for input in try Self.inputs(.manifest) where !input.name.hasPrefix("deep-") {
+        for input in try Self.inputs(.manifest) where !input.name.hasPrefix("deep-") && !input.name.hasPrefix("bad-") {
             #expect(throws: Never.self, "\(input.name)") { try Manifest(bytes: input.bytes, path: "/fuzz/\(input.name)") }
+        }
+        // Crashes the fuzzer found in the TOML parser: refused with a reason, never a trap.
+        for input in try Self.inputs(.manifest) where input.name.hasPrefix("bad-") {
+            #expect(throws: ManifestError.self, "\(input.name)") { try Manifest(bytes: input.bytes, path: "/fuzz/\(input.name)") }
         }
     }
 

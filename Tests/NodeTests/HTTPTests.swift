@@ -207,6 +207,41 @@ hosts = ["*"]
         #expect(replies[4] == .error("http-egress egress: method \"Fetch\" is not one of Get, Head, Post, Put, Delete, Patch"))
     }
 
+    @Test func userinfoCannotSmuggleAnotherHostPastThePolicy() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let egress = try makeEgress("egress", hosts: ["allowed.example:*"])
+        let replies = await Task.detached {
+            [egress.call(payload: request("allowed.example:1@\(peer.address)")),
+             egress.call(payload: request("allowed.example@\(peer.address)")),
+             egress.call(payload: request(peer.address)),
+             egress.call(payload: request("allowed.example%2F@127.0.0.1")),
+             egress.call(payload: request("allowed.example:99999999999999999999"))]
+        }.value
+        await peer.stop()
+        #expect(replies[0] == .error("http-egress egress: http://allowed.example:1@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"))
+        #expect(replies[1] == .error("http-egress egress: http://allowed.example@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"))
+        #expect(replies[2] == .error("http-egress egress: http://\(peer.address)/in is refused: \(peer.address) is not in policy.http-egress.hosts (app.toml:3): allowed.example:*"))
+        guard case .error = replies[3] else { Issue.record("a percent-encoded host was accepted: \(replies[3])"); return }
+        #expect(replies[4] == .error("http-egress egress: url \"http://allowed.example:99999999999999999999/in\": port \"99999999999999999999\" is not a number from 1 to 65535"))
+        #expect(peer.requests.isEmpty, "a refused request reached the peer")
+    }
+
+    @Test func redirectsAreReturnedNotFollowed() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let redirecting = try await HTTPServer.start(logger: quiet) { _ in
+            HTTPAnswer(status: 302, headers: ["location": "http://\(peer.address)/elsewhere"])
+        }
+        let egress = try makeEgress("egress")
+        let reply = await Task.detached { egress.call(payload: request("127.0.0.1:\(redirecting.port)")) }.value
+        await redirecting.stop()
+        await peer.stop()
+        guard case let .reply(bytes) = reply else { Issue.record("expected the 302 as the reply, got \(reply)"); return }
+        let response = try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(bytes))
+        #expect(response.status == 302)
+        #expect(response.headers["location"] == "http://\(peer.address)/elsewhere")
+        #expect(peer.requests.isEmpty, "the redirect was followed")
+    }
+
     @Test func aResponseOverThePayloadLimitIsACallError() async throws {
         let peer = try await PeerServer.start(logger: quiet)
         let egress = try makeEgress("egress", maxResponseBytes: 10)
@@ -263,6 +298,13 @@ extension EdgelessHTTPTests {
         guard case .failure = EdgelessResponseReader.read(deepObjects) else { Issue.record("accepted"); return }
         let fine = Array("{\"status\":200,\"x\":[[[{\"a\":[1]}]]],\"body\":null}".utf8)
         #expect(try EdgelessResponseReader.read(fine).get().status == 200)
+    }
+
+    @Test func aReplyThatIsNotJSONCannotForgeALogLine() {
+        let forged = Array("oops\n2026-12-03T00:00:00+0000 info secure-executor: [Node] workflow started\u{1b}[2J".utf8)
+        guard case let .failure(problem) = EdgelessResponseReader.read(forged) else { Issue.record("accepted"); return }
+        #expect(!problem.description.contains("\n") && !problem.description.contains("\u{1b}"))
+        #expect(problem.description.hasPrefix("not JSON (\(forged.count) bytes starting \"oops\\n2026-12-03"))
     }
 
     @Test func framingHeadersAreDroppedAndForgedHeadersRefused() throws {

@@ -161,31 +161,35 @@ private func mode(_ path: String) throws -> Int {
 }
 
 @Suite struct ControlFileTests {
-    @Test func theNodeWritesAPrivateFileTheCommandsFind() throws {
+    @Test func eachNodeWritesAPrivateFileInItsOwnFolderThatTheCommandsFind() throws {
         let parent = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let folder = parent + "/control"
+        close(try ControlFolder.open(folder))
+        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
         let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
-        try file.write(into: folder)
+        try file.write(into: shop)
         #expect(try mode(folder) == 0o700)
-        #expect(try mode(folder + "/shop.json") == 0o600)
+        #expect(try mode(shop) == 0o700)
+        #expect(try mode(shop + "/control.json") == 0o600)
+        #expect(ControlFile.path(app: "shop", in: folder) == folder + "/shop/control.json")
         #expect(try ControlFile.find(in: folder, app: nil) == file)
         #expect(try ControlFile.find(in: folder, app: "shop") == file)
-        #expect(throws: ControlFileError.noNode(folder: folder, file: "other.json")) { try ControlFile.find(in: folder, app: "other") }
+        #expect(throws: ControlFileError.noNode(folder: folder, file: "other/control.json")) { try ControlFile.find(in: folder, app: "other") }
 
         let second = ControlFile(app: "../other app", url: "http://127.0.0.1:1235", token: ControlToken())
-        try second.write(into: folder)
-        #expect(FileManager.default.fileExists(atPath: folder + "/_._other_app.json"))
+        try second.write(into: ControlFile.nodeFolder(app: second.app, in: folder))
+        #expect(FileManager.default.fileExists(atPath: folder + "/_._other_app/control.json"))
         #expect(throws: ControlFileError.severalNodes(folder: folder, apps: ["_._other_app", "shop"])) { try ControlFile.find(in: folder, app: nil) }
         #expect(try ControlFile.find(in: folder, app: "../other app") == second)
 
         // A node removes only its own file: a newer node of the same app keeps its file.
         let newer = ControlFile(app: "shop", url: "http://127.0.0.1:1236", token: ControlToken())
-        try newer.write(into: folder)
-        file.remove(from: folder)
+        try newer.write(into: shop)
+        file.remove(from: shop)
         #expect(try ControlFile.find(in: folder, app: "shop") == newer)
-        newer.remove(from: folder)
-        second.remove(from: folder)
+        newer.remove(from: shop)
+        second.remove(from: ControlFile.nodeFolder(app: second.app, in: folder))
         #expect(throws: ControlFileError.noNode(folder: folder)) { try ControlFile.find(in: folder, app: nil) }
     }
 
@@ -193,26 +197,32 @@ private func mode(_ path: String) throws -> Int {
         let parent = try scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let folder = parent + "/control"
+        close(try ControlFolder.open(folder))
+        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
         let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
-        try file.write(into: folder)
+        try file.write(into: shop)
 
-        chmod(folder, 0o755)
-        let exposed = #expect(throws: ControlFileError.self) { try file.write(into: folder) }
-        #expect(exposed?.description.contains("mode 755") == true)
-        #expect(exposed?.description.contains("must be mode 0700, owned by uid \(geteuid())") == true, "\(String(describing: exposed))")
-        #expect(throws: ControlFileError.self) { try ControlFile.find(in: folder, app: nil) }
-        chmod(folder, 0o700)
+        for exposedFolder in [folder, shop] {
+            chmod(exposedFolder, 0o755)
+            let exposed = #expect(throws: ControlFileError.self) { try ControlFile.find(in: folder, app: "shop") }
+            #expect(exposed?.description.contains("mode 755") == true)
+            #expect(exposed?.description.contains("must be mode 0700, owned by uid \(geteuid())") == true, "\(String(describing: exposed))")
+            chmod(exposedFolder, 0o700)
+        }
+        chmod(shop, 0o755)
+        #expect(throws: ControlFileError.self) { try file.write(into: shop) }
+        chmod(shop, 0o700)
 
-        chmod(folder + "/shop.json", 0o644)
+        chmod(shop + "/control.json", 0o644)
         let readable = #expect(throws: ControlFileError.self) { try ControlFile.find(in: folder, app: "shop") }
         #expect(readable?.description.contains("must be mode 0600") == true, "\(String(describing: readable))")
-        chmod(folder + "/shop.json", 0o600)
+        chmod(shop + "/control.json", 0o600)
 
         if geteuid() == 0 {
-            chown(folder, 4321, 4321)
-            let foreign = #expect(throws: ControlFileError.self) { try ControlFolder.open(folder) }
+            chown(shop, 4321, 4321)
+            let foreign = #expect(throws: ControlFileError.self) { try ControlFolder.open(shop) }
             #expect(foreign?.description.contains("owned by uid 4321") == true, "\(String(describing: foreign))")
-            chown(folder, 0, 0)
+            chown(shop, 0, 0)
         }
 
         try FileManager.default.createSymbolicLink(atPath: parent + "/link", withDestinationPath: folder)
@@ -225,11 +235,13 @@ private func mode(_ path: String) throws -> Int {
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let folder = parent + "/control"
         close(try ControlFolder.open(folder))
-        try FileManager.default.createSymbolicLink(atPath: folder + "/shop.json", withDestinationPath: parent + "/stolen")
+        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
+        close(try ControlFolder.open(shop))
+        try FileManager.default.createSymbolicLink(atPath: shop + "/control.json", withDestinationPath: parent + "/stolen")
         let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
-        try file.write(into: folder)
+        try file.write(into: shop)
         #expect(!FileManager.default.fileExists(atPath: parent + "/stolen"))
-        #expect(try FileManager.default.attributesOfItem(atPath: folder + "/shop.json")[.type] as? FileAttributeType == .typeRegular)
+        #expect(try FileManager.default.attributesOfItem(atPath: shop + "/control.json")[.type] as? FileAttributeType == .typeRegular)
         #expect(try ControlFile.find(in: folder, app: "shop") == file)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
+import NIOConcurrencyHelpers
 import FunctionRuntime
-import Synchronization
 
 /// C test functions built from source once per test run, with the same builder as
 /// `secure-executor function build`. Each of `folders` holds one sub-folder per function; the
@@ -8,7 +8,7 @@ import Synchronization
 public final class BuiltFunctions: Sendable {
     private let folders: [String]
     private let output = NSTemporaryDirectory() + "se-functions-\(getpid())-\(UUID().uuidString.prefix(8))"
-    private let built = Mutex<[String: FunctionCode]>([:])
+    private let built = NIOLockedValueBox<[String: FunctionCode]>([:])
 
     public init(folders: [String]) { self.folders = folders }
 
@@ -17,13 +17,13 @@ public final class BuiltFunctions: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples").path
 
     public func code(_ name: String) throws -> FunctionCode {
-        if let code = built.withLock({ $0[name] }) { return code }
+        if let code = built.withLockedValue({ $0[name] }) { return code }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let source = folders.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) } ?? folders[0] + "/" + name
         let report = try FunctionBuilder.build(folder: source, output: output + "/" + name + ".wasm")
         precondition(report.ok, "\(name): \(report.problems)")
         let code = try FunctionCode.load(file: report.output)
-        built.withLock { $0[name] = code }
+        built.withLockedValue { $0[name] = code }
         return code
     }
 }

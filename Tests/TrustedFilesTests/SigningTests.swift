@@ -61,6 +61,15 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         #expect(loadError(app)!.description.contains("the manifest changed after signing"))
     }
 
+    @Test func anUnsignedManifestNeverReachesTheParser() throws {
+        let app = try makeApp()
+        try app.sign()
+        // `[;]` trips toml++'s assumption (an assertion in debug, undefined behaviour in
+        // release); the hash check must refuse it before the parser runs.
+        try app.write("app.toml", "[;]\n")
+        guard case .manifestChanged? = loadError(app) else { Issue.record("not refused as changed: \(String(describing: loadError(app)))"); return }
+    }
+
     @Test func tableEditedAfterSigningIsNamed() throws {
         let app = try makeApp()
         try app.sign()
