@@ -163,9 +163,9 @@ public enum ExampleRunner {
             var counts = try SoakCounts.read(run.workflow)
             _ = await run.eventually(within: 5) {
                 counts = (try? SoakCounts.read(run.workflow)) ?? counts
-                return counts.problem(answered: answered, trapped: trapped) == nil
+                return counts.problem(answered: answered...answered, trapped: trapped...trapped) == nil
             }
-            if let problem = counts.problem(answered: answered, trapped: trapped) { throw Failure(problem) }
+            if let problem = counts.problem(answered: answered...answered, trapped: trapped...trapped) { throw Failure(problem) }
             return "\(answered) answered, \(trapped) traps (front restarted \(counts.frontRestarts)×), \(counts.events) events, \(counts.timersFired) delayed casts fired"
         },
         Example(name: "bench_mapreduce", runFor: 0) { run in

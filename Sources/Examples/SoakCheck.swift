@@ -11,6 +11,8 @@ public struct SoakCounts: Sendable, Equatable {
     public var timersFired: Int
     /// The dataplane's count of events it could not deliver (a call that trapped is one).
     public var undelivered: Int
+    /// Calls the dataplane took: every ingress request that reached `front`.
+    public var calls: Int
     /// How often `front` was replaced after it trapped.
     public var frontRestarts: Int
 
@@ -22,19 +24,23 @@ public struct SoakCounts: Sendable, Equatable {
         }
         let numbers = String(decoding: bytes, as: UTF8.self).split(separator: " ").compactMap { Int($0) }
         guard numbers.count == 3 else { throw ExampleRunner.Failure("bench_soak: counter answered \"\(String(decoding: bytes, as: UTF8.self))\"") }
+        let dataplane = workflow.dataplane.counts
         return SoakCounts(events: numbers[0], timersSet: numbers[1], timersFired: numbers[2],
-                          undelivered: workflow.dataplane.counts.undelivered, frontRestarts: front.restarts)
+                          undelivered: dataplane.undelivered, calls: dataplane.calls, frontRestarts: front.restarts)
     }
 
-    /// Why these counts do not add up for `answered` requests answered 200 and `trapped`
-    /// answered 502 (each trapped call is one undelivered event); nil if nothing was lost.
-    public func problem(answered: Int, trapped: Int) -> String? {
-        if events != answered || undelivered != trapped {
-            return "\(answered) requests answered 200 each cast one event and \(trapped) trapped, but counter got \(events) events and \(undelivered) are counted undelivered"
+    /// Why these counts do not add up; nil if nothing was lost silently. `answered` and
+    /// `trapped`: how many requests the client saw answered 200 and 502 (a load generator
+    /// stopped mid-run does not count the answers still in flight: give it a range).
+    public func problem(answered: ClosedRange<Int>, trapped: ClosedRange<Int>) -> String? {
+        if calls != events + undelivered {
+            return "the node took \(calls) calls to front, but counter got \(events) events and only \(undelivered) are counted undelivered"
         }
+        if undelivered != frontRestarts { return "\(undelivered) events are undelivered but front trapped (and restarted) \(frontRestarts) times" }
+        if !answered.contains(events) { return "the client saw \(answered) answers 200, each casting one event, but counter got \(events)" }
+        if !trapped.contains(undelivered) { return "the client saw \(trapped) traps (502), but \(undelivered) events are undelivered" }
         if timersSet != events / 100 { return "counter set \(timersSet) delayed casts for \(events) events, expected \(events / 100)" }
         if timersFired != timersSet { return "\(timersSet) delayed casts were set but \(timersFired) fired" }
-        if frontRestarts != trapped { return "front trapped \(trapped) times but was restarted \(frontRestarts) times" }
         return nil
     }
 }

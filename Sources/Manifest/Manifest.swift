@@ -86,8 +86,8 @@ public struct Manifest: Sendable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .syntax(file: file, line: 0, column: 0, message: "the manifest is not valid UTF-8")
         }
-        if let (line, column) = TableHeaderCheck.firstBadHeader(text) {
-            throw .syntax(file: file, line: line, column: column, message: "a table header must start with a key (a bare key or a quoted one)")
+        if let (line, column, reason) = TOMLGuard.firstProblem(text) {
+            throw .syntax(file: file, line: line, column: column, message: reason)
         }
         let document: TOMLTable
         do {

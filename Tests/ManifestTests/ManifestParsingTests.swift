@@ -143,6 +143,10 @@ files = ["logs/"]
     @Test func headersTheParserCannotTakeAreRefusedBeforeIt() {
         #expect(error(of: "[app]\nname = \"x\"\n[;]\n") == "/apps/demo/demo.toml:3:1: TOML syntax error: a table header must start with a key (a bare key or a quoted one)")
         #expect(error(of: "  [[ ;]]\n").hasPrefix("/apps/demo/demo.toml:1:3:"))
+        #expect(error(of: "a = [}]\n") == "/apps/demo/demo.toml:1:6: TOML syntax error: an array must be closed by ], not }")
+        #expect(error(of: "a = [1,\n # c\n }\n").hasPrefix("/apps/demo/demo.toml:3:2:"))
+        #expect(error(of: "a = {b = 1]\n").contains("an inline table must be closed by }, not ]"))
+        #expect(!error(of: "a = {b = [1, {c = 2}]}\n").contains("must be closed by"))
         // Brackets inside values, strings and comments are not headers.
         for fine in ["a = [\n  [1, 2],\n  [ {b = 1} ],\n]\n", "s = \"\"\"\n[;]\n\"\"\"\n", "# [;]\n", "t = '''\n[;\n'''\n", "[ \"quoted\" ]\n"] {
             #expect(!error(of: fine).contains("table header must start with a key"), "\(fine)")
