@@ -113,11 +113,11 @@ let package = Package(
         ]),
         // Replays inputs as a plain executable; built with `-sanitize=fuzzer -DFUZZING` it is
         // a libFuzzer target (docs/FUZZING.md).
-        .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles"]),
+        .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles", "Support"]),
         // The node's other hostile-input readers (function replies, workflows, manifests,
         // host-agent frames) as fuzz targets; one executable picks one by FUZZ_TARGET.
         .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge"]),
-        .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing"]),
+        .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing", "Support"]),
         // Temporary app trees and process helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 path: "Tests/TestSupport"),

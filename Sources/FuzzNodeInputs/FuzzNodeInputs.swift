@@ -1,5 +1,6 @@
 import Foundation
 import NodeInputFuzzing
+import Support
 
 /// Which reader to fuzz or replay, from FUZZ_TARGET (libFuzzer owns the command line).
 func chosenTarget() -> FuzzTarget {
@@ -47,19 +48,7 @@ struct Replay {
             print("usage: FUZZ_TARGET=\(target.rawValue) fuzz-node-inputs FILE_OR_DIR...  (replays inputs; see docs/FUZZING.md for fuzzing)")
             exit(2)
         }
-        var count = 0
-        for argument in arguments {
-            var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
-                : [argument]
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                data.withUnsafeBytes(target.exercise)
-                count += 1
-            }
-        }
+        let count = ReplayInputs.replay(arguments, target.exercise)
         print("replayed \(count) \(target.rawValue) inputs without a crash")
     }
 }

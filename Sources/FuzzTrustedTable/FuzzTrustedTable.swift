@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TrustedFiles
 
 /// Feeds arbitrary bytes to the table reader and, when they pass validation, uses everything
@@ -45,19 +46,7 @@ struct Replay {
             print("usage: fuzz-trusted-table FILE_OR_DIR...  (replays inputs; see docs/FUZZING.md for fuzzing)")
             exit(2)
         }
-        var count = 0
-        for argument in arguments {
-            var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
-                : [argument]
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                data.withUnsafeBytes(exercise)
-                count += 1
-            }
-        }
+        let count = ReplayInputs.replay(arguments, exercise)
         print("replayed \(count) inputs without a crash")
     }
 }

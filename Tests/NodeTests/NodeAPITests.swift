@@ -160,14 +160,19 @@ private func mode(_ path: String) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
 }
 
+/// A scratch parent with a control folder `control` in it, the node folder of app "shop" and
+/// a control file for it (not yet written).
+private func shopControl() throws -> (parent: String, folder: String, shop: String, file: ControlFile) {
+    let parent = try scratchFolder()
+    let folder = parent + "/control"
+    close(try ControlFolder.open(folder))
+    return (parent, folder, ControlFile.nodeFolder(app: "shop", in: folder), ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken()))
+}
+
 @Suite struct ControlFileTests {
     @Test func eachNodeWritesAPrivateFileInItsOwnFolderThatTheCommandsFind() throws {
-        let parent = try scratchFolder()
+        let (parent, folder, shop, file) = try shopControl()
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let folder = parent + "/control"
-        close(try ControlFolder.open(folder))
-        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
-        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
         try file.write(into: shop)
         #expect(try mode(folder) == 0o700)
         #expect(try mode(shop) == 0o700)
@@ -194,12 +199,8 @@ private func mode(_ path: String) throws -> Int {
     }
 
     @Test func aFolderOrFileOthersCouldReachIsRefused() throws {
-        let parent = try scratchFolder()
+        let (parent, folder, shop, file) = try shopControl()
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let folder = parent + "/control"
-        close(try ControlFolder.open(folder))
-        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
-        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
         try file.write(into: shop)
 
         for exposedFolder in [folder, shop] {
@@ -231,14 +232,10 @@ private func mode(_ path: String) throws -> Int {
     }
 
     @Test func aLinkPlantedAtTheFileNameIsReplacedNotFollowed() throws {
-        let parent = try scratchFolder()
+        let (parent, folder, shop, file) = try shopControl()
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let folder = parent + "/control"
-        close(try ControlFolder.open(folder))
-        let shop = ControlFile.nodeFolder(app: "shop", in: folder)
         close(try ControlFolder.open(shop))
         try FileManager.default.createSymbolicLink(atPath: shop + "/control.json", withDestinationPath: parent + "/stolen")
-        let file = ControlFile(app: "shop", url: "http://127.0.0.1:1234", token: ControlToken())
         try file.write(into: shop)
         #expect(!FileManager.default.fileExists(atPath: parent + "/stolen"))
         #expect(try FileManager.default.attributesOfItem(atPath: shop + "/control.json")[.type] as? FileAttributeType == .typeRegular)
