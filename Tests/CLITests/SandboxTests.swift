@@ -161,6 +161,25 @@ private final class Printed: @unchecked Sendable {
         #expect(!direct.stderr.contains("NO ISOLATION"))
     }
 
+    @Test func withTheRootASubfolderTheKeyBesideTheManifestStaysOutside() throws {
+        let folder = NSTemporaryDirectory() + "se-sandbox-subroot-\(getpid())"
+        try? FileManager.default.removeItem(atPath: folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/app/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/app/logs", withIntermediateDirectories: true)
+        try "code".write(toFile: folder + "/app/bin/f", atomically: true, encoding: .utf8)
+        try "[app]\nname = \"sub\"\nversion = \"1\"\nroot = \"app\"\n[trusted]\nfiles = [\"bin/\"]\n[allowed]\nfiles = [\"logs/\"]\n"
+            .write(toFile: folder + "/sub.toml", atomically: true, encoding: .utf8)
+        #expect(try runProcess(cli, ["keygen", "--out", folder + "/signer.key"]).status == 0)
+        #expect(try runProcess(cli, ["sign", folder + "/sub.toml", "--key", folder + "/signer.key"]).status == 0)
+        let check = try runProcess(cli, ["run", folder + "/sub.toml", "--signer", folder + "/signer.key.pub", "--backend", "sandbox", "--check-isolation"])
+        // Around the root the runtime sees the manifest, table and signature it needs, bound
+        // read-only, and nothing else of their folder: not the key that sits beside them.
+        #expect(check.stdout.contains(#/list the folder around the app \(.*se-sandbox-subroot-[0-9]+\) +VISIBLE: sub.sig, sub.toml, sub.trusted\n/#), "\(check.stdout)\(check.stderr)")
+        #expect(!check.stdout.contains("signer.key"))
+        #expect(check.stdout.contains("ok   write into the application root              refused: Read-only file system"))
+    }
+
     @Test func theLauncherVerifiesBeforeItCreatesAllowedFolders() throws {
         let (app, signer) = try preparedApp("verify-first")
         defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
