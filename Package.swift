@@ -86,6 +86,7 @@ let package = Package(
         .target(name: "NodeAPI", dependencies: [
             "Node", "FunctionRuntime", "HTTPServing", "HostBridge",
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

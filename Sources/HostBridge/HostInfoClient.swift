@@ -64,17 +64,21 @@ public final class HostInfoClient: Sendable {
     }
 
     private struct State: Sendable {
-        var socket: Socket?
+        /// A connected socket no request is using. A request takes it out while it talks, so
+        /// the lock is never held across socket I/O; a second request meanwhile connects anew.
+        var idle: Socket?
         var lastRequestID = UInt64.random(in: 1...UInt64(UInt32.max))
         var baselines = CounterBaselines()
         var health: Cached<HostHealth>?
         var capabilities: Cached<HostCapabilities>?
+        /// While a request for one kind is out, other callers get the last checked answer
+        /// (however old) instead of asking again: N callers cost one request, not N timeouts.
+        var healthInFlight = false
+        var capabilitiesInFlight = false
     }
 
     public let configuration: Configuration
     private let log: OnceLog
-    /// One request at a time: the connection carries one request/answer pair at a time, and
-    /// counter baselines must see answers in order. Callers queue here for at most a timeout.
     private let state = NIOLockedValueBox(State())
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.client")) {
@@ -87,47 +91,53 @@ public final class HostInfoClient: Sendable {
     /// Checked host capabilities; every field unknown (with the reason) when the agent gave no
     /// usable answer.
     public func capabilities() -> HostCapabilities {
-        state.withLockedValue { state in
-            if let cached = state.capabilities, ContinuousClock.now - cached.at < configuration.cacheInterval {
-                return cached.value
-            }
-            let result: HostCapabilities
-            do throws(HostTransportError) {
-                guard case .capabilities(let report) = try perform(.capabilities, &state) else {
-                    preconditionFailure("perform returns the answer case of its request")
-                }
-                result = Plausibility.check(report, limits: configuration.limits)
-                logRejections(result.unknownFields, answer: "capabilities")
-            } catch {
-                result = .allUnknown(.transport(error))
-                logTransport(error, answer: "capabilities")
-            }
-            state.capabilities = Cached(value: result, at: .now)
-            return result
+        checkedAnswer(.capabilities, cache: \.capabilities, inFlight: \.capabilitiesInFlight, name: "capabilities",
+                      unknown: HostCapabilities.allUnknown) { answer, _ in
+            guard case .capabilities(let report) = answer else { preconditionFailure("exchange returns the answer case of its request") }
+            return Plausibility.check(report, limits: configuration.limits)
         }
     }
 
     /// Checked host health; every field unknown (with the reason) when the agent gave no usable
     /// answer. Counters are compared with the last accepted value of this client.
     public func health() -> HostHealth {
-        state.withLockedValue { state in
-            if let cached = state.health, ContinuousClock.now - cached.at < configuration.cacheInterval {
+        checkedAnswer(.health(pid: configuration.runtimePID), cache: \.health, inFlight: \.healthInFlight, name: "health",
+                      unknown: HostHealth.allUnknown) { answer, state in
+            guard case .health(let report) = answer else { preconditionFailure("exchange returns the answer case of its request") }
+            return Plausibility.check(report, limits: configuration.limits, baselines: &state.baselines)
+        }
+    }
+
+    /// The cached answer while it is fresh (or while another caller's request is out), else one
+    /// exchange without the lock, then the check and the cache update under it.
+    private func checkedAnswer<Value: HostReadings>(
+        _ request: HostRequest, cache: WritableKeyPath<State, Cached<Value>?>, inFlight: WritableKeyPath<State, Bool>, name: String,
+        unknown: (UnknownReason) -> Value, check: (HostAnswer, inout State) -> Value
+    ) -> Value {
+        let cached: Value? = state.withLockedValue { state in
+            if let cached = state[keyPath: cache], state[keyPath: inFlight] || ContinuousClock.now - cached.at < configuration.cacheInterval {
                 return cached.value
             }
-            let result: HostHealth
-            do throws(HostTransportError) {
-                guard case .health(let report) = try perform(.health(pid: configuration.runtimePID), &state) else {
-                    preconditionFailure("perform returns the answer case of its request")
-                }
-                result = Plausibility.check(report, limits: configuration.limits, baselines: &state.baselines)
-                logRejections(result.unknownFields, answer: "health")
-            } catch {
-                result = .allUnknown(.transport(error))
-                logTransport(error, answer: "health")
+            state[keyPath: inFlight] = true
+            return nil
+        }
+        if let cached { return cached }
+        let outcome = exchange(request)
+        let result: Value = state.withLockedValue { state in
+            state[keyPath: inFlight] = false
+            let result: Value
+            switch outcome {
+            case let .success(answer): result = check(answer, &state)
+            case let .failure(error): result = unknown(.transport(error))
             }
-            state.health = Cached(value: result, at: .now)
+            state[keyPath: cache] = Cached(value: result, at: .now)
             return result
         }
+        switch outcome {
+        case .success: logRejections(result.unknownFields, answer: name)
+        case let .failure(error): logTransport(error, answer: name)
+        }
+        return result
     }
 
     // MARK: - Low-level API
@@ -136,51 +146,54 @@ public final class HostInfoClient: Sendable {
     /// Throws what went wrong; after any error the connection is dropped and the next request
     /// connects afresh (so an agent that died and came back is picked up lazily).
     public func request(_ request: HostRequest) throws(HostTransportError) -> HostAnswer {
-        let outcome: Result<HostAnswer, HostTransportError> = state.withLockedValue { state in
-            do throws(HostTransportError) { return .success(try perform(request, &state)) } catch { return .failure(error) }
-        }
-        return try outcome.get()
+        try exchange(request).get()
     }
 
-    private func perform(_ request: HostRequest, _ state: inout State) throws(HostTransportError) -> HostAnswer {
-        let timeout = configuration.requestTimeout
-        let deadline = ContinuousClock.now + timeout
-        // A connection with something to read before we asked is closed or carries junk that
-        // would be taken as our answer: start over on a new one.
-        if let socket = state.socket, socket.isStale() {
-            state.socket = nil
+    /// Takes the idle connection (or opens one), talks without holding the lock, and puts the
+    /// connection back only if the exchange went well.
+    private func exchange(_ request: HostRequest) -> Result<HostAnswer, HostTransportError> {
+        let (reusable, id): (Socket?, UInt64) = state.withLockedValue { state in
+            defer { state.idle = nil }
+            state.lastRequestID &+= 1
+            return (state.idle, state.lastRequestID)
         }
         let socket: Socket
-        if let existing = state.socket {
-            socket = existing
+        // A connection with something to read before we asked is closed or carries junk that
+        // would be taken as our answer: start over on a new one.
+        if let reusable, !reusable.isStale() {
+            socket = reusable
         } else {
             do {
                 socket = try Socket.connect(path: configuration.socketPath)
             } catch {
-                throw .connectFailed(path: configuration.socketPath, error)
+                return .failure(.connectFailed(path: configuration.socketPath, error))
             }
-            state.socket = socket
         }
-        state.lastRequestID &+= 1
-        let id = state.lastRequestID
         do throws(HostTransportError) {
-            let payload = try encodePayload(request)
-            let bytes: [UInt8]
-            do {
-                bytes = try Frame(kind: request.kind, requestID: id, payload: payload).encoded(maxPayload: configuration.maxPayload)
-            } catch {
-                throw .frame(error)
-            }
-            try socket.writeAll(bytes, deadline: deadline, timeout: timeout)
-            let frame = try socket.readFrame(maxPayload: configuration.maxPayload, deadline: deadline, timeout: timeout)
-            guard frame.requestID == id else { throw .wrongRequestID(expected: id, got: frame.requestID) }
-            let expected = request.kind.answerKind!
-            guard frame.kind == expected else { throw .wrongKind(expected: expected, got: frame.kind) }
-            return try decodeAnswer(frame)
+            let answer = try converse(over: socket, request, id: id)
+            state.withLockedValue { state in if state.idle == nil { state.idle = socket } }
+            return .success(answer)
         } catch {
-            state.socket = nil  // its state is unknown now (a late answer may still arrive on it)
-            throw error
+            return .failure(error)  // the socket is dropped: a late answer may still arrive on it
         }
+    }
+
+    private func converse(over socket: Socket, _ request: HostRequest, id: UInt64) throws(HostTransportError) -> HostAnswer {
+        let timeout = configuration.requestTimeout
+        let deadline = ContinuousClock.now + timeout
+        let payload = try encodePayload(request)
+        let bytes: [UInt8]
+        do {
+            bytes = try Frame(kind: request.kind, requestID: id, payload: payload).encoded(maxPayload: configuration.maxPayload)
+        } catch {
+            throw .frame(error)
+        }
+        try socket.writeAll(bytes, deadline: deadline, timeout: timeout)
+        let frame = try socket.readFrame(maxPayload: configuration.maxPayload, deadline: deadline, timeout: timeout)
+        guard frame.requestID == id else { throw .wrongRequestID(expected: id, got: frame.requestID) }
+        let expected = request.kind.answerKind!
+        guard frame.kind == expected else { throw .wrongKind(expected: expected, got: frame.kind) }
+        return try decodeAnswer(frame)
     }
 
     private func encodePayload(_ request: HostRequest) throws(HostTransportError) -> [UInt8] {

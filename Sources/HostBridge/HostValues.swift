@@ -213,8 +213,19 @@ extension HostValue where Value: HostReadable {
     }
 }
 
+/// A checked answer: its fields with their readings, in a fixed order.
+public protocol HostReadings: Sendable {
+    /// Every field with its checked reading, in a fixed order.
+    var readings: [(field: HostField, reading: HostReading)] { get }
+}
+
+extension HostReadings {
+    /// The fields that are unknown, with their reasons.
+    public var unknownFields: [HostField: UnknownReason] { HostReading.unknowns(readings) }
+}
+
 /// What the host is (from a capabilities answer), checked.
-public struct HostCapabilities: Sendable, Equatable {
+public struct HostCapabilities: HostReadings, Equatable {
     public var cpuCount: HostValue<Int>
     public var cpuModel: HostValue<String>
     public var cpuMHz: HostValue<Double>
@@ -237,13 +248,10 @@ public struct HostCapabilities: Sendable, Equatable {
          (.physicalCores, physicalCores.reading), (.memoryTotalBytes, memoryTotalBytes.reading),
          (.diskTotalBytes, diskTotalBytes.reading), (.hostname, hostname.reading)]
     }
-
-    /// The fields that are unknown, with their reasons.
-    public var unknownFields: [HostField: UnknownReason] { HostReading.unknowns(readings) }
 }
 
 /// How the host is doing (from a health answer), checked.
-public struct HostHealth: Sendable, Equatable {
+public struct HostHealth: HostReadings, Equatable {
     public var memoryTotalBytes: HostValue<UInt64>
     public var memoryFreeBytes: HostValue<UInt64>
     public var memoryAvailableBytes: HostValue<UInt64>
@@ -260,6 +268,7 @@ public struct HostHealth: Sendable, Equatable {
     public var diskReadsCompleted: HostValue<UInt64>
     public var diskWritesCompleted: HostValue<UInt64>
 
+    /// Every field unknown for the same reason (no usable answer).
     public static func allUnknown(_ reason: UnknownReason) -> HostHealth {
         HostHealth(
             memoryTotalBytes: .unknown(reason), memoryFreeBytes: .unknown(reason),
@@ -281,6 +290,4 @@ public struct HostHealth: Sendable, Equatable {
          (.diskTotalBytes, diskTotalBytes.reading), (.diskFreeBytes, diskFreeBytes.reading),
          (.diskReadsCompleted, diskReadsCompleted.reading), (.diskWritesCompleted, diskWritesCompleted.reading)]
     }
-
-    public var unknownFields: [HostField: UnknownReason] { HostReading.unknowns(readings) }
 }

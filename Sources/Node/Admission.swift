@@ -37,11 +37,11 @@ struct IngressClaim: Sendable, Equatable {
     var summary: String { "host \(host), path \(pathPrefix.isEmpty ? "any" : pathPrefix + "*")" }
 
     /// The claims of a workflow's `http-ingress` resources, as they are configured.
-    static func claims(of workflow: Workflow, named name: String) -> [(index: Int, claim: IngressClaim)] {
-        workflow.resources.enumerated().compactMap { index, resource in
+    static func claims(of workflow: Workflow, named name: String) -> [IngressClaim] {
+        workflow.resources.compactMap { resource in
             guard resource.classType == ResourceClass.httpIngress.rawValue else { return nil }
-            return (index, IngressClaim(host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
-                                        owner: "resource \(resource.name) of \(name)"))
+            return IngressClaim(host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
+                                owner: "resource \(resource.name) of \(name)")
         }
     }
 }
@@ -192,9 +192,7 @@ struct Admission {
         return problems
     }
 
-    /// Annotations a function may use to ask for less than `[limits]` gives it.
-    static let limitAnnotations = ["fuel", "memory", "timeout_ms", "payload", "call_depth", "timers", "timer_bytes"]
-
+    /// A function's own limits: `[limits]`, lowered by the annotations named like its keys.
     private func limits(for function: Workflow.Function, key: String) -> Result<FunctionLimits, AdmissionRefusal> {
         var limits = FunctionLimits(manifest.limits)
         var problems: [String] = []

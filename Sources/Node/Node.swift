@@ -13,7 +13,6 @@ import TrustedFiles
 public final class Node: Sendable {
     public struct RunningWorkflow: Sendable {
         public let id: String
-        public let source: String
         public let origin: WorkflowSource
         public let dataplane: Dataplane
         public let instances: [String: FunctionInstance]
@@ -23,6 +22,8 @@ public final class Node: Sendable {
         let ingressClaims: [IngressClaim]
 
         public var resourceNames: [String] { resources.keys.sorted() }
+        /// Where it came from, for messages and the API.
+        public var source: String { origin.description }
     }
 
     public let shield: Shield
@@ -67,7 +68,7 @@ public final class Node: Sendable {
     private static func claims(ofWorkflowAt path: RelativePath?, shield: Shield) -> [IngressClaim] {
         guard let path, let bytes = try? shield.openTrusted(path.string).readAll(),
               let workflow = try? Workflow.parse(Data(bytes), source: path.string) else { return [] }
-        return IngressClaim.claims(of: workflow, named: "workflow \(path.string)").map(\.claim)
+        return IngressClaim.claims(of: workflow, named: "workflow \(path.string)")
     }
 
     /// Opens the node's HTTP ingress listener (`port` 0: any free port) and returns its port.
@@ -160,8 +161,8 @@ public final class Node: Sendable {
             }
         }
         dataplane.started()
-        let started = RunningWorkflow(id: workflowID, source: source, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
-                                      codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)").map(\.claim))
+        let started = RunningWorkflow(id: workflowID, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
+                                      codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)"))
         running.withLockedValue { $0[workflowID] = started }
         logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",
                                                    "functions": "\(instances.count)", "resources": "\(resources.count)"])

@@ -1,17 +1,19 @@
 import Foundation
 import FunctionRuntime
 import Manifest
+import NIOConcurrencyHelpers
 import Support
 
 /// `redis`: writes each cast payload to a configured key (SET), over one TCP connection
 /// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
 /// and `key`. A call does the same and answers "no reply", or an error naming what failed.
-public final class RedisResource: Resource, @unchecked Sendable {
+public final class RedisResource: Resource {
     public let name: String
     private let endpoint: RedisEndpoint
     private let key: [UInt8]
-    private let lock = NSLock()
-    private var socket: Int32 = -1
+    /// The connection's socket (-1: none yet), behind the lock that also keeps one command's
+    /// request and reply together.
+    private let connection = NIOLockedValueBox<Int32>(-1)
 
     public init(name: String, configuration: [String: String]) throws(NodeError) {
         self.name = name
@@ -23,34 +25,30 @@ public final class RedisResource: Resource, @unchecked Sendable {
         guard !key.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
     }
 
-    deinit { if socket >= 0 { close(socket) } }
+    deinit { connection.withLockedValue { Self.disconnect(&$0) } }
 
     public func cast(payload: [UInt8]) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        // One retry on a fresh connection: a server restart should cost nothing.
-        do {
-            try set(payload)
-        } catch {
-            disconnect()
-            try set(payload)
+        try connection.withLockedValue { socket in
+            // One retry on a fresh connection: a server restart should cost nothing.
+            do {
+                try set(payload, on: &socket)
+            } catch {
+                Self.disconnect(&socket)
+                try set(payload, on: &socket)
+            }
         }
     }
 
-    public func stop() {
-        lock.lock()
-        disconnect()
-        lock.unlock()
-    }
+    public func stop() { connection.withLockedValue { Self.disconnect(&$0) } }
 
-    private func set(_ value: [UInt8]) throws {
-        try connectIfNeeded()
-        try send(command: [Array("SET".utf8), key, value])
-        let reply = try readLine()
+    private func set(_ value: [UInt8], on socket: inout Int32) throws {
+        try connectIfNeeded(&socket)
+        try send(command: [Array("SET".utf8), key, value], on: socket)
+        let reply = try readLine(from: socket)
         guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
     }
 
-    private func connectIfNeeded() throws {
+    private func connectIfNeeded(_ socket: inout Int32) throws {
         guard socket < 0 else { return }
         var hints = addrinfo(ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
                              ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
@@ -71,18 +69,18 @@ public final class RedisResource: Resource, @unchecked Sendable {
         }
         socket = fd
         if endpoint.database != 0 {
-            try send(command: [Array("SELECT".utf8), Array(String(endpoint.database).utf8)])
-            let reply = try readLine()
+            try send(command: [Array("SELECT".utf8), Array(String(endpoint.database).utf8)], on: fd)
+            let reply = try readLine(from: fd)
             guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SELECT \(endpoint.database)") }
         }
     }
 
-    private func disconnect() {
+    private static func disconnect(_ socket: inout Int32) {
         if socket >= 0 { close(socket) }
         socket = -1
     }
 
-    private func send(command: [[UInt8]]) throws {
+    private func send(command: [[UInt8]], on socket: Int32) throws {
         var message = Array("*\(command.count)\r\n".utf8)
         for part in command { message += Array("$\(part.count)\r\n".utf8) + part + Array("\r\n".utf8) }
         var sent = 0
@@ -95,7 +93,7 @@ public final class RedisResource: Resource, @unchecked Sendable {
     }
 
     /// One reply line (`+OK`, `-ERR …`), at most 4 KiB.
-    private func readLine() throws -> String {
+    private func readLine(from socket: Int32) throws -> String {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while line.count < 4096 {

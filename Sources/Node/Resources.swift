@@ -1,6 +1,8 @@
 import Foundation
 import FunctionRuntime
+import NIOConcurrencyHelpers
 import Shield
+import Support
 
 /// A built-in component a workflow wires to functions: it receives casts and calls like a
 /// function does; one that produces events (the ingress) sends them through the dataplane.
@@ -52,46 +54,37 @@ public enum ResourceClass: String, CaseIterable, Sendable {
 /// `file-log`: appends each cast payload as a line to a file the manifest allows, with an
 /// optional RFC 3339 timestamp. Opened through the Shield, so a path outside `[allowed]` (or a
 /// trusted file) is refused.
-public final class FileLogResource: Resource, @unchecked Sendable {
+public final class FileLogResource: Resource {
     public let name: String
-    private let descriptor: Int32
+    /// The open log; the lock keeps one line's write whole against another's, and the fsync
+    /// at stop after the last write.
+    private let file: NIOLockedValueBox<Int32>
     private let timestamps: Bool
-    private let lock = NSLock()
 
     public init(name: String, configuration: [String: String], shield: Shield) throws(NodeError) {
         self.name = name
         let filename = configuration["filename"] ?? ""
         do {
-            descriptor = try shield.openAllowed(filename, flags: O_WRONLY | O_CREAT | O_APPEND)
+            file = NIOLockedValueBox(try shield.openAllowed(filename, flags: O_WRONLY | O_CREAT | O_APPEND))
         } catch {
             throw .resource(name, "cannot open \(filename): \(error.description); list it under [allowed] files")
         }
         timestamps = ["true", "yes", "1"].contains(configuration["add-timestamp"]?.lowercased() ?? "")
     }
 
-    deinit { close(descriptor) }
+    deinit { file.withLockedValue { _ = close($0) } }
 
     public func cast(payload: [UInt8]) throws {
         var line: [UInt8] = []
         if timestamps { line += Array((ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8) }
         line += payload
         line.append(UInt8(ascii: "\n"))
-        lock.lock()
-        defer { lock.unlock() }
-        var written = 0
-        while written < line.count {
-            let result = line[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { throw NodeError.resource(name, "write failed: \(String(cString: strerror(errno)))") }
-            written += result
+        if case let .failure(shortfall) = file.withLockedValue({ DescriptorIO.writeAll($0, line) }) {
+            throw NodeError.resource(name, "write failed: \(shortfall.reason)")
         }
     }
 
-    public func stop() {
-        lock.lock()
-        fsync(descriptor)
-        lock.unlock()
-    }
+    public func stop() { file.withLockedValue { _ = fsync($0) } }
 }
 
 public enum NodeError: Error, Equatable, CustomStringConvertible {

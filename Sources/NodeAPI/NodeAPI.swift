@@ -4,8 +4,8 @@ import HostBridge
 import HTTPServing
 import Logging
 import Node
+import NIOPosix
 import Prometheus
-import Synchronization
 
 /// The node's HTTP API, on its own listener (loopback unless told otherwise). Every request but
 /// `GET /livez` needs `Authorization: Bearer TOKEN` with the node's `token` (`ControlGate`):
@@ -84,9 +84,9 @@ struct Router: Sendable {
         case ("GET", 1, "workflows"): return .json(200, node.workflows.map { WorkflowSummary($0, rate: metrics.eventsPerSecond(of: $0)) })
         case ("POST", 1, "workflows"):
             let id = url?.queryItems?.first { $0.name == "id" }?.value
-            return await blocking { start(request.body, id: id) }
+            return await blocking({ start(request.body, id: id) }, unlessStopped: Self.shuttingDown)
         case ("DELETE", 2, "workflows"):
-            return await blocking { stop(parts[1]) }
+            return await blocking({ stop(parts[1]) }, unlessStopped: Self.shuttingDown)
         case ("GET", 3, "workflows") where parts[2] == "instances":
             guard let workflow = node.workflows.first(where: { $0.id == parts[1] }) else { return .text(404, "no running workflow \(parts[1])") }
             return .json(200, InstanceSummary.list(workflow))
@@ -102,7 +102,7 @@ struct Router: Sendable {
     /// Swift's shared threads.
     private func hostReadings() async -> [(field: HostField, reading: HostReading)]? {
         guard let hostInfo else { return nil }
-        return await blocking { hostInfo.capabilities().readings + hostInfo.health().readings }
+        return await blocking({ hostInfo.capabilities().readings + hostInfo.health().readings }, unlessStopped: nil)
     }
 
     private func health(_ readings: [(field: HostField, reading: HostReading)]?) -> HTTPAnswer {
@@ -136,12 +136,14 @@ struct Router: Sendable {
         }
     }
 
-    /// Work that blocks (code loading, stop handlers, waiting for the host agent): off Swift's
-    /// shared threads.
-    private func blocking<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
+    private static let shuttingDown = HTTPAnswer.text(503, "the node is shutting down")
+
+    /// Work that blocks (code loading, stop handlers, waiting for the host agent) runs on
+    /// NIO's bounded blocking pool (one thread per core), never on Swift's shared threads or
+    /// an event loop. The process-wide pool is never shut down, so `runIfActive` only throws
+    /// if that changes.
+    private func blocking<Value: Sendable>(_ work: @escaping @Sendable () -> Value, unlessStopped fallback: Value) async -> Value {
+        (try? await NIOThreadPool.singleton.runIfActive(work)) ?? fallback
     }
 }
 

@@ -13,6 +13,8 @@ public struct BeneathRoot: Sendable {
     let root: String
     let realRoot: String
 
+    /// Opens `root` as a directory and resolves its real path once. Throws `.unreadable` if it
+    /// cannot be opened; the caller must `close()` the descriptor when done.
     public init(root: String) throws(ShieldError) {
         let fd = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0, let resolved = realpath(root, nil) else {
@@ -24,8 +26,11 @@ public struct BeneathRoot: Sendable {
         free(resolved)
     }
 
+    /// Closes the root descriptor (the struct is a value: call it once, from the owner).
     public func close() { _ = Glibc.close(rootDescriptor) }
 
+    /// Why an open failed: `.symlink` when a symlink (or non-directory) was met on the way,
+    /// otherwise the raw errno.
     public enum Failure: Error {
         case symlink
         case errno(Int32)

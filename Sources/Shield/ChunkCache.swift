@@ -4,15 +4,23 @@ import NIOConcurrencyHelpers
 /// least-recently-used first. Only bytes that matched their signed hash are ever inserted, so a
 /// hit needs no re-hashing.
 public final class ChunkCache: Sendable {
+    /// Identifies one chunk: the file's entry index in the trusted table and the chunk number.
     public struct Key: Hashable, Sendable {
+        /// Index of the file's entry in the trusted table (`TrustedTable.Entry.index`).
         public let entry: Int
+        /// Zero-based chunk number within that file.
         public let chunk: Int
     }
 
+    /// Counters since the cache was created; read a snapshot with `statistics`.
     public struct Statistics: Sendable, Equatable {
+        /// Lookups that found the chunk.
         public var hits = 0
+        /// Lookups that did not find the chunk (the caller then reads and verifies it).
         public var misses = 0
+        /// Chunks dropped to stay within `capacityBytes`.
         public var evictions = 0
+        /// Bytes of chunk data currently held.
         public var bytes = 0
     }
 
@@ -48,11 +56,15 @@ public final class ChunkCache: Sendable {
         }
     }
 
+    /// Upper bound on the chunk bytes held; never negative.
     public let capacityBytes: Int
     private let state = NIOLockedValueBox(State())
 
+    /// A negative `capacityBytes` is treated as 0, which caches nothing.
     public init(capacityBytes: Int) { self.capacityBytes = max(0, capacityBytes) }
 
+    /// Returns the verified bytes of a cached chunk and marks it most recently used;
+    /// nil on a miss. Counts a hit or a miss either way.
     public func get(_ key: Key) -> [UInt8]? {
         state.withLockedValue { state in
             guard let slot = state.index[key] else {
@@ -68,6 +80,8 @@ public final class ChunkCache: Sendable {
         }
     }
 
+    /// Caches bytes that have already matched their signed hash, evicting the least recently
+    /// used chunks to make room. Ignored if the key is present or the chunk exceeds the capacity.
     public func insert(_ key: Key, _ bytes: [UInt8]) {
         guard bytes.count <= capacityBytes else { return }
         state.withLockedValue { state in
@@ -96,5 +110,6 @@ public final class ChunkCache: Sendable {
         }
     }
 
+    /// A consistent snapshot of the counters, taken under the lock.
     public var statistics: Statistics { state.withLockedValue { $0.statistics } }
 }

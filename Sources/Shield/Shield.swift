@@ -11,22 +11,30 @@ import Darwin
 /// table: trusted files are verified chunk by chunk as they are read, files the manifest
 /// allows pass through unverified, and anything else is refused.
 public final class Shield: Sendable {
+    /// How a path may be used: verified through its signed entry, opened unverified, or not at all.
     public enum Access: Sendable, Equatable {
         case trusted(TrustedTable.Entry)
         case allowed
         case refused
     }
 
+    /// The signed table every trusted read is checked against.
     public let table: TrustedTable
+    /// Manifest patterns for files that may be opened without verification.
     public let allowed: [PathPattern]
+    /// Verified chunks shared by every file opened through this shield.
     public let cache: ChunkCache
     private let beneath: BeneathRoot
 
+    /// Takes the table, root, allowed patterns and cache size from a verified bundle.
+    /// Throws `.unreadable` if the application root cannot be opened.
     public convenience init(bundle: SignedBundle) throws(ShieldError) {
         try self.init(table: bundle.table, root: bundle.manifest.root, allowed: bundle.manifest.allowed,
                       cacheBytes: bundle.manifest.node.chunkCacheBytes)
     }
 
+    /// `cacheBytes` bounds the shared chunk cache. Opens `root` once now; throws `.unreadable`
+    /// if it cannot be opened as a directory.
     public init(table: TrustedTable, root: String, allowed: [PathPattern], cacheBytes: Int) throws(ShieldError) {
         self.table = table
         self.allowed = allowed
@@ -36,6 +44,7 @@ public final class Shield: Sendable {
 
     deinit { beneath.close() }
 
+    /// Classifies a path without touching the disk: a signed entry wins over an allowed pattern.
     public func access(_ path: RelativePath) -> Access {
         if let entry = table.lookup(path) { return .trusted(entry) }
         return allowed.contains { $0.covers(path) } ? .allowed : .refused
@@ -94,7 +103,9 @@ public final class Shield: Sendable {
 /// each against its signed hash, and only then copies bytes out; bytes changed on disk after
 /// that check can never reach the caller, and bytes changed before it fail the check.
 public final class VerifiedFile: Sendable {
+    /// The normalised relative path the file was opened by (used in error messages).
     public let path: String
+    /// The signed size in bytes; reads never go past it.
     public let size: UInt64
     private let descriptor: Int32
     private let entry: TrustedTable.Entry
@@ -113,7 +124,7 @@ public final class VerifiedFile: Sendable {
     deinit { close(descriptor) }
 
     /// The file's signed root hash: what identifies its content (the module cache's key).
-    public var rootHash: [UInt8] { Array(table.rootHash(of: entry)) }
+    public var rootHash: [UInt8] { table.rootHash(of: entry) }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many (0 at the signed end).
     /// Chunks not yet verified are read and hashed in parallel when a read spans several.
@@ -145,6 +156,8 @@ public final class VerifiedFile: Sendable {
         return Int(end - offset)
     }
 
+    /// Reads up to `count` verified bytes at `offset`; the result is shorter near the signed
+    /// end and empty past it. Throws if a chunk is modified, truncated or unreadable.
     public func read(count: Int, at offset: UInt64) throws(ShieldError) -> [UInt8] {
         let available = offset >= size ? 0 : Int(min(UInt64(count), size - offset))
         var result = [UInt8](repeating: 0, count: available)
@@ -153,6 +166,7 @@ public final class VerifiedFile: Sendable {
         return result
     }
 
+    /// Reads and verifies the whole file into memory; throws like `read(count:at:)`.
     public func readAll() throws(ShieldError) -> [UInt8] { try read(count: Int(size), at: 0) }
 
     /// Reads one chunk into fresh private memory, checks it against the table and caches it.
@@ -160,32 +174,24 @@ public final class VerifiedFile: Sendable {
         let chunkSize = table.chunkSize
         let start = UInt64(chunk) * UInt64(chunkSize)
         let length = Int(min(UInt64(chunkSize), size - start))
-        var failure: Int32 = 0
+        var filled: Result<Void, DescriptorIO.Shortfall> = .success(())
         let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialised in
-            var done = 0
-            while done < length {
-                let got = pread(descriptor, buffer.baseAddress! + done, length - done, off_t(start) + off_t(done))
-                if got < 0 && errno == EINTR { continue }
-                if got <= 0 {
-                    failure = got < 0 ? errno : -1
-                    break
-                }
-                done += got
-            }
-            initialised = done
+            filled = DescriptorIO.readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), at: start)
+            initialised = length
         }
-        guard bytes.count == length else {
-            if failure > 0 { throw .unreadable(path: path, reason: "reading chunk \(chunk): \(String(cString: strerror(failure)))") }
-            throw .truncated(path: path, chunk: chunk)
+        switch filled {
+        case .success: break
+        case .failure(.endOfFile): throw .truncated(path: path, chunk: chunk)
+        case let .failure(shortfall): throw .unreadable(path: path, reason: "reading chunk \(chunk): \(shortfall.reason)")
         }
         let digest = bytes.withUnsafeBytes(FileHashing.sha256)
         let matches: Bool
-        if let expected = table.chunkHash(of: entry, chunk: chunk) {
-            matches = expected.elementsEqual(digest)
+        if let chunkMatches = table.chunkHashMatches(of: entry, chunk: chunk, digest) {
+            matches = chunkMatches
         } else {
             // One-chunk file: only the root hash is stored; derive it from this chunk.
             let root = digest.withUnsafeBytes { FileHashing.rootHash(size: size, chunkHashes: $0) }
-            matches = table.rootHash(of: entry).elementsEqual(root)
+            matches = table.rootHashMatches(of: entry, root)
         }
         guard matches else { throw .modified(path: path, chunk: chunk, chunkCount: entry.chunkCount) }
         cache.insert(ChunkCache.Key(entry: entry.index, chunk: chunk), bytes)
@@ -193,6 +199,8 @@ public final class VerifiedFile: Sendable {
     }
 }
 
+/// Why the shield refused or failed to open or read a file. Each case names the path;
+/// `description` is the message shown to operators.
 public enum ShieldError: Error, Equatable, CustomStringConvertible {
     case badPath(String)
     case notTrusted(path: String, allowed: Bool)
@@ -205,6 +213,7 @@ public enum ShieldError: Error, Equatable, CustomStringConvertible {
     case truncated(path: String, chunk: Int)
     case unreadable(path: String, reason: String)
 
+    /// One line naming the path and the reason, suitable for logs and error responses.
     public var description: String {
         switch self {
         case let .badPath(reason): return reason

@@ -1,12 +1,11 @@
 import Dispatch
 
-// The one place where work is spread over cores. Unsafe inside (a shared result buffer),
-// safe to call: each index writes only its own slot, and the buffer outlives the workers.
+// The one place where work is spread over cores.
 
 public enum Parallel {
-    /// `body(0) … body(count - 1)` on all cores; results in index order. Each call writes only
-    /// its own slot of the result buffer.
-    public static func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+    /// `body(0) … body(count - 1)` on all cores; results in index order. `body` runs on several
+    /// threads at once, so it and its results must be Sendable.
+    public static func map<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
         guard count > 1 else { return count == 1 ? [body(0)] : [] }
         let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
         slots.initialize(repeating: nil)
@@ -14,21 +13,16 @@ public enum Parallel {
             slots.deinitialize()
             slots.deallocate()
         }
-        let shared = SendableSlots(slots)
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { index in shared.slots[index] = work.value(index) }
-        }
+        let shared = ResultSlots(slots)
+        DispatchQueue.concurrentPerform(iterations: count) { index in shared.slots[index] = body(index) }
         return slots.map { $0! }
     }
 }
 
-private struct SendableSlots<T>: @unchecked Sendable {
+/// `@unchecked Sendable`: each worker writes only the slot of its own index, once; the buffer
+/// is allocated before and freed after `concurrentPerform`, which returns only when every
+/// worker has finished, so no slot is written twice, read early or used after it is freed.
+private struct ResultSlots<T>: @unchecked Sendable {
     let slots: UnsafeMutableBufferPointer<T?>
     init(_ slots: UnsafeMutableBufferPointer<T?>) { self.slots = slots }
-}
-
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

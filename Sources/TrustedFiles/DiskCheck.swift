@@ -66,9 +66,9 @@ public enum DiskCheck {
             case let .success(digest):
                 result.checkedFiles += 1
                 result.checkedBytes += entry.size
-                guard !digest.rootHash.elementsEqual(table.rootHash(of: entry)) else { continue }
+                guard !table.rootHashMatches(of: entry, digest.rootHash) else { continue }
                 let chunk = (0..<entry.chunkCount).first { index in
-                    table.chunkHash(of: entry, chunk: index).map { !$0.elementsEqual(digest.chunkHashes[(index * 32)..<(index * 32 + 32)]) } ?? true
+                    table.chunkHashMatches(of: entry, chunk: index, digest.chunkHashes[(index * 32)..<(index * 32 + 32)]).map { !$0 } ?? true
                 } ?? 0
                 result.problems.append(Problem(kind: .modified, path: path,
                                                detail: "content differs from the signed hash (first differing chunk: \(chunk) of \(entry.chunkCount), bytes \(chunk * table.chunkSize)..)"))

@@ -146,14 +146,8 @@ public struct ParallelHasher: Sendable {
                 let firstChunk = unitFirsts[unit]
                 let start = UInt64(firstChunk) * UInt64(chunkSize)
                 let length = Int(min(UInt64(piece * chunkSize), job.size - min(job.size, start)))
-                var done = 0
-                while done < length {
-                    let got = pread(fd, buffer.baseAddress! + done, length - done, off_t(start) + off_t(done))
-                    if got < 0 && errno == EINTR { continue }
-                    if got <= 0 { break }
-                    done += got
-                }
-                guard done == length else {
+                let filled = DescriptorIO.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), at: start)
+                guard case .success = filled else {
                     failures.withLockedValue { $0[jobIndex] = "shrank while being hashed (expected \(job.size) bytes); sign again once it is stable" }
                     continue
                 }

@@ -163,7 +163,7 @@ extension TrustedTable {
             chunkHashes.reserveCapacity(entry.chunkCount * TableLayout.hashSize)
             for chunk in 0..<entry.chunkCount { chunkHashes.append(contentsOf: chunkHash(of: entry, chunk: chunk)!) }
         }
-        return FileDigest(size: entry.size, chunkHashes: chunkHashes, rootHash: Array(rootHash(of: entry)))
+        return FileDigest(size: entry.size, chunkHashes: chunkHashes, rootHash: rootHash(of: entry))
     }
 }
 

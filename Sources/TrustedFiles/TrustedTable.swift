@@ -105,13 +105,31 @@ public final class TrustedTable: Sendable {
         return directory.isEmpty ? name : directory + "/" + name
     }
 
-    public func rootHash(of entry: Entry) -> UnsafeRawBufferPointer {
+    /// The entry's signed root hash (32 bytes), copied out of the table: listings and
+    /// messages. Checks use `rootHashMatches`, which copies nothing.
+    public func rootHash(of entry: Entry) -> [UInt8] { Array(rootHashBytes(entry)) }
+
+    /// The stored hash of one chunk, copied out; nil for a file of a single chunk, whose root
+    /// hash is checked instead.
+    public func chunkHash(of entry: Entry, chunk: Int) -> [UInt8]? { chunkHashBytes(entry, chunk).map { Array($0) } }
+
+    /// Whether `digest` is the entry's signed root hash.
+    public func rootHashMatches(of entry: Entry, _ digest: some Sequence<UInt8>) -> Bool {
+        rootHashBytes(entry).elementsEqual(digest)
+    }
+
+    /// Whether `digest` is the stored hash of `chunk`; nil for a file of a single chunk.
+    public func chunkHashMatches(of entry: Entry, chunk: Int, _ digest: some Sequence<UInt8>) -> Bool? {
+        chunkHashBytes(entry, chunk)?.elementsEqual(digest)
+    }
+
+    // The views below point into the table's memory; they stay inside this type's methods
+    // and never reach a caller, so they cannot outlive the table.
+    private func rootHashBytes(_ entry: Entry) -> UnsafeRawBufferPointer {
         memory.bytes(at: entryRecord(entry.index) + TableLayout.Entry.rootHash, count: TableLayout.hashSize)
     }
 
-    /// The stored hash of one chunk; nil for a file of a single chunk, whose root hash is
-    /// checked instead.
-    public func chunkHash(of entry: Entry, chunk: Int) -> UnsafeRawBufferPointer? {
+    private func chunkHashBytes(_ entry: Entry, _ chunk: Int) -> UnsafeRawBufferPointer? {
         precondition(chunk >= 0 && chunk < entry.chunkCount, "chunk index out of range")
         guard entry.chunkCount > 1 else { return nil }
         return memory.bytes(at: chunkHashesOffset + (entry.firstChunk + chunk) * TableLayout.hashSize, count: TableLayout.hashSize)

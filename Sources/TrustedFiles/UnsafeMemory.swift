@@ -59,13 +59,8 @@ final class TableMemory: @unchecked Sendable {
         let pieces = Parallel.map(max(1, (size + piece - 1) / piece)) { index -> [UInt8]? in
             let start = index * piece
             let length = min(piece, size - start)
-            var done = 0
-            while done < length {
-                let got = pread(fd, target.buffer.baseAddress! + start + done, length - done, off_t(start + done))
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { return nil }
-                done += got
-            }
+            let slice = UnsafeMutableRawBufferPointer(rebasing: target.buffer[start..<(start + length)])
+            guard case .success = DescriptorIO.readFully(fd, into: slice, at: UInt64(start)) else { return nil }
             return FileHashing.sha256(UnsafeRawBufferPointer(rebasing: target.buffer[start..<(start + length)]))
         }
         guard pieces.allSatisfy({ $0 != nil }) else { throw .shortRead(expected: size, got: 0) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NIOConcurrencyHelpers
 
 @testable import HostBridge
 
@@ -130,6 +131,22 @@ struct HostileAgentTests {
         }
         #expect(agent.requestCount == 3, "each timed-out request went out on a fresh connection")
         #expect(capture.count("host agent: health request failed: no answer within 200 ms; all health values marked unknown") == 1)
+    }
+
+    @Test func callersAtOnceEachWaitOneTimeoutNotOneEach() throws {
+        let agent = try HostileAgent("silent-many") { _, _, _ in .keepOpen }
+        defer { agent.stop() }
+        let client = makeClient(agent.path, capture: LogCapture(), timeout: .milliseconds(400))
+        let callers = 4
+        let took = NIOLockedValueBox<[Duration]>([])
+        DispatchQueue.concurrentPerform(iterations: callers) { _ in
+            let (health, duration) = elapsed { client.health() }
+            #expect(health.load1 == .unknown(.transport(.timeout(after: .milliseconds(400)))))
+            took.withLockedValue { $0.append(duration) }
+        }
+        // Holding the lock across the exchange, the last caller would wait 4 × 400 ms.
+        let slowest = took.withLockedValue { $0.max() ?? .zero }
+        #expect(slowest < .milliseconds(1100), "slowest of \(callers) concurrent callers took \(slowest)")
     }
 
     @Test func connectionClosedWithoutAnswer() throws {
