@@ -4,6 +4,7 @@ import WasmParser
 /// The EDGELESS function ABI for function type "RUST_WASM" (../shared/DESIGN.md, "Function
 /// ABI"): what a module must export and what the host provides under `env`.
 public enum FunctionABI {
+    /// The linear memory the module must export; payloads are copied through it.
     public static let memoryExport = "memory"
 
     /// Every export the host calls, with its signature.
@@ -29,6 +30,7 @@ public enum FunctionABI {
         ("sync_asm", FunctionType(parameters: [.i32, .i32])),
     ]
 
+    /// The only import module the host provides; imports from any other are refused.
     public static let importModule = "env"
 
     /// Problems a module has against the ABI, without instantiating it: missing or wrongly

@@ -1,8 +1,10 @@
 /// The C header for writing functions against the ABI. `function new` writes it next to the
 /// template, `function build` compiles with it; this string is its only copy.
 public enum CSDK {
+    /// File name the header is written under; sources include it by this name.
     public static let headerName = "edgeless.h"
 
+    /// The header's full text.
     public static let header = #"""
 /* edgeless.h — write a SecureExecutor / EDGELESS function (type RUST_WASM) in C.
  *

@@ -5,20 +5,29 @@ import WasmKit
 /// `secure-executor function build`: compiles a folder of C sources to one wasm32 module with
 /// the toolchain's clang and wasm-ld, then checks its exports and imports against the ABI.
 public enum FunctionBuilder {
+    /// What was built (or checked) and how it fits the ABI.
     public struct Report: Sendable {
+        /// Path of the module file.
         public var output: String
+        /// Size of the module in bytes.
         public var bytes: Int
+        /// Export names, sorted.
         public var exports: [String]
+        /// Imports as `module.name`, sorted.
         public var imports: [String]
+        /// ABI violations; the module compiled but will be refused at start if any are listed.
         public var problems: [String]
+        /// True when the module fits the ABI.
         public var ok: Bool { problems.isEmpty }
     }
 
+    /// Why `build` produced no module. ABI problems are not errors: they are in the `Report`.
     public enum BuildError: Error, CustomStringConvertible {
         case noSources(String)
         case noCompiler(String)
         case compileFailed(String)
 
+        /// For the terminal; `compileFailed` carries clang's whole output.
         public var description: String {
             switch self {
             case let .noSources(folder): return "no .c files in \(folder)"

@@ -8,12 +8,14 @@ import TrustedFiles
 public struct FunctionCode: Sendable {
     /// For messages: the trusted path, or the file given to `invoke`.
     public let name: String
+    /// The wasm module bytes (already verified when loaded through the shield).
     public let bytes: [UInt8]
     /// The table's root hash for trusted code; SHA-256 of the bytes otherwise.
     public let hash: [UInt8]
     /// Time spent reading (and, for trusted code, verifying) the bytes.
     public let loadNanoseconds: UInt64
 
+    /// `hash` nil: SHA-256 of `bytes` is used as the module cache key.
     public init(name: String, bytes: [UInt8], hash: [UInt8]? = nil, loadNanoseconds: UInt64 = 0) {
         self.name = name
         self.bytes = bytes
@@ -49,6 +51,7 @@ public struct FunctionCode: Sendable {
 public struct FunctionLimits: Sendable, Equatable {
     /// Wasm operators one invocation (init, cast, call, stop) may execute.
     public var fuel: UInt64
+    /// Linear memory cap in bytes; growth past it makes `memory.grow` return -1.
     public var memoryBytes: Int
     /// Largest payload, reply, state or log text crossing the boundary in either direction.
     public var payloadBytes: Int
@@ -61,8 +64,10 @@ public struct FunctionLimits: Sendable, Equatable {
     public var restartOnFailure: Bool
     /// `delayed_cast_asm` timers one instance may have pending, and the bytes they may hold.
     public var pendingTimers: Int
+    /// Total payload bytes of this instance's pending timers.
     public var pendingTimerBytes: Int
 
+    /// Converts the manifest's `[limits]`; the default gives the manifest's defaults.
     public init(_ limits: Manifest.Limits = Manifest.Limits()) {
         restartOnFailure = limits.onFailure == .restart
         fuel = UInt64(limits.fuel)
@@ -88,6 +93,7 @@ public enum FunctionError: Error, Equatable, CustomStringConvertible {
     case notRunning(function: String, instance: String, state: String)
     case payloadTooLarge(function: String, instance: String, handler: String, size: Int, limit: Int)
 
+    /// One line naming the function and instance, with the limit to raise where one was hit.
     public var description: String {
         switch self {
         case let .codeUnavailable(path, reason):

@@ -11,6 +11,7 @@ import NIOConcurrencyHelpers
 /// and restarts only under `status`'s; `startup` is written by the runtime before the instance
 /// is handed to anyone; everything else is immutable.
 public final class FunctionInstance: @unchecked Sendable {
+    /// Lifecycle as the node API reports it; only `.running` accepts events.
     public enum State: Equatable, Sendable {
         case running
         case stopped
@@ -24,11 +25,15 @@ public final class FunctionInstance: @unchecked Sendable {
         var restarts = 0
     }
 
+    /// The instance's address; kept across restarts.
     public let id: InstanceID
+    /// The workflow's name for the function, used in logs and errors.
     public let function: String
     /// What this instance may use: the manifest's `[limits]`, narrowed by its workflow.
     public let limits: FunctionLimits
+    /// How long the first start took, by phase; a restart does not change it.
     public internal(set) var startup: StartupLatency
+    /// Current state, copied under a short lock; never waits for a running guest.
     public var state: State { status.withLockedValue { $0.state } }
     /// How often the instance was replaced after a failure (limits.on_failure = "restart").
     public var restarts: Int { status.withLockedValue { $0.restarts } }
@@ -212,14 +217,20 @@ public final class FunctionInstance: @unchecked Sendable {
 
 /// Start-up latency of one instance, from start request to `handle_init_asm` return.
 public struct StartupLatency: Sendable, Equatable, Codable {
+    /// Reading and verifying the code through the shield.
     public var loadVerifyNanoseconds: UInt64
+    /// Parsing and ABI checks; near zero when `moduleCached`.
     public var parseValidateNanoseconds: UInt64
+    /// Instantiating the module; near zero when `instancePrepared`.
     public var instantiateNanoseconds: UInt64
+    /// Running `handle_init_asm`.
     public var initNanoseconds: UInt64
     /// The module came from the cache (no parsing); the instance was prepared ahead of time.
     public var moduleCached: Bool
+    /// An instance from the prepared pool was used.
     public var instancePrepared: Bool
 
+    /// Sum of the four phases, in nanoseconds.
     public var totalNanoseconds: UInt64 { loadVerifyNanoseconds + parseValidateNanoseconds + instantiateNanoseconds + initNanoseconds }
 
     enum CodingKeys: String, CodingKey {
@@ -228,6 +239,7 @@ public struct StartupLatency: Sendable, Equatable, Codable {
         case moduleCached = "module_cached", instancePrepared = "instance_prepared"
     }
 
+    /// One log line with every phase in milliseconds, marking cache and pool hits.
     public var summary: String {
         func ms(_ ns: UInt64) -> String { String(format: "%.3f", Double(ns) / 1e6) }
         return "start-up \(ms(totalNanoseconds)) ms (load+verify \(ms(loadVerifyNanoseconds)), parse+validate \(ms(parseValidateNanoseconds))\(moduleCached ? " cached" : ""), instantiate \(ms(instantiateNanoseconds))\(instancePrepared ? " prepared" : ""), init \(ms(initNanoseconds)))"

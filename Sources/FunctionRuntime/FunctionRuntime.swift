@@ -7,6 +7,11 @@ import NIOConcurrencyHelpers
 
 /// Refuses memory growth past limits.memory; the guest sees `memory.grow` return -1, and a
 /// trap that follows is reported as the memory limit.
+///
+/// `@unchecked Sendable`: WasmKit calls `limitMemoryGrowth` on the thread running the guest,
+/// and `refused` is read after `invoke` returns, by the same instance's holder of the guest
+/// lock (`FunctionInstance`), so writes and reads are ordered by that lock; `limit` is
+/// immutable.
 final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
     let limit: Int
     private(set) var refused = false
@@ -20,7 +25,9 @@ final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
 
 /// A parsed module whose exports and imports fit the ABI, shared by every instance of it.
 public final class CompiledFunction: Sendable {
+    /// The code's name as given in `FunctionCode`, for messages.
     public let name: String
+    /// The code's signed root hash: the module cache's key.
     public let hash: [UInt8]
     let module: Module
 
@@ -36,6 +43,11 @@ public final class CompiledFunction: Sendable {
 
 /// A store with the module instantiated and the imports bound, not yet initialised: what a
 /// start needs, done ahead of demand.
+///
+/// `@unchecked Sendable`: WasmKit's `Store` and `Function` are not Sendable. A prepared
+/// instance is built on one thread, handed over once through the runtime's lock (the
+/// ready pool), and from then on used only under the guest lock of the `FunctionInstance`
+/// that took it; no two threads ever touch one store.
 final class PreparedInstance: @unchecked Sendable {
     struct Exports {
         let allocate, free, clear, initialise, cast, call, stop: Function
@@ -89,6 +101,7 @@ final class PreparedInstance: @unchecked Sendable {
 /// Starts function instances: parses and checks code once per hash (module cache), keeps
 /// instances prepared ahead of demand, and measures and reports every start.
 public final class FunctionRuntime: Sendable {
+    /// Default limits for every instance; `start` may narrow them per instance.
     public let limits: FunctionLimits
     /// Instances kept prepared per module; 0 turns preparing ahead off.
     public let preparedPerModule: Int

@@ -6,8 +6,11 @@ import Support
 
 /// Pending `delayed_cast_asm` timers and the bytes they hold (payload and target).
 public struct PendingTimers: Sendable, Equatable {
+    /// Number of timers not yet fired or cancelled.
     public var timers = 0
+    /// Bytes those timers hold.
     public var bytes = 0
+    /// Memberwise; zero by default.
     public init(timers: Int = 0, bytes: Int = 0) {
         self.timers = timers
         self.bytes = bytes

@@ -11,6 +11,10 @@ struct GuestFault: Error {
 
 /// The state the `env` imports of one instance work on. Imports are bound when the instance is
 /// prepared, before anyone knows which function it will serve; `start` fills in the rest.
+///
+/// `@unchecked Sendable`: its mutable fields are written while the instance is prepared (one
+/// thread, before hand-over) and then only by the imports and the instance's own methods, all
+/// of which run under the owning `FunctionInstance`'s guest lock.
 final class HostContext: @unchecked Sendable {
     var id = InstanceID(node: UUID(), component: UUID())
     var functionName = ""

@@ -2,9 +2,12 @@ import Foundation
 
 /// An instance's identity: EDGELESS's (node id, component id), two UUIDs of 16 raw bytes.
 public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
+    /// The node the instance runs on.
     public let node: UUID
+    /// The instance itself; unique per instance.
     public let component: UUID
 
+    /// `component` defaults to a fresh random UUID.
     public init(node: UUID, component: UUID = UUID()) {
         self.node = node
         self.component = component
@@ -15,6 +18,7 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
         component = UUID(bytes: componentBytes)
     }
 
+    /// The component UUID in lower case; the node id is left out.
     public var description: String { component.uuidString.lowercased() }
 }
 
@@ -52,14 +56,18 @@ public enum CallReply: Equatable, Sendable {
 /// `telemetry_log_asm` levels.
 public enum LogLevel: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case error = 1, warn, info, debug, trace
+    /// Lower-case level name, as logs print it.
     public var description: String { ["error", "warn", "info", "debug", "trace"][Int(rawValue) - 1] }
 }
 
 /// The call chain a synchronous call runs in: its depth and the instances already waiting on
 /// it, so a cycle (A → B → A) is refused instead of deadlocking.
 public struct CallContext: Sendable {
+    /// Instances waiting on this call, outermost first.
     public var chain: [InstanceID]
+    /// Empty chain: an event from outside any call.
     public init(chain: [InstanceID] = []) { self.chain = chain }
+    /// Checked against `limits.call_depth`.
     public var depth: Int { chain.count }
 }
 
@@ -79,5 +87,6 @@ public protocol FunctionRouter: Sendable {
 }
 
 extension FunctionRouter {
+    /// Default: ignore the notice; the runtime still fires the cast through `cast`.
     public func scheduledDelayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64) {}
 }

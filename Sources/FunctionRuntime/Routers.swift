@@ -3,9 +3,13 @@ import NIOConcurrencyHelpers
 
 /// An event that could not be delivered, and why: logged and counted, never dropped silently.
 public struct Undelivered: Error, Equatable, Sendable {
+    /// The sending function's registered name (or instance id if it has none).
     public var from: String
+    /// The destination as resolved so far: alias, mapped function or instance.
     public var to: String
+    /// Why it failed: not mapped, not running, or the target's error.
     public var reason: String
+    /// Memberwise.
     public init(from: String, to: String, reason: String) {
         self.from = from
         self.to = to
@@ -28,8 +32,10 @@ public final class RecordingRouter: FunctionRouter {
     private let recorded = NIOLockedValueBox<[Effect]>([])
     private let selfID = NIOLockedValueBox<InstanceID?>(nil)
 
+    /// Starts with no effects and no "self" instance.
     public init() {}
 
+    /// A copy of every effect so far, in the order they happened.
     public var effects: [Effect] { recorded.withLockedValue { $0 } }
 
     /// Casts and calls to this instance are shown as going to "self".
@@ -81,6 +87,8 @@ public final class LocalRouter: FunctionRouter {
 
     public init() {}
 
+    /// Makes `instance` reachable as `name`; `outputs` maps its aliases to other registered
+    /// names. Registering a name again replaces the earlier instance.
     public func register(_ instance: FunctionInstance, name: String, outputs: [String: String]) {
         instances.withLockedValue { $0[name] = Registration(instance: instance, outputs: outputs) }
         byID.withLockedValue { $0[instance.id] = name }
@@ -88,7 +96,9 @@ public final class LocalRouter: FunctionRouter {
 
     /// The last state `name` passed to `sync_asm`, for its next start.
     public func savedState(of name: String) -> [UInt8] { states.withLockedValue { $0[name] ?? [] } }
+    /// Every event that could not be delivered so far, oldest first.
     public var undelivered: [Undelivered] { failures.withLockedValue { $0 } }
+    /// Guest log lines received so far, oldest first (the target is not kept).
     public var logLines: [(function: String, level: LogLevel, message: String)] { logs.withLockedValue { $0 } }
 
     /// Blocks until every queued cast has been delivered.

@@ -78,7 +78,11 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 /// An HTTP/1.1 server on one address, answering every request with `handler`. The node's
 /// ingress, its API, the examples' peer servers and the benchmark's bare baseline all use this
 /// one type, so they are measured and behave alike.
-public final class HTTPServer: Sendable {
+///
+/// It is a ServiceLifecycle `Service`: in the node it runs in the process's one `ServiceGroup`,
+/// which stops it gracefully (stop accepting, finish requests in flight, close). Tests and peers
+/// that want a server of their own call `start`, which runs it in a group of its own.
+public final class HTTPServer: Service, Sendable {
     public typealias Handler = @Sendable (HTTPRequestInfo) async -> HTTPAnswer
 
     /// What one client may hold: without these, connections that never finish a request
@@ -101,30 +105,28 @@ public final class HTTPServer: Sendable {
     }
 
     public let host: String
-    public let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, Never>
+    private let requestedPort: Int
+    private let application: Application<CallbackResponder<PeerRequestContext>>
+    private let bound = BindResult()
+    private let logger: Logger
+    /// The group and task of a server started with `start`; nil for one run by another group.
+    private let ownGroup = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
 
-    private init(host: String, port: Int, group: ServiceGroup, task: Task<Void, Never>) {
+    /// A server that listens once `run` (or a service group running it) starts it; `port` 0
+    /// picks a free port, reported by `listening()`. Requests with a body over `maxBodyBytes`
+    /// get 413.
+    public init(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+                limits: ConnectionLimits = ConnectionLimits(), logger: Logger, handler: @escaping Handler) {
         self.host = host
-        self.port = port
-        self.group = group
-        self.task = task
-    }
-
-    /// Starts listening and returns once the socket is bound (`port` 0 picks a free port,
-    /// reported in `port`). Requests with a body over `maxBodyBytes` get 413.
-    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
-                             limits: ConnectionLimits = ConnectionLimits(),
-                             logger: Logger, handler: @escaping Handler) async throws -> HTTPServer {
-        let bound = BindResult()
+        requestedPort = port
+        self.logger = logger
         let responder = CallbackResponder<PeerRequestContext> { request, context in
             var request = request
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxBodyBytes)
             } catch {
-                return response(.text(413, "request body larger than \(maxBodyBytes) bytes"))
+                return Self.response(.text(413, "request body larger than \(maxBodyBytes) bytes"))
             }
             var headers: [String: String] = [:]
             for field in request.headers {
@@ -134,40 +136,68 @@ public final class HTTPServer: Sendable {
             let info = HTTPRequestInfo(method: request.method.rawValue, host: request.head.authority ?? headers["host"] ?? "",
                                        path: request.head.path ?? "/", headers: headers, body: Array(buffer: body),
                                        remoteAddress: context.remoteAddress?.ipAddress)
-            return response(await handler(info))
+            return Self.response(await handler(info))
         }
-        let headTimeout = TimeAmount(limits.headTimeout)
-        let application = Application(
+        let bound = self.bound
+        application = Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headTimeout, logger: logger)],
+            server: .http1(configuration: .init(additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: TimeAmount(limits.headTimeout), logger: logger)],
                                                 idleTimeout: TimeAmount(limits.idleTimeout))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil,
                                  availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let task = Task(executorPreference: ServerExecutor.shared) {
-            do {
-                try await group.run()
-                bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "the server stopped before it was listening")))
-            } catch {
-                bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: port, reason: "\(error)")))
-            }
-        }
+    }
+
+    /// Serves until graceful shutdown (or cancellation) of the task running it.
+    public func run() async throws {
         do {
-            return HTTPServer(host: host, port: try await bound.value, group: group, task: task)
+            try await application.run()
         } catch {
-            await group.triggerGracefulShutdown()
-            await task.value
+            let failure = HTTPServerError.couldNotListen(host: host, port: requestedPort, reason: "\(error)")
+            bound.resolve(.failure(failure))
+            throw failure
+        }
+        bound.resolve(.failure(HTTPServerError.couldNotListen(host: host, port: requestedPort, reason: "the server stopped before it was listening")))
+    }
+
+    /// Waits until the socket is bound and returns its port; throws if it never will be.
+    @discardableResult
+    public func listening() async throws -> Int { try await bound.value }
+
+    /// The bound port once `listening()` has returned (the requested one before).
+    public var port: Int { bound.port ?? requestedPort }
+
+    /// Starts a server in a service group of its own and returns once it listens. Its tasks
+    /// run on `ServerExecutor` (see there why).
+    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+                             limits: ConnectionLimits = ConnectionLimits(),
+                             logger: Logger, handler: @escaping Handler) async throws -> HTTPServer {
+        let server = HTTPServer(host: host, port: port, maxBodyBytes: maxBodyBytes, limits: limits, logger: logger, handler: handler)
+        try await server.serveAlone()
+        return server
+    }
+
+    /// Runs this server in a service group of its own and returns once it listens.
+    public func serveAlone() async throws {
+        let group = ServiceGroup(configuration: .init(services: [self], gracefulShutdownSignals: [], logger: logger))
+        let task = Task<Void, Never>(executorPreference: ServerExecutor.shared) { try? await group.run() }
+        ownGroup.withLockedValue { $0 = (group, task) }
+        do {
+            try await listening()
+        } catch {
+            await stop()
             throw error
         }
     }
 
-    /// Stops accepting, lets requests in flight finish, closes the connections; returns when
-    /// the port is free again.
+    /// For a server from `start`: stops accepting, lets requests in flight finish, closes the
+    /// connections; returns when the port is free again. A server run by another service
+    /// group stops with that group, not here.
     public func stop() async {
-        await group.triggerGracefulShutdown()
-        await task.value
+        guard let own = ownGroup.withLockedValue({ $0 }) else { return }
+        await own.group.triggerGracefulShutdown()
+        await own.task.value
     }
 
     public var baseURL: String { "http://\(host):\(port)" }
@@ -192,25 +222,34 @@ struct PeerRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing.
+/// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing; any
+/// number of callers may wait for it.
 private final class BindResult: Sendable {
-    private let state = NIOLockedValueBox<(result: Result<Int, Error>?, waiter: CheckedContinuation<Int, Error>?)>((nil, nil))
+    private struct State {
+        var result: Result<Int, Error>?
+        var waiters: [CheckedContinuation<Int, Error>] = []
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func resolve(_ result: Result<Int, Error>) {
-        let waiter: CheckedContinuation<Int, Error>? = state.withLockedValue { state in
-            guard state.result == nil else { return nil }
+        let waiters: [CheckedContinuation<Int, Error>] = state.withLockedValue { state in
+            guard state.result == nil else { return [] }
             state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters = [] }
+            return state.waiters
         }
-        waiter?.resume(with: result)
+        for waiter in waiters { waiter.resume(with: result) }
     }
+
+    /// The port, once bound.
+    var port: Int? { state.withLockedValue { state in if case let .success(port)? = state.result { port } else { nil } } }
 
     var value: Int {
         get async throws {
             try await withCheckedThrowingContinuation { continuation in
                 let ready: Result<Int, Error>? = state.withLockedValue { state in
-                    if state.result == nil { state.waiter = continuation }
+                    if state.result == nil { state.waiters.append(continuation) }
                     return state.result
                 }
                 if let ready { continuation.resume(with: ready) }

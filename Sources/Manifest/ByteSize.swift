@@ -6,6 +6,8 @@ public enum ByteSize {
         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
     ]
 
+    /// Bytes for `"64 MiB"`, `"512KiB"` or a plain integer string. Nil for a negative,
+    /// non-integer or unknown-unit value, or one that overflows `Int`.
     public static func parse(_ text: String) -> Int? {
         let trimmed = text.trimmingSpaces
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
@@ -19,6 +21,7 @@ public enum ByteSize {
     /// `65536` → `"64 KiB"`, for messages and `inspect`.
     public static func format(_ bytes: Int) -> String { format(UInt64(max(0, bytes))) }
 
+    /// Largest binary unit that fits, exact when whole (`"64 KiB"`), else one decimal (`"1.5 MiB"`).
     public static func format(_ bytes: UInt64) -> String {
         let steps: [(UInt64, String)] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
         for (factor, unit) in steps where bytes >= factor {
@@ -43,6 +46,7 @@ public func formatFixed(_ value: Double, digits: Int) -> String {
     return "\(sign)\(whole).\(String(repeating: "0", count: digits - fractionText.count))\(fractionText)"
 }
 
+/// Free-function spelling of `ByteSize.format(_:)`, for callers outside this module.
 public func formatBytes(_ bytes: UInt64) -> String { ByteSize.format(bytes) }
 
 extension String {

@@ -7,10 +7,12 @@ import Darwin
 
 /// A file on disk chosen by the manifest's `[trusted] files`.
 public struct SelectedFile: Sendable, Equatable {
+    /// The path as it will be recorded in the table (the link's own path for a symlink).
     public var path: RelativePath
     /// What to open to read the bytes: the file itself, or for a symlink the file inside the
     /// root that it resolves to.
     public var absolutePath: String
+    /// Stat data of the bytes' file (the target for a symlink), taken during the walk.
     public var identity: FileIdentity
     /// The path was a symlink inside the root; the table records what it resolves to.
     public var viaSymlink: Bool
@@ -18,12 +20,18 @@ public struct SelectedFile: Sendable, Equatable {
 
 /// What the signer compares to decide that a file did not change since the last signing.
 public struct FileIdentity: Sendable, Hashable {
+    /// File size in bytes.
     public var size: UInt64
+    /// `st_dev`: with `inode`, tells a replaced file from an edited one.
     public var device: UInt64
+    /// `st_ino` of the file.
     public var inode: UInt64
+    /// `st_mtim` in nanoseconds since the Unix epoch.
     public var modifiedNanoseconds: Int64
+    /// `st_ctim` in nanoseconds since the Unix epoch; changes even when mtime is reset by hand.
     public var changedNanoseconds: Int64
 
+    /// Memberwise, for identities read back from the stat cache.
     public init(size: UInt64, device: UInt64, inode: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
         self.size = size
         self.device = device
@@ -32,6 +40,7 @@ public struct FileIdentity: Sendable, Hashable {
         self.changedNanoseconds = changedNanoseconds
     }
 
+    /// From an `lstat`/`stat` result; times are converted to nanoseconds.
     public init(statInfo info: stat) {
         self.init(size: UInt64(info.st_size), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                   modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
@@ -41,12 +50,17 @@ public struct FileIdentity: Sendable, Hashable {
 
 /// Something the manifest asks for that the disk cannot give.
 public struct SelectionProblem: Sendable, Equatable, CustomStringConvertible {
+    /// The class of problem, for callers that react differently (tests, the signer's report).
     public enum Kind: Sendable, Equatable {
         case missing, matchedNothing, escapesRoot, danglingSymlink, notRegularFile, badName, unreadable, trustedAndAllowed
     }
+    /// Which kind of problem this is.
     public var kind: Kind
+    /// The path on disk, or the pattern text when a pattern matched nothing.
     public var path: String
+    /// What went wrong and, where possible, how to fix the manifest.
     public var detail: String
+    /// `path: detail`, as printed by `sign`.
     public var description: String { "\(path): \(detail)" }
 }
 
@@ -57,7 +71,9 @@ public struct SelectionProblem: Sendable, Equatable, CustomStringConvertible {
 /// within the root); a symlink that leaves the root or dangles is an error; a symlink to a
 /// directory is not descended (that directory is covered under its own path if trusted).
 public struct FileSelection: Sendable {
+    /// The selected files, sorted bytewise by path, one per path.
     public private(set) var files: [SelectedFile]
+    /// Everything the manifest asked for that could not be selected; non-empty means do not sign.
     public var problems: [SelectionProblem]
     /// Symlinked directories that were not descended, for the signer's report.
     public var skippedDirectoryLinks: [RelativePath]
@@ -73,6 +89,8 @@ public struct FileSelection: Sendable {
         files.removeAll { file in relative.contains { file.path.string == $0 || file.path.string.hasPrefix($0 + ".tmp-") } }
     }
 
+    /// Walks `root` for `include` minus `exclude`. Files also covered by `allowed` are dropped
+    /// and reported as `.trustedAndAllowed`. Problems are collected, never thrown.
     public init(root: String, include: [PathPattern], exclude: [PathPattern], allowed: [PathPattern] = []) {
         var walker = Walker(root: root, exclude: exclude)
         for pattern in include { walker.expand(pattern) }

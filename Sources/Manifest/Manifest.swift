@@ -5,14 +5,21 @@ import TOMLKit
 /// The user's manifest: one TOML file, written by hand, never regenerated. Every key is
 /// documented in docs/MANIFEST.md; unknown keys and wrong types are errors that name the key.
 public struct Manifest: Sendable {
+    /// The `[app]` table (its `root` is resolved into `Manifest.root`).
     public struct App: Sendable, Equatable {
+        /// `app.name`; required and not blank.
         public var name: String
+        /// `app.version`; required and not blank, free-form text.
         public var version: String
+        /// `app.description`; nil when the key is absent.
         public var description: String?
     }
 
+    /// The `[trusted]` table: which files are signed and verified on every read.
     public struct Trusted: Sendable {
+        /// `trusted.files`; required, at least one entry.
         public var files: [PathPattern]
+        /// `trusted.exclude`; paths removed from the selection even when `files` covers them.
         public var exclude: [PathPattern]
         /// Bytes per verified chunk; a power of two between 4 KiB and 16 MiB.
         public var chunkSize: Int
@@ -20,42 +27,62 @@ public struct Manifest: Sendable {
 
     /// Limits for each function invocation; the function runtime enforces them.
     public struct Limits: Sendable, Equatable {
+        /// `limits.on_failure`: `stop` leaves a failed instance dead, `restart` replaces it.
         public enum FailurePolicy: String, Sendable, Equatable { case stop, restart }
+        /// `limits.fuel`: instruction budget per invocation (positive).
         public var fuel: Int = 50_000_000
+        /// `limits.memory`: linear memory cap in bytes, 64 KiB to 4 GiB.
         public var memoryBytes: Int = 64 << 20
+        /// `limits.timeout_ms`: wall-clock limit per invocation, in milliseconds.
         public var timeoutMilliseconds: Int = 2_000
+        /// `limits.payload`: largest message payload in bytes.
         public var payloadBytes: Int = 1 << 20
+        /// `limits.call_depth`: how deep function-to-function calls may nest.
         public var callDepth: Int = 16
         /// `delayed_cast_asm` timers one instance may have pending, and their payload bytes.
         public var pendingTimers: Int = 64
+        /// `limits.timer_bytes`: total payload bytes of one instance's pending timers.
         public var pendingTimerBytes: Int = 4 << 20
         /// What happens to an instance that traps or hits a limit.
         public var onFailure: FailurePolicy = .restart
+        /// The defaults used when `[limits]` is absent or a key is not given.
         public init() {}
     }
 
+    /// The `[node]` table: settings of the node process, not of one function.
     public struct Node: Sendable, Equatable {
+        /// `node.listen`: the `host:port` the node serves on.
         public var listen: String = "127.0.0.1:7035"
+        /// `node.backend`: `"sandbox"` or `"direct"` (checked when parsing).
         public var backend: String = "sandbox"
         /// Memory for verified chunks shared by all open trusted files.
         public var chunkCacheBytes: Int = 64 << 20
         /// `delayed_cast_asm` timers all instances of the node may have pending, and their bytes.
         public var pendingTimers: Int = 1024
+        /// `node.timer_bytes`: total payload bytes of all pending timers on the node.
         public var pendingTimerBytes: Int = 64 << 20
+        /// The defaults used when `[node]` is absent or a key is not given.
         public init() {}
     }
 
+    /// Chunk size when `trusted.chunk_size` is not given: 64 KiB.
     public static let defaultChunkSize = 64 << 10
+    /// Allowed `trusted.chunk_size` in bytes; the value must also be a power of two.
     public static let chunkSizeRange = (4 << 10)...(16 << 20)
 
+    /// The parsed `[app]` table.
     public var app: App
     /// Absolute path of the application root: `app.root` resolved against the manifest's folder.
     public var root: String
+    /// The parsed `[trusted]` table.
     public var trusted: Trusted
+    /// `[allowed] files`: opened unverified by the runtime; empty when the table is absent.
     public var allowed: [PathPattern]
     /// The workflow JSON, relative to the root.
     public var workflow: RelativePath?
+    /// `[limits]`, with defaults for every key not given.
     public var limits: Limits
+    /// `[node]`, with defaults for every key not given.
     public var node: Node
     /// What any workflow may reach or claim on this node (`[policy]`).
     public var policy: Policy
@@ -65,6 +92,8 @@ public struct Manifest: Sendable {
     /// The exact bytes that were parsed; the measurement covers these.
     public var bytes: [UInt8]
 
+    /// Reads and parses the file at `path` (relative to the current directory if not absolute).
+    /// For signing and inspecting; the runtime checks the bytes against the signature first.
     public static func load(path: String) throws(ManifestError) -> Manifest {
         let (bytes, absolute) = try readBytes(path: path)
         return try Manifest(bytes: bytes, path: absolute)
@@ -81,6 +110,8 @@ public struct Manifest: Sendable {
         }
     }
 
+    /// Parses and validates `bytes`; `path` locates `app.root` and names the file in errors.
+    /// Throws `ManifestError` naming the offending key, or the line and column of bad TOML.
     public init(bytes: [UInt8], path: String) throws(ManifestError) {
         let file = Manifest.absolutePath(path)
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -192,6 +223,7 @@ public struct Manifest: Sendable {
     /// written beside it as `demo.trusted` and `demo.sig`.
     public var baseName: String { Manifest.baseName(ofPath: path) }
 
+    /// The last path component without a `.toml` suffix (other names are returned whole).
     public static func baseName(ofPath path: String) -> String {
         let name = PathText.name(of: path)
         return name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
@@ -211,6 +243,8 @@ public struct Manifest: Sendable {
     }
 }
 
+/// Why a manifest could not be read or accepted. Every case names the file, and the key or
+/// line where possible.
 public enum ManifestError: Error, Equatable, CustomStringConvertible {
     case unreadable(file: String, reason: String)
     case syntax(file: String, line: Int, column: Int, message: String)
@@ -220,6 +254,7 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
     case invalidValue(file: String, key: String, reason: String)
     case badPath(PathError)
 
+    /// The message for the user; an unknown key suggests the closest known one.
     public var description: String {
         switch self {
         case let .unreadable(file, reason):

@@ -12,18 +12,22 @@ import Darwin
 ///   `**` matches any number of components.
 /// - `README.txt`: that one path.
 public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
+    /// A glob has a wildcard in some component; `directory` was written with a trailing `/`.
     public enum Kind: Sendable, Hashable { case literal, directory, glob }
 
     /// The text as written in the manifest, for messages.
     public let text: String
     /// Where it was written, e.g. `trusted.files[2]`.
     public let key: String
+    /// Decided once from the text; a literal may still turn out to be a directory on disk.
     public let kind: Kind
     /// Normalised components; for a glob some of them contain wildcards.
     public let components: [String]
     /// The components joined, for prefix tests without splitting paths.
     private let joined: String
 
+    /// Normalises `text` like a `RelativePath`; throws `PathError` (naming `key`) for absolute
+    /// paths, `..`, NUL bytes or an empty pattern.
     public init(_ text: String, key: String) throws(PathError) {
         let normalised = try RelativePath(text, origin: key)
         self.text = text
@@ -63,6 +67,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Key and text, e.g. `trusted.files[2] "data/*.json"`, for messages.
     public var description: String { "\(key) \"\(text)\"" }
 
     static func hasWildcard(_ component: String) -> Bool {

@@ -7,8 +7,11 @@ import Support
 public struct Policy: Sendable, Equatable {
     /// `[policy.http-egress]`: destinations an `http-egress` resource may send requests to.
     public struct HTTPEgress: Sendable, Equatable {
+        /// Allowed destinations; empty (the default) allows none.
         public var hosts: [NetworkRule]
+        /// URL schemes requests may use, a subset of `egressSchemes`; only `https` by default.
         public var schemes: Set<String>
+        /// Defaults: no hosts, `https` only.
         public init(hosts: [NetworkRule] = [], schemes: Set<String> = ["https"]) {
             self.hosts = hosts
             self.schemes = schemes
@@ -17,11 +20,13 @@ public struct Policy: Sendable, Equatable {
 
     /// `[policy.redis]`: the redis servers a `redis` resource may connect to.
     public struct Redis: Sendable, Equatable {
+        /// Allowed servers; a rule without a port means 6379. Empty allows none.
         public var endpoints: [NetworkRule] = []
     }
 
     /// `[policy.file-log]`: nil paths means anything `[allowed]` allows.
     public struct FileLog: Sendable, Equatable {
+        /// Files a `file-log` resource may write; nil when the key is absent.
         public var paths: [PathPattern]?
     }
 
@@ -29,6 +34,7 @@ public struct Policy: Sendable, Equatable {
     public struct HTTPIngress: Sendable, Equatable {
         /// Host names, `*.suffix`, or `*` (which also allows claiming any host).
         public var hosts: [HostName] = []
+        /// Path prefixes, each starting with `/`; the default `/` allows every path.
         public var paths: [String] = ["/"]
 
         /// Whether a route for `host` (a name, or `*` for any) may be claimed.
@@ -42,13 +48,20 @@ public struct Policy: Sendable, Equatable {
         }
     }
 
+    /// The only schemes `[policy.http-egress] schemes` may list.
     public static let egressSchemes = ["http", "https"]
+    /// The port a redis endpoint rule without a port means.
     public static let redisPort = 6379
 
+    /// `[policy.http-egress]`; allows nothing by default.
     public var httpEgress = HTTPEgress()
+    /// `[policy.redis]`; allows nothing by default.
     public var redis = Redis()
+    /// `[policy.file-log]`.
     public var fileLog = FileLog()
+    /// `[policy.http-ingress]`; no hosts by default, so nothing can be claimed.
     public var httpIngress = HTTPIngress()
+    /// The policy of a manifest without `[policy]`: everything refused.
     public init() {}
 
     static func parse(_ table: KeyReader) throws(ManifestError) -> Policy {
@@ -160,12 +173,15 @@ public enum HostName: Sendable, Equatable, CustomStringConvertible {
 /// workflow's `allowed-hosts`. PORTS is a port (`6379`), a range (`1024-65535`) or `*` (any);
 /// without it, only the protocol's default port (80/443 for http/https, 6379 for redis).
 public struct NetworkRule: Sendable, Equatable, CustomStringConvertible {
+    /// Which hosts the rule covers; never `.any`.
     public let host: HostName
     /// nil: the protocol's default port.
     public let ports: ClosedRange<Int>?
     /// As written, for messages.
     public let text: String
 
+    /// Parses `HOST`, `HOST:PORT`, `HOST:LOW-HIGH` or `HOST:*`; nil for anything else,
+    /// including a bare `*` host or ports outside 1-65535.
     public init?(_ text: String) {
         self.text = text
         var hostText = Substring(text), portText: Substring?

@@ -10,6 +10,7 @@ import Darwin
 /// The signer stores these in the table and the runtime looks them up with them, so the same
 /// normalisation must run on both sides; this is the only place it is written.
 public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The normalised text: the table key and what is opened beneath the root.
     public let string: String
 
     /// Accepts `a/./b//c` (becomes `a/b/c`) and refuses anything that names a place outside the
@@ -58,6 +59,7 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
     /// match (never reach the disk); skips the split-and-join of `init(_:origin:)`.
     public init(uncheckedNormalised string: String) { self.string = string }
 
+    /// The `/`-separated parts; for a validated path none is empty, `.` or `..`.
     public var components: [Substring] { string.split(separator: "/") }
 
     /// `a/b/c.txt` → (`a/b`, `c.txt`); a top-level file has directory `""`.
@@ -69,6 +71,8 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
         return (string[string.startIndex..<string.startIndex], string[...])
     }
 
+    /// Adds one component without re-validating: `name` must be a single plain name
+    /// (no `/`, not `.` or `..`), e.g. a directory entry read during a walk.
     public func appending(_ name: String) -> RelativePath { RelativePath(normalised: string + "/" + name) }
 
     /// Bytewise order, the order of the table and of `sign`'s output.
@@ -82,12 +86,18 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
         }
         return (fast ?? nil) ?? lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8)
     }
+    /// The normalised path, as `string`.
     public var description: String { string }
 }
 
+/// A path text refused by `RelativePath`; `description` reads "origin: path "text" reason".
 public struct PathError: Error, Equatable, CustomStringConvertible {
+    /// The text as given, before normalisation.
     public let path: String
+    /// Where the text came from: a manifest key, a table entry, a runtime open.
     public let origin: String
+    /// What is wrong, phrased to follow the path (e.g. "contains a NUL byte").
     public let reason: String
+    /// The full message for the user, pointing at `origin`.
     public var description: String { "\(origin): path \"\(path)\" \(reason)" }
 }

@@ -9,13 +9,13 @@ import Synchronization
 /// with a bounded number of pending casts: a sender waits (backpressure) while the target is
 /// full, and an event that still cannot be delivered is logged with source, target and reason
 /// and counted — never dropped silently. Casts from one source to one target arrive in order.
-public final class Dataplane: FunctionRouter, @unchecked Sendable {
-    enum Endpoint {
+public final class Dataplane: FunctionRouter, Sendable {
+    enum Endpoint: Sendable {
         case function(FunctionInstance)
         case resource(Resource)
     }
 
-    final class Target: @unchecked Sendable {
+    final class Target: Sendable {
         let name: String
         let endpoint: Endpoint
         let queue: DispatchQueue
@@ -35,20 +35,38 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         public var calls = 0
     }
 
+    /// Casts that found no target while the workflow's functions were still starting.
+    private struct HeldCast {
+        var source: InstanceID
+        var destination: Destination
+        var payload: [UInt8]
+    }
+
+    private struct State {
+        var targets: [String: Target] = [:]
+        var names: [InstanceID: String] = [:]
+        /// Each target's output aliases and the targets they name.
+        var mappings: [String: [String: String]] = [:]
+        var resourceIDs: [String: InstanceID] = [:]
+        /// What each function last synced.
+        var states: [String: [UInt8]] = [:]
+        var statistics = Statistics()
+        /// Non-nil while the workflow starts: a function's init (or a delayed cast it
+        /// scheduled) may cast to a function, or to itself, before the node has added it.
+        var held: [HeldCast]?
+    }
+
     public let workflow: String
     /// Pending casts a target may hold before senders wait.
     public let queueCapacity: Int
     /// How long a sender waits for room before the event is counted undelivered.
     public let backpressureTimeout: DispatchTimeInterval
     private let logger: Logger
-    private let targets = NIOLockedValueBox<[String: Target]>([:])
-    private let names = NIOLockedValueBox<[InstanceID: String]>([:])
-    private let mappings = NIOLockedValueBox<[String: [String: String]]>([:])
-    private let states = NIOLockedValueBox<[String: [UInt8]]>([:])
-    private let statistics = NIOLockedValueBox(Statistics())
+    /// Everything that changes, under one lock: a reader never sees a target without its
+    /// mapping and identity, or statistics half updated.
+    private let state = NIOLockedValueBox(State())
     private let enqueuedTotal = Atomic<Int>(0)
     private let completedTotal = Atomic<Int>(0)
-    private let resourceIDs = NIOLockedValueBox<[String: InstanceID]>([:])
     private let delivered: Counter
     private let undelivered: Counter
 
@@ -69,35 +87,38 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     func add(_ name: String, endpoint: Endpoint, outputs: [String: String]) {
-        targets.withLockedValue { $0[name] = Target(name: name, endpoint: endpoint, capacity: queueCapacity) }
-        mappings.withLockedValue { $0[name] = outputs }
-        let id: InstanceID
-        switch endpoint {
-        case let .function(instance): id = instance.id
-        case .resource:
-            // Resources get an identity too: a function sees who called it, and a raw-id cast
-            // back to the resource resolves.
-            id = InstanceID(node: UUID())
-            resourceIDs.withLockedValue { $0[name] = id }
+        let target = Target(name: name, endpoint: endpoint, capacity: queueCapacity)
+        state.withLockedValue { state in
+            state.targets[name] = target
+            state.mappings[name] = outputs
+            let id: InstanceID
+            switch endpoint {
+            case let .function(instance): id = instance.id
+            case .resource:
+                // Resources get an identity too: a function sees who called it, and a raw-id
+                // cast back to the resource resolves.
+                id = InstanceID(node: UUID())
+                state.resourceIDs[name] = id
+            }
+            state.names[id] = name
         }
-        names.withLockedValue { $0[id] = name }
     }
 
     /// Casts waiting in each target's queue (the one being handled included).
     public var queueDepths: [String: Int] {
-        targets.withLockedValue { $0 }.mapValues { $0.pending.load(ordering: .relaxed) }
+        state.withLockedValue { $0.targets }.mapValues { $0.pending.load(ordering: .relaxed) }
     }
 
-    public var counts: Statistics { statistics.withLockedValue { $0 } }
-    public func savedState(of function: String) -> [UInt8] { states.withLockedValue { $0[function] ?? [] } }
-    public func restoreStates(_ saved: [String: [UInt8]]) { states.withLockedValue { $0.merge(saved) { $1 } } }
-    public var allStates: [String: [UInt8]] { states.withLockedValue { $0 } }
+    public var counts: Statistics { state.withLockedValue { $0.statistics } }
+    public func savedState(of function: String) -> [UInt8] { state.withLockedValue { $0.states[function] ?? [] } }
+    public func restoreStates(_ saved: [String: [UInt8]]) { state.withLockedValue { $0.states.merge(saved) { $1 } } }
+    public var allStates: [String: [UInt8]] { state.withLockedValue { $0.states } }
 
     /// Waits until no cast is in flight anywhere (delayed casts not counted). A delivery may
     /// enqueue further casts before it counts itself done, so when "done" (read first) equals
     /// "enqueued" (read second), nothing was in flight at the first read.
     public func drain() {
-        let all = targets.withLockedValue { Array($0.values) }
+        let all = state.withLockedValue { Array($0.targets.values) }
         while true {
             for target in all { target.queue.sync {} }
             let done = completedTotal.load(ordering: .sequentiallyConsistent)
@@ -110,32 +131,34 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         enqueue(from: source, sourceID: nil, to: name, payload: payload)
     }
 
-    func sourceName(_ id: InstanceID) -> String { names.withLockedValue { $0[id] } ?? "instance \(id)" }
+    func sourceName(_ id: InstanceID) -> String { state.withLockedValue { $0.names[id] } ?? "instance \(id)" }
 
     private func resolve(_ source: String, _ destination: Destination) -> Result<Target, Undelivered> {
-        let name: String?
-        switch destination {
-        case let .instance(id): name = names.withLockedValue { $0[id] }
-        case let .alias(alias):
-            guard let mapped = mappings.withLockedValue({ $0[source]?[alias] }) else {
-                return .failure(.init(from: source, to: alias, reason: "output \"\(alias)\" is not mapped"))
+        state.withLockedValue { state in
+            let name: String?
+            switch destination {
+            case let .instance(id): name = state.names[id]
+            case let .alias(alias):
+                guard let mapped = state.mappings[source]?[alias] else {
+                    return .failure(.init(from: source, to: alias, reason: "output \"\(alias)\" is not mapped"))
+                }
+                name = mapped
             }
-            name = mapped
+            guard let name, let target = state.targets[name] else {
+                return .failure(.init(from: source, to: destination.description, reason: "no such function or resource in workflow \(workflow)"))
+            }
+            return .success(target)
         }
-        guard let name, let target = targets.withLockedValue({ $0[name] }) else {
-            return .failure(.init(from: source, to: destination.description, reason: "no such function or resource in workflow \(workflow)"))
-        }
-        return .success(target)
     }
 
     private func lost(_ problem: Undelivered) {
-        statistics.withLockedValue { $0.undelivered += 1 }
+        state.withLockedValue { $0.statistics.undelivered += 1 }
         undelivered.increment()
         logger.warning("event not delivered", metadata: ["workflow": "\(workflow)", "from": "\(problem.from)", "to": "\(problem.to)", "reason": "\(problem.reason)"])
     }
 
     private func enqueue(from source: String, sourceID: InstanceID?, to name: String, payload: [UInt8]) {
-        guard let target = targets.withLockedValue({ $0[name] }) else {
+        guard let target = state.withLockedValue({ $0.targets[name] }) else {
             return lost(.init(from: source, to: name, reason: "no such function or resource in workflow \(workflow)"))
         }
         enqueue(from: source, sourceID: sourceID, to: target, payload: payload)
@@ -158,7 +181,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
                 case let .function(instance): try instance.cast(from: sourceID ?? instance.id, payload: payload)
                 case let .resource(resource): try resource.cast(payload: payload)
                 }
-                statistics.withLockedValue { $0.delivered += 1 }
+                state.withLockedValue { $0.statistics.delivered += 1 }
                 delivered.increment()
             } catch {
                 lost(.init(from: source, to: target.name, reason: "\(error)"))
@@ -172,33 +195,22 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
         let name = sourceName(source)
         switch resolve(name, destination) {
         case let .failure(problem):
-            let held = starting.withLockedValue { events in
-                events?.append(HeldCast(source: source, destination: destination, payload: payload))
-                return events != nil
+            let held = state.withLockedValue { state in
+                state.held?.append(HeldCast(source: source, destination: destination, payload: payload))
+                return state.held != nil
             }
             if !held { lost(problem) }
         case let .success(target): enqueue(from: name, sourceID: source, to: target, payload: payload)
         }
     }
 
-    /// Casts that found no target while the workflow's functions were still starting.
-    private struct HeldCast {
-        var source: InstanceID
-        var destination: Destination
-        var payload: [UInt8]
-    }
-
-    /// Non-nil while the workflow starts: a function's init (or a delayed cast it scheduled)
-    /// may cast to a function, or to itself, before the node has added it.
-    private let starting = NIOLockedValueBox<[HeldCast]?>(nil)
-
     /// From now until `started()`, a cast whose target is not added yet waits instead of
     /// counting as undelivered.
-    func starts() { starting.withLockedValue { $0 = [] } }
+    func starts() { state.withLockedValue { $0.held = [] } }
 
     /// Everything is added: held casts go out in the order they were made.
     func started() {
-        let held = starting.withLockedValue { events in defer { events = nil }; return events ?? [] }
+        let held = state.withLockedValue { state in defer { state.held = nil }; return state.held ?? [] }
         for event in held { cast(from: event.source, to: event.destination, payload: event.payload) }
     }
 
@@ -210,7 +222,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     /// call). It runs on the target's serial queue, in turn with the casts it receives: a
     /// burst of requests waits there instead of occupying a thread each.
     public func call(fromResource name: String, output alias: String, payload: [UInt8]) async -> CallReply {
-        guard let id = resourceIDs.withLockedValue({ $0[name] }) else {
+        guard let id = state.withLockedValue({ $0.resourceIDs[name] }) else {
             lost(.init(from: name, to: alias, reason: "no such resource in workflow \(workflow)"))
             return .error("no resource \(name) in workflow \(workflow)")
         }
@@ -225,7 +237,7 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     private func call(from name: String, id source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
-        statistics.withLockedValue { $0.calls += 1 }
+        state.withLockedValue { $0.statistics.calls += 1 }
         switch resolve(name, destination) {
         case let .failure(problem):
             lost(problem)
@@ -256,6 +268,6 @@ public final class Dataplane: FunctionRouter, @unchecked Sendable {
     }
 
     public func sync(from source: InstanceID, function: String, state: [UInt8]) {
-        states.withLockedValue { $0[function] = state }
+        self.state.withLockedValue { $0.states[function] = state }
     }
 }

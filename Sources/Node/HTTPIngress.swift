@@ -51,6 +51,7 @@ public final class HTTPIngress: Sendable {
     /// The port requests arrive on, once `listen` has run.
     public var port: Int? { listener.withLockedValue { $0?.port } }
 
+    /// Starts a listener of its own (tests, the example runner) and returns its port.
     func listen(host: String, port: Int) async throws -> Int {
         let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: maxPayloadBytes, logger: logger) { [self] request in
             await handle(request)
@@ -58,6 +59,15 @@ public final class HTTPIngress: Sendable {
         listener.withLockedValue { $0 = server }
         logger.info("HTTP ingress listening", metadata: ["address": "\(server.baseURL)"])
         return server.port
+    }
+
+    /// The listener as a service for the process's service group, which starts and stops it.
+    func service(host: String, port: Int) -> HTTPServer {
+        let server = HTTPServer(host: host, port: port, maxBodyBytes: maxPayloadBytes, logger: logger) { [self] request in
+            await handle(request)
+        }
+        listener.withLockedValue { $0 = server }
+        return server
     }
 
     func close() async {

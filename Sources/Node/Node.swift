@@ -1,5 +1,6 @@
 import Foundation
 import FunctionRuntime
+import HTTPServing
 import Logging
 import Manifest
 import Metrics
@@ -74,6 +75,12 @@ public final class Node: Sendable {
     /// Opens the node's HTTP ingress listener (`port` 0: any free port) and returns its port.
     public func listenForIngress(host: String = "127.0.0.1", port: Int) async throws -> Int {
         try await ingress.listen(host: host, port: port)
+    }
+
+    /// The ingress listener as a service, for a service group to run beside the node: listed
+    /// before the node's own service, it stops after the workflows have.
+    public func ingressService(host: String = "127.0.0.1", port: Int) -> HTTPServer {
+        ingress.service(host: host, port: port)
     }
 
     /// Stops every workflow (stop handlers, state, flushes), then closes the ingress listener.

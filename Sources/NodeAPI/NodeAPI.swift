@@ -6,6 +6,7 @@ import Logging
 import Node
 import NIOPosix
 import Prometheus
+import ServiceLifecycle
 
 /// The node's HTTP API, on its own listener (loopback unless told otherwise). Every request but
 /// `GET /livez` needs `Authorization: Bearer TOKEN` with the node's `token` (`ControlGate`):
@@ -21,24 +22,19 @@ import Prometheus
 ///
 /// A workflow posted here can only name code the signed table trusts: the API chooses which
 /// trusted functions run, never what code they are.
-public final class NodeAPI: Sendable {
+///
+/// A ServiceLifecycle `Service`: the node's service group runs it; tests call `start`.
+public final class NodeAPI: Service, Sendable {
     public let node: Node
     public let metrics: NodeMetrics
     /// The credential every call but /livez must carry; written to the control file by `run`.
     public let token: ControlToken
     private let server: HTTPServer
-    private let started: ContinuousClock.Instant
+    private let logger: Logger
 
+    /// The bound port once `listening()` has returned.
     public var port: Int { server.port }
     public var baseURL: String { server.baseURL }
-
-    private init(node: Node, metrics: NodeMetrics, token: ControlToken, server: HTTPServer, started: ContinuousClock.Instant) {
-        self.node = node
-        self.metrics = metrics
-        self.token = token
-        self.server = server
-        self.started = started
-    }
 
     /// `metrics` must be the registry the node was created with (`NodeMetrics.factory`).
     /// `hostInfo`: the host agent's checked answers for /health and /metrics (none: not shown).
@@ -46,19 +42,44 @@ public final class NodeAPI: Sendable {
     /// `warnings`: what makes this node less safe than the defaults (e.g. an unpinned signer);
     /// /health lists them and reports status "insecure" while there is any.
     /// `token`: the credential callers must present; a new random one unless given.
-    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
-                             token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
+    /// Nothing listens until the service runs.
+    public init(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
+                token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) {
         let router = Router(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, started: .now)
         let gate = ControlGate(token: token, refused: metrics.unauthorized, logger: logger)
-        let server = try await HTTPServer.start(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
+        server = HTTPServer(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
             if request.method == "GET", request.path == "/livez" { return .text(200, "ok") }
             if let refusal = gate.refusal(for: request) { return refusal }
             return await router.answer(request)
         }
-        logger.info("node API listening", metadata: ["address": "\(server.baseURL)"])
-        return NodeAPI(node: node, metrics: metrics, token: token, server: server, started: router.started)
+        self.node = node
+        self.metrics = metrics
+        self.token = token
+        self.logger = logger
     }
 
+    /// Serves until the service group shuts it down.
+    public func run() async throws { try await server.run() }
+
+    /// Waits until the API listens; its port.
+    @discardableResult
+    public func listening() async throws -> Int {
+        let port = try await server.listening()
+        logger.info("node API listening", metadata: ["address": "\(server.baseURL)"])
+        return port
+    }
+
+    /// An API serving in a group of its own (tests); `stop` ends it.
+    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
+                             token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
+        let api = NodeAPI(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, token: token,
+                          host: host, port: port, logger: logger)
+        try await api.server.serveAlone()
+        logger.info("node API listening", metadata: ["address": "\(api.baseURL)"])
+        return api
+    }
+
+    /// Ends an API from `start`.
     public func stop() async { await server.stop() }
 }
 

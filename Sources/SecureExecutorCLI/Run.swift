@@ -8,6 +8,7 @@ import Manifest
 import NIOConcurrencyHelpers
 import Node
 import NodeAPI
+import ServiceLifecycle
 import Shield
 import TrustedFiles
 
@@ -234,61 +235,30 @@ struct Run: AsyncParsableCommand {
         }
         let metrics = NodeMetrics()
         let controlFolder = controlDir ?? ControlFile.defaultFolder()
-        let nodeFolder = ControlFile.nodeFolder(app: loaded.manifest.app.name, in: controlFolder)
         let node: Node
-        let api: NodeAPI
-        let control: ControlFile
-        let workflow: Node.RunningWorkflow
-        do {
-            node = try Node(bundle: loaded, metrics: metrics.factory)
-            let ingress = try await node.listenForIngress(host: listen, port: ingressPort)
-            api = try await NodeAPI.start(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
-                                          logger: Logger(label: "secure-executor.api"))
-            control = ControlFile(app: loaded.manifest.app.name, url: api.baseURL, token: api.token)
-            try control.write(into: nodeFolder)
-            print("control file \(ControlFile.path(app: control.app, in: controlFolder)) (API URL and token, mode 0600)")
-            print("node API on \(api.baseURL), HTTP ingress on http://\(listen):\(ingress), backend \(backend)")
-            workflow = try node.start(workflowAt: workflowPath.string)
-        } catch {
-            fail(error)
+        do { node = try Node(bundle: loaded, metrics: metrics.factory) } catch { fail(error) }
+        let logger = Logger(label: "secure-executor.run")
+        let ingress = node.ingressService(host: listen, port: ingressPort)
+        let api = NodeAPI(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
+                          logger: Logger(label: "secure-executor.api"))
+        let banner = "running \(loaded.manifest.app.name) \(loaded.manifest.app.version) (signed by key \(loaded.signer.keyID))"
+        // Shut down in reverse: the stop triggers, the control file, the API, the workflows,
+        // and the ingress last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ingress),
+            .init(service: WorkflowService(node: node, workflowPath: workflowPath.string, ingress: ingress, api: api, backend: backend, banner: banner)),
+            .init(service: api),
+            .init(service: ControlFileService(api: api, app: loaded.manifest.app.name, controlFolder: controlFolder,
+                                              nodeFolder: ControlFile.nodeFolder(app: loaded.manifest.app.name, in: controlFolder))),
+        ]
+        var stopTriggers: [any Service] = []
+        if let stopDescriptor { stopTriggers.append(StopPipeService(descriptor: stopDescriptor)) }
+        if let seconds { stopTriggers.append(DeadlineService(seconds: seconds)) }
+        for trigger in stopTriggers {
+            services.append(.init(service: trigger, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
-        print("running \(loaded.manifest.app.name) \(loaded.manifest.app.version) (signed by key \(loaded.signer.keyID)), workflow \(workflowPath) as \(workflow.id)")
-        for (name, instance) in workflow.instances.sorted(by: { $0.key < $1.key }) {
-            print("  function \(name): \(instance.startup.summary)")
-        }
-        fflush(nil)
-
-        await untilSignalled(orAfter: seconds, stopDescriptor: stopDescriptor)
-        let counts = workflow.dataplane.counts
-        control.remove(from: nodeFolder)
-        await api.stop()
-        await node.shutdown()
-        print("stopped: \(counts.delivered) events delivered, \(counts.undelivered) undelivered, \(counts.calls) calls")
-    }
-
-    /// Returns on SIGINT or SIGTERM, a byte or end-of-file on the launcher's stop pipe (the
-    /// launcher's SIGTERM, which bubblewrap would not pass on, or the launcher gone), or after `seconds`.
-    private func untilSignalled(orAfter seconds: Double?, stopDescriptor: Int32?) async {
-        let once = NIOLockedValueBox(false)
-        var sources: [any DispatchSourceProtocol] = []
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let finish: @Sendable () -> Void = { if once.withLockedValue({ let first = !$0; $0 = true; return first }) { done.resume() } }
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler(handler: finish)
-                source.resume()
-                sources.append(source)
-            }
-            if let stopDescriptor {
-                let source = DispatchSource.makeReadSource(fileDescriptor: stopDescriptor, queue: .global())
-                source.setEventHandler(handler: finish)
-                source.resume()
-                sources.append(source)
-            }
-            if let seconds { DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: finish) }
-        }
-        sources.forEach { $0.cancel() }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do { try await group.run() } catch { fail(error) }
     }
 }
 

@@ -3,23 +3,35 @@ import Manifest
 /// `secure-executor verify`: compares every trusted file on disk with the signed table, and
 /// the manifest's trusted patterns with what the table lists.
 public enum DiskCheck {
+    /// One difference between disk and table, printed one per line by `verify`.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        /// The raw value is the upper-case label `verify` prints in the first column.
         public enum Kind: String, Sendable {
             case modified = "MODIFIED", missing = "MISSING", resized = "RESIZED", new = "NEW"
             case symlinked = "SYMLINK", unreadable = "UNREADABLE", invalid = "INVALID"
         }
+        /// What kind of difference this is.
         public var kind: Kind
+        /// The relative path concerned.
         public var path: String
+        /// Human explanation, e.g. sizes or the first differing chunk.
         public var detail: String
+        /// `KIND       path: detail`, with the kind padded to 10 columns.
         public var description: String { "\(kind.rawValue.padding(10)) \(path): \(detail)" }
     }
 
+    /// The outcome of one check; the bundle verifies only if `problems` is empty.
     public struct Result: Sendable {
+        /// Files that were read and hashed (missing, resized or symlink-changed ones are not).
         public var checkedFiles = 0
+        /// Bytes read and hashed.
         public var checkedBytes: UInt64 = 0
+        /// Every difference found, sorted by path then kind.
         public var problems: [Problem] = []
     }
 
+    /// Re-selects the manifest's files, then hashes every signed file whose size still
+    /// matches. Never throws: every failure becomes a `Problem`.
     public static func run(_ bundle: SignedBundle, workers: Int = ProcessInfoCores.count, progress: ParallelHasher.Progress? = nil) -> Result {
         let table = bundle.table
         let selection = FileSelection(manifest: bundle.manifest, outputs: bundle.paths.outputs)

@@ -12,14 +12,18 @@ import Darwin
 
 /// Size and hashes of one file as the table stores them.
 public struct FileDigest: Sendable, Equatable {
+    /// File size in bytes at the time it was hashed.
     public var size: UInt64
     /// 32 bytes per chunk, in order. May be empty for a file of one chunk: the table keeps
     /// only the root hash of such a file.
     public var chunkHashes: [UInt8]
+    /// `FileHashing.rootHash` over size and chunk hashes (32 bytes).
     public var rootHash: [UInt8]
 }
 
+/// The hash functions the signer, verifier and shield must agree on.
 public enum FileHashing {
+    /// Plain SHA-256 of `bytes` (32 bytes): a chunk hash, or a manifest hash.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bufferPointer: bytes)
@@ -60,17 +64,24 @@ public enum FileHashing {
 
 /// Why a file could not be hashed.
 public struct HashFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The absolute path that was being read.
     public var path: String
+    /// Why: it could not be opened, or it shrank while being read.
     public var reason: String
+    /// `path: reason`.
     public var description: String { "\(path): \(reason)" }
 }
 
 /// Hashes many files on all cores. Work is cut into pieces of at most `piece` chunks, so one
 /// large file keeps every core busy as well as many small ones do.
 public struct ParallelHasher: Sendable {
+    /// One file to hash.
     public struct Job: Sendable {
+        /// Absolute path to open (for a symlink, its resolved target).
         public var path: String
+        /// The size to hash, from an earlier stat; a file shorter than this fails the job.
         public var size: UInt64
+        /// Memberwise.
         public init(path: String, size: UInt64) {
             self.path = path
             self.size = size
@@ -79,22 +90,30 @@ public struct ParallelHasher: Sendable {
 
     /// Running totals, readable from another thread for a progress display.
     public final class Progress: Sendable {
+        /// Files fully hashed (or taken from a previous table) so far.
         public let files = Atomic<Int>(0)
+        /// Bytes hashed (or reused) so far.
         public let bytes = Atomic<Int>(0)
+        /// Both counters at zero.
         public init() {}
     }
 
+    /// Bytes per chunk hash; must equal the table's chunk size.
     public let chunkSize: Int
+    /// Threads used; at least 1.
     public let workers: Int
     /// Chunks read and hashed per unit of work.
     let piece: Int
 
+    /// Work units are about 4 MiB (at least one chunk); `workers` below 1 is treated as 1.
     public init(chunkSize: Int, workers: Int = ProcessInfoCores.count) {
         self.chunkSize = chunkSize
         self.workers = max(1, workers)
         self.piece = max(1, (4 << 20) / chunkSize)
     }
 
+    /// One result per job, in the order given. Blocks until every job is done; a file that
+    /// cannot be opened or is shorter than `size` gives a `HashFailure`, never a throw.
     public func hash(_ jobs: [Job], progress: Progress? = nil) -> [Result<FileDigest, HashFailure>] {
         // Units: (job, first chunk, chunk count). Chunk hashes land in one shared buffer at
         // fixed slots, so units never write to the same bytes.
@@ -179,7 +198,9 @@ public struct ParallelHasher: Sendable {
     }
 }
 
+/// The default worker count for hashing.
 public enum ProcessInfoCores {
+    /// Online processors as the kernel reports them now; at least 1.
     public static var count: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 

@@ -5,19 +5,28 @@ import Support
 /// A signed application as the runtime loads it: the manifest, its table and its signature,
 /// each checked against the others before anything in them is used.
 public struct SignedBundle: Sendable {
+    /// The manifest, parsed only after its bytes matched the signature.
     public let manifest: Manifest
+    /// The table, in private read-only memory, matched against the signed digest.
     public let table: TrustedTable
+    /// The signature file as read.
     public let signature: SignatureFile
+    /// The key that made the signature (one of the pinned keys, if any were given).
     public let signer: PublicKey
+    /// Recomputed from the bytes actually loaded.
     public let measurement: Measurement
+    /// Where the table and signature were read from.
     public let paths: Paths
 
     /// Where `sign` writes, and `verify`/`run` look for, the table and the signature:
     /// `DIR/NAME.trusted` and `DIR/NAME.sig`, DIR defaulting to the manifest's folder.
     public struct Paths: Sendable {
+        /// `DIR/NAME.trusted`.
         public let table: String
+        /// `DIR/NAME.sig`.
         public let signature: String
 
+        /// For a parsed manifest; `directory` nil means the manifest's folder.
         public init(manifest: Manifest, directory: String? = nil) {
             self.init(manifestPath: manifest.path, directory: directory)
         }
@@ -79,6 +88,8 @@ public struct SignedBundle: Sendable {
     }
 }
 
+/// Why a bundle was refused; each case names the file that failed and, for a hash mismatch,
+/// the signed and actual values.
 public enum BundleError: Error, CustomStringConvertible {
     case manifest(ManifestError)
     case table(TableError)
@@ -89,6 +100,7 @@ public enum BundleError: Error, CustomStringConvertible {
     case manifestChanged(String, signed: String, actual: String)
     case tableChanged(String, signed: String, actual: String)
 
+    /// One line for the operator, saying what to do next where that is clear.
     public var description: String {
         switch self {
         case let .manifest(error): return error.description

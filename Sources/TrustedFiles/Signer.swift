@@ -4,31 +4,46 @@ import Manifest
 /// `secure-executor sign`: hashes every trusted file, writes the table and signs manifest and
 /// table together.
 public struct Signer {
+    /// How `sign` runs; the defaults suit the command line.
     public struct Options {
         /// Where to write NAME.trusted and NAME.sig; default: beside the manifest.
         public var outputDirectory: String?
         /// Take hashes of unchanged files from the previous table (see StatCache).
         public var reuse = true
+        /// Hashing threads; default: one per core.
         public var workers = ProcessInfoCores.count
         /// Seconds since 1970; default: now.
         public var created: Int64?
+        /// Defaults: beside the manifest, reuse on, all cores, created now.
         public init() {}
     }
 
+    /// What a signing did, for the command's summary and `--verbose` output.
     public struct Report: Sendable {
+        /// Trusted files in the table.
         public var files = 0
+        /// Their total size in bytes.
         public var bytes: UInt64 = 0
+        /// Files whose hashes were taken from the previous table (unchanged identity).
         public var reusedFiles = 0
+        /// Files read and hashed this time.
         public var hashedFiles = 0
+        /// Bytes read and hashed this time.
         public var hashedBytes: UInt64 = 0
+        /// Wall-clock time of the whole signing.
         public var seconds = 0.0
         /// Where the time went: walking and stat-ing the tree, loading the previous signing,
         /// hashing, writing table + signature.
         public var phases: [(name: String, seconds: Double)] = []
+        /// Where NAME.trusted was written.
         public var tablePath = ""
+        /// Where NAME.sig was written.
         public var signaturePath = ""
+        /// Size of the written table in bytes.
         public var tableBytes = 0
+        /// The signed measurement in hex.
         public var measurement = ""
+        /// Key id of the signing key.
         public var keyID = ""
         /// Symlinked directories inside trusted directories that were not followed.
         public var skippedDirectoryLinks: [String] = []
@@ -36,6 +51,9 @@ public struct Signer {
         public var statCacheNote: String?
     }
 
+    /// Selects, hashes and signs, writing the table and signature atomically. `onTotals` gets
+    /// the file count and bytes once selection is done. Throws `SignError` on any selection,
+    /// hashing or write problem.
     public static func sign(manifest: Manifest, key: SigningKey, options: Options = Options(),
                             progress: ParallelHasher.Progress? = nil, onTotals: ((Int, UInt64) -> Void)? = nil) throws(SignError) -> Report {
         let started = DispatchTime.now()
@@ -167,6 +185,7 @@ extension TrustedTable {
     }
 }
 
+/// Why `Signer.sign` refused; `description` lists every problem found, not just the first.
 public enum SignError: Error, CustomStringConvertible {
     case selection(String, [SelectionProblem])
     case workflowNotTrusted(String)
@@ -174,6 +193,7 @@ public enum SignError: Error, CustomStringConvertible {
     case table(String)
     case write(String)
 
+    /// Multi-line message for the terminal, one `  - ` line per problem.
     public var description: String {
         switch self {
         case let .selection(manifest, problems):

@@ -9,8 +9,10 @@ import Foundation
 public struct SigningKey {
     let key: Curve25519.Signing.PrivateKey
 
+    /// A fresh random key, held only in memory until `save` writes it.
     public static func generate() -> SigningKey { SigningKey(key: Curve25519.Signing.PrivateKey()) }
 
+    /// The matching public key, to give to nodes that pin the signer.
     public var publicKey: PublicKey { PublicKey(raw: [UInt8](key.publicKey.rawRepresentation)) }
 
     /// The first line of every key file `keygen` writes; how `save` knows a file is one of ours.
@@ -71,11 +73,13 @@ public struct SigningKey {
 
 /// An Ed25519 public key, written `ed25519:<base64>`.
 public struct PublicKey: Sendable, Equatable, CustomStringConvertible {
+    /// The 32 raw key bytes; always a valid Ed25519 point.
     public let raw: [UInt8]
 
     /// First 8 bytes of SHA-256(public key), in hex: short enough to read aloud, and only
     /// ever shown; pinning always compares the whole key.
     public var keyID: String { hex(Array(SHA256.hash(data: raw).prefix(8))) }
+    /// `ed25519:<base64>`: the form `.pub` files and signature files store.
     public var description: String { "ed25519:" + Data(raw).base64EncodedString() }
 
     init(raw: [UInt8]) { self.raw = raw }
@@ -122,6 +126,8 @@ public struct PublicKey: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Why a key could not be read, parsed or written. The first value is the path (or, for
+/// `.malformed`, the text or path that was rejected).
 public enum KeyError: Error, Equatable, CustomStringConvertible {
     case unreadable(String)
     case malformed(String, String)
@@ -130,6 +136,7 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
     case exposed(String, mode: mode_t)
     case notAKeyFile(String, String)
 
+    /// The message for the operator, with the fix where there is one (chmod, --force).
     public var description: String {
         switch self {
         case let .unreadable(path): return "cannot read key file \(path)"
@@ -148,18 +155,23 @@ public enum KeyError: Error, Equatable, CustomStringConvertible {
 /// bytes) ‖ table digest). Each component is kept so either can be re-checked alone and a
 /// mismatch can say which part changed.
 public struct Measurement: Sendable, Equatable {
+    /// SHA-256 of the manifest's exact bytes (32 bytes).
     public let manifestHash: [UInt8]
+    /// `FileHashing.tableDigest` of the serialised table (32 bytes).
     public let tableDigest: [UInt8]
 
+    /// From components already computed, e.g. read back from a signature file.
     public init(manifestHash: [UInt8], tableDigest: [UInt8]) {
         self.manifestHash = manifestHash
         self.tableDigest = tableDigest
     }
 
+    /// Hashes the manifest bytes and the table bytes as they are on disk.
     public init(manifest: [UInt8], table: UnsafeRawBufferPointer) {
         self.init(manifestHash: manifest.withUnsafeBytes(FileHashing.sha256), tableDigest: FileHashing.tableDigest(table))
     }
 
+    /// The 32-byte measurement itself, recomputed on each access; this is what gets signed.
     public var value: [UInt8] {
         var hasher = SHA256()
         hasher.update(data: HashDomain.measurement)
@@ -171,20 +183,32 @@ public struct Measurement: Sendable, Equatable {
 
 /// `APP.sig`: JSON, so an operator can read who signed what and when.
 public struct SignatureFile: Codable, Sendable, Equatable {
+    /// The `format` value every signature file must carry.
     public static let formatName = "secure-executor-signature"
 
+    /// Must equal `formatName`; `decode` refuses anything else.
     public var format: String
+    /// File format version; only 1 is accepted.
     public var version: Int
+    /// Signature algorithm; only `"ed25519"` is accepted.
     public var algorithm: String
+    /// The signer's key as `ed25519:<base64>`; it must be pinned by the verifier to mean anything.
     public var publicKey: String
+    /// `PublicKey.keyID` of `publicKey`, for people; checked to match it.
     public var keyID: String
     /// Seconds since 1970-01-01 UTC.
     public var created: Int64
+    /// `app.name` at signing time; covered by the signature.
     public var appName: String
+    /// `app.version` at signing time; covered by the signature.
     public var appVersion: String
+    /// `Measurement.manifestHash` in hex.
     public var manifestSHA256: String
+    /// `Measurement.tableDigest` in hex.
     public var tableDigest: String
+    /// `Measurement.value` in hex; re-derived from the two hashes when checked.
     public var measurement: String
+    /// The Ed25519 signature in base64.
     public var signature: String
 
     enum CodingKeys: String, CodingKey {
@@ -208,6 +232,7 @@ public struct SignatureFile: Codable, Sendable, Equatable {
         return out.result
     }
 
+    /// Signs `measurement` with `key` and fills in every field; `created` is seconds since 1970.
     public static func make(measurement: Measurement, key: SigningKey, created: Int64, appName: String, appVersion: String) -> SignatureFile {
         let publicKey = key.publicKey
         let value = measurement.value
@@ -219,12 +244,15 @@ public struct SignatureFile: Codable, Sendable, Equatable {
             measurement: hex(value), signature: Data(signature).base64EncodedString())
     }
 
+    /// Pretty-printed JSON with sorted keys and a trailing newline, as written to `APP.sig`.
     public func encoded() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try! encoder.encode(self)) + Data("\n".utf8)
     }
 
+    /// Parses the JSON and checks format, version and algorithm only; the signature itself
+    /// is not checked here. Throws `.malformedSignature` naming `source`.
     public static func decode(_ data: Data, source: String) throws(BundleError) -> SignatureFile {
         let file: SignatureFile
         do {
@@ -294,4 +322,5 @@ func unhex(_ text: String) -> [UInt8]? {
     return out
 }
 
+/// Lower-case hex, two digits per byte, for callers outside this module.
 public func hexString(_ bytes: some Sequence<UInt8>) -> String { hex(bytes) }

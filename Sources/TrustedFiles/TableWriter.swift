@@ -2,10 +2,14 @@ import Manifest
 
 /// One file as the signer hands it to the writer.
 public struct TableFile: Sendable {
+    /// The path the entry is stored under; must be unique within one table.
     public var path: RelativePath
+    /// Size and hashes; the chunk hash count must match the size and chunk size.
     public var digest: FileDigest
+    /// Recorded as a flag so the runtime resolves the link (within the root) to open it.
     public var viaSymlink: Bool
 
+    /// Memberwise.
     public init(path: RelativePath, digest: FileDigest, viaSymlink: Bool) {
         self.path = path
         self.digest = digest
@@ -13,12 +17,14 @@ public struct TableFile: Sendable {
     }
 }
 
+/// Why the files cannot be written as a table; each case names the offending path or record kind.
 public enum TableWriterError: Error, Equatable, CustomStringConvertible {
     case nameTooLong(String)
     case duplicatePath(String)
     case tooManyRecords(String)
     case digestMismatch(String)
 
+    /// One line for the user, starting with the path where there is one.
     public var description: String {
         switch self {
         case let .nameTooLong(path): return "\(path): file name is longer than \(TableLayout.maxNameLength) bytes"
@@ -32,6 +38,8 @@ public enum TableWriterError: Error, Equatable, CustomStringConvertible {
 /// Serialises files into the table format (see TableLayout and docs/FORMAT.md). Deterministic:
 /// the same files give the same bytes, whatever order they come in.
 public enum TableWriter {
+    /// The table bytes for `files`, hashed with `chunkSize`-byte chunks. Throws on a duplicate
+    /// path, a name over `TableLayout.maxNameLength`, a digest that does not fit, or 32-bit overflow.
     public static func serialise(_ files: [TableFile], chunkSize: Int) throws(TableWriterError) -> [UInt8] {
         // Order by (directory, name), bytewise. "directory NUL name" sorts exactly that way,
         // because NUL cannot occur in a path and sorts below every other byte.

@@ -7,19 +7,27 @@ import Support
 public final class TrustedTable: Sendable {
     /// One file's record, read out of the table by value.
     public struct Entry: Sendable, Equatable {
+        /// Position in the table, 0..<count; also the chunk cache's key for the file.
         public let index: Int
+        /// Signed size in bytes.
         public let size: UInt64
         /// Number of chunks of `chunkSize` bytes (the last one may be short).
         public let chunkCount: Int
+        /// Signed as a symlink inside the root: open by resolving it, hash the target's bytes.
         public let viaSymlink: Bool
         /// First of this file's hashes in the chunk-hash section; meaningful when chunkCount > 1.
         let firstChunk: Int
     }
 
+    /// Bytes per verified chunk, from the header; `SignedBundle` checks it equals the manifest's.
     public let chunkSize: Int
+    /// Number of file entries.
     public let count: Int
+    /// Number of directory records (each holds at least one entry).
     public let directoryCount: Int
+    /// Stored chunk hashes; files of a single chunk contribute none.
     public let chunkHashCount: Int
+    /// Total size of the table in bytes.
     public let byteCount: Int
     /// Where the table came from, for messages.
     public let source: String
@@ -30,6 +38,8 @@ public final class TrustedTable: Sendable {
     private let chunkHashesOffset: Int
     private let poolOffset: Int
 
+    /// Reads and validates a table file without checking any signature (the signer uses it
+    /// for the previous table). Throws `TableError` for an unreadable or malformed table.
     public static func load(path: String) throws(TableError) -> TrustedTable {
         let memory: TableMemory
         do {
@@ -72,6 +82,8 @@ public final class TrustedTable: Sendable {
     /// allocation. `path` must be normalised (see `RelativePath`).
     public func lookup(_ path: RelativePath) -> Entry? { lookup(normalised: path.string) }
 
+    /// As `lookup(_:)` for text already in normalised form; an unnormalised string simply
+    /// finds nothing.
     public func lookup(normalised path: String) -> Entry? {
         var path = path
         return path.withUTF8 { whole -> Entry? in
@@ -88,6 +100,7 @@ public final class TrustedTable: Sendable {
         }
     }
 
+    /// The entry at `index` in table order; traps if `index` is not in 0..<count.
     public func entry(at index: Int) -> Entry {
         precondition(index >= 0 && index < count, "entry index out of range")
         let record = entryRecord(index)
@@ -135,6 +148,7 @@ public final class TrustedTable: Sendable {
         return memory.bytes(at: chunkHashesOffset + (entry.firstChunk + chunk) * TableLayout.hashSize, count: TableLayout.hashSize)
     }
 
+    /// Every entry in table order (by directory, then name), built lazily on access.
     public var entries: some RandomAccessCollection<Entry> { (0..<count).lazy.map { self.entry(at: $0) } }
 
     func chunkCount(forSize size: UInt64) -> Int? {

@@ -19,6 +19,10 @@ import Darwin
 ///   after we hashed it, and a shared or private file mapping could show those writes.
 /// - Every accessor checks `offset + width <= count` itself (a precondition, not an
 ///   assumption about the caller), so a validation bug is a clean stop, never a stray read.
+///
+/// `@unchecked Sendable`: `base`, `capacity` and `count` are immutable, and the bytes are
+/// written only before `seal()`, by the initialiser, before the object is published; after
+/// that, every thread only reads.
 final class TableMemory: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private let capacity: Int
@@ -105,8 +109,11 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
     return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }
 
-/// Disjoint writes into one buffer from several threads. Safe only because every writer owns
-/// its own byte range (see the callers).
+/// Disjoint writes into one buffer from several threads.
+///
+/// `@unchecked Sendable`: every writer owns its own byte range (see the callers: one range per
+/// `Parallel.map` index), and the buffer outlives the workers, since `Parallel.map` returns
+/// only after all of them have finished.
 struct SendableBuffer: @unchecked Sendable {
     let buffer: UnsafeMutableRawBufferPointer
     init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
@@ -116,6 +123,9 @@ struct SendableBuffer: @unchecked Sendable {
 }
 
 /// Read-only bytes shared with worker threads for the duration of one call.
+///
+/// `@unchecked Sendable`: nobody writes the bytes while the workers read them, and the caller's
+/// buffer outlives the call that hands them out (`Parallel.map` returns after every worker).
 struct SendableRawBuffer: @unchecked Sendable {
     let buffer: UnsafeRawBufferPointer
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
