@@ -81,7 +81,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Where the trusted runtime runs: the backend interface, the bubblewrap sandbox, direct.
-        .target(name: "Enclave", dependencies: ["Support", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Enclave", dependencies: [
+            "Support",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The node's HTTP API: workflows, instances, /health and Prometheus /metrics.
         .target(name: "NodeAPI", dependencies: [
             "Node", "FunctionRuntime", "HTTPServing", "HostBridge",

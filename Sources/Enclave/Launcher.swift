@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
+import NIOPosix
+import ServiceLifecycle
 import Support
 
 /// The untrusted side of `run`: starts the host agent as its own process, starts the trusted
@@ -21,7 +24,7 @@ public enum Launcher {
     /// holding it (which the backend must let through). The plan's writable descriptors are
     /// closed here once the runtime has started (or failed to).
     public static func run(backend: any EnclaveBackend, agentExecutable: String, diskPath: String,
-                           plan: (_ socket: String, _ folder: String) -> LaunchPlan) throws(EnclaveError) -> Int32 {
+                           plan: (_ socket: String, _ folder: String) -> LaunchPlan) async throws(EnclaveError) -> Int32 {
         let folder = NSTemporaryDirectory() + "secure-executor-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -33,8 +36,10 @@ public enum Launcher {
 
         let agent: ChildProcess
         do {
-            agent = try ChildProcess.spawn(agentExecutable, ["--socket", socket, "--disk-path", diskPath, "--launcher-pid", "\(getpid())"],
-                                           environment: LaunchPlan.minimalEnvironment, ownProcessGroup: true, output: .inherit)
+            agent = try await fromLastingThread {
+                try ChildProcess.spawn(agentExecutable, ["--socket", socket, "--disk-path", diskPath, "--launcher-pid", "\(getpid())"],
+                                       environment: LaunchPlan.minimalEnvironment, ownProcessGroup: true, output: .inherit)
+            }
         } catch {
             throw .launchFailed(backend: backend.name, reason: "cannot start the host agent: \(error)")
         }
@@ -63,25 +68,38 @@ public enum Launcher {
             close(stopPipe[0])
             throw error
         }
-        let stopping = StopRequest(writeEnd: stopPipe[1])
-        let sources = stopping.install()
         let runtime: ChildProcess
         do {
-            runtime = try ChildProcess.spawn(command.arguments[0], Array(command.arguments.dropFirst()), environment: planned.environment,
-                                             passing: command.passing + [stopPipe[0]], ownProcessGroup: true, output: .inherit)
+            let environment = planned.environment, passing = command.passing + [stopPipe[0]]
+            runtime = try await fromLastingThread {
+                try ChildProcess.spawn(command.arguments[0], Array(command.arguments.dropFirst()), environment: environment,
+                                       passing: passing, ownProcessGroup: true, output: .inherit)
+            }
         } catch {
             close(stopPipe[0])
             Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
-            sources.forEach { $0.cancel() }
             throw .launchFailed(backend: backend.name, reason: "\(error)")
         }
         close(stopPipe[0])
         Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
-        stopping.started(runtime)
-        let status = runtime.wait()
-        stopping.finished()
-        sources.forEach { $0.cancel() }
-        return status
+        let supervisor = RuntimeSupervisor(runtime: runtime, stopWriteEnd: stopPipe[1])
+        // The supervisor returning (the runtime exited) ends the group.
+        let service = ServiceGroupConfiguration.ServiceConfiguration(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger(label: "secure-executor.launcher")))
+        try? await group.run()
+        if let status = supervisor.status { return status }
+        // Only if the blocking pool refused the wait: the child is unreaped and still ours.
+        runtime.signal(SIGKILL)
+        return runtime.wait()
+    }
+
+    /// Runs `spawn` on a thread of NIO's blocking pool. The kernel ties a child's parent-death
+    /// signal (bubblewrap's --die-with-parent, `ParentDeath`) to the thread that spawned it, not
+    /// to the process; the pool's threads live as long as the process, while Swift's shared
+    /// threads (and the one serving the main actor) may exit when idle and take the child along.
+    private static func fromLastingThread(_ spawn: @escaping @Sendable () throws -> ChildProcess) async throws -> ChildProcess {
+        try await NIOThreadPool.singleton.runIfActive(spawn)
     }
 
     /// SIGKILL: the agent keeps no state. Its socket folder is removed by the caller.
@@ -99,54 +117,41 @@ public enum Launcher {
     }
 }
 
-/// SIGINT/SIGTERM to the launcher: one byte on the stop pipe, then SIGKILL to the runtime if it
-/// has not exited within `Launcher.stopGrace`.
-private final class StopRequest: Sendable {
+/// The runtime child as the launcher's one service. The group owns SIGINT/SIGTERM; on either,
+/// the supervisor writes one byte on the stop pipe (bubblewrap does not pass signals on) and,
+/// if the runtime has not exited within `Launcher.stopGrace`, kills it. It returns the
+/// runtime's exit status once the child is gone, which ends the group.
+private final class RuntimeSupervisor: Service, Sendable {
     private struct State {
-        var runtime: ChildProcess?
-        var requested = false
-        var exited = false
+        var status: Int32?
     }
 
-    private let writeEnd: Int32
+    private let runtime: ChildProcess
+    private let stopWriteEnd: Int32
     private let state = NIOLockedValueBox(State())
 
-    init(writeEnd: Int32) { self.writeEnd = writeEnd }
-
-    func install() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [self] in request() }
-            source.resume()
-            return source
-        }
+    init(runtime: ChildProcess, stopWriteEnd: Int32) {
+        self.runtime = runtime
+        self.stopWriteEnd = stopWriteEnd
     }
 
-    /// A signal before the runtime started is acted on once it has.
-    func started(_ runtime: ChildProcess) {
-        let requested = state.withLockedValue { $0.runtime = runtime; return $0.requested }
-        if requested { escalate(runtime) }
-    }
+    /// The exit status, once the runtime has exited.
+    var status: Int32? { state.withLockedValue { $0.status } }
 
-    /// After `wait`: the pid may be reused, so nothing is signalled any more.
-    func finished() { state.withLockedValue { $0.exited = true } }
-
-    private func request() {
-        let runtime: ChildProcess? = state.withLockedValue {
-            guard !$0.requested else { return nil }
-            $0.requested = true
-            return $0.runtime
-        }
-        var byte: UInt8 = 1
-        _ = write(writeEnd, &byte, 1)
-        if let runtime { escalate(runtime) }
-    }
-
-    private func escalate(_ runtime: ChildProcess) {
-        let grace = Launcher.stopGrace.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(grace.seconds))) { [self] in
-            state.withLockedValue { if !$0.exited { runtime.signal(SIGKILL) } }
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { stopper in
+            stopper.addTask { [self] in
+                try await gracefulShutdown()
+                var byte: UInt8 = 1
+                _ = write(stopWriteEnd, &byte, 1)
+                try await Task.sleep(for: Launcher.stopGrace)
+                // After `wait` the pid may be reused: only a child not yet reaped is signalled.
+                state.withLockedValue { if $0.status == nil { runtime.signal(SIGKILL) } }
+            }
+            // waitpid blocks: NIO's bounded pool, never Swift's shared threads.
+            let status = try await NIOThreadPool.singleton.runIfActive { [runtime] in runtime.wait() }
+            state.withLockedValue { $0.status = status }
+            stopper.cancelAll()
         }
     }
 }

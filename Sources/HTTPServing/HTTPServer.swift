@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// A request as the node's handlers see it: head fields as plain values and the body read in
 /// full (up to the server's cap), so handlers never touch the HTTP library's types.
 public struct HTTPRequestInfo: Sendable {
+    /// The request method as sent, e.g. "GET"; compare it case-sensitively.
     public var method: String
     /// The `Host` (HTTP/1.1) or `:authority` (HTTP/2) the client addressed, with any port.
     public var host: String
@@ -17,10 +18,13 @@ public struct HTTPRequestInfo: Sendable {
     public var path: String
     /// Header names in lower case; repeated headers joined with ", ".
     public var headers: [String: String]
+    /// The whole request body; the server answers 413 itself for a body over its cap.
     public var body: [UInt8]
     /// The peer's IP address (no port), for "logged once per source"; nil when unknown.
     public var remoteAddress: String?
 
+    /// Builds a request by hand (the server does this for each request; tests call it too).
+    /// `headers` should use lower-case names, as `headers` documents.
     public init(method: String, host: String, path: String, headers: [String: String] = [:], body: [UInt8] = [], remoteAddress: String? = nil) {
         self.method = method
         self.host = host
@@ -41,10 +45,14 @@ public struct HTTPRequestInfo: Sendable {
 
 /// What a handler answers.
 public struct HTTPAnswer: Sendable, Equatable {
+    /// The HTTP status code, e.g. 200 or 404.
     public var status: Int
+    /// Response headers; names that are not valid HTTP field names are dropped when sent.
     public var headers: [String: String]
+    /// The response body, sent as is.
     public var body: [UInt8]
 
+    /// An answer with no headers and an empty body unless given.
     public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
@@ -56,6 +64,8 @@ public struct HTTPAnswer: Sendable, Equatable {
         HTTPAnswer(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
     }
 
+    /// `value` as pretty-printed JSON with sorted keys and a trailing newline; if it cannot
+    /// be encoded, a plain-text 500 instead.
     public static func json<Value: Encodable>(_ status: Int, _ value: Value) -> HTTPAnswer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -64,6 +74,8 @@ public struct HTTPAnswer: Sendable, Equatable {
     }
 }
 
+/// Thrown by `HTTPServer.run`, `listening()` and `start` when the server cannot bind, or
+/// stops before it was listening.
 public enum HTTPServerError: Error, CustomStringConvertible {
     case couldNotListen(host: String, port: Int, reason: String)
 
@@ -83,6 +95,7 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 /// which stops it gracefully (stop accepting, finish requests in flight, close). Tests and peers
 /// that want a server of their own call `start`, which runs it in a group of its own.
 public final class HTTPServer: Service, Sendable {
+    /// Called once per request, with the body already read; what it returns is sent as is.
     public typealias Handler = @Sendable (HTTPRequestInfo) async -> HTTPAnswer
 
     /// What one client may hold: without these, connections that never finish a request
@@ -97,6 +110,7 @@ public final class HTTPServer: Service, Sendable {
         /// clients wait in the listen backlog until one closes.
         public var maxConnections: Int
 
+        /// Defaults: 60 s idle, 10 s to send a request head, 512 connections.
         public init(idleTimeout: Duration = .seconds(60), headTimeout: Duration = .seconds(10), maxConnections: Int = 512) {
             self.idleTimeout = idleTimeout
             self.headTimeout = headTimeout
@@ -104,6 +118,7 @@ public final class HTTPServer: Service, Sendable {
         }
     }
 
+    /// The address the server listens on, as given to `init`.
     public let host: String
     private let requestedPort: Int
     private let application: Application<CallbackResponder<PeerRequestContext>>
@@ -200,6 +215,7 @@ public final class HTTPServer: Service, Sendable {
         await own.task.value
     }
 
+    /// `http://host:port`, no trailing slash; the port is only the real one after `listening()`.
     public var baseURL: String { "http://\(host):\(port)" }
 
     private static func response(_ answer: HTTPAnswer) -> Response {

@@ -12,6 +12,7 @@ public enum WorkflowSource: Sendable, Equatable, CustomStringConvertible {
 
     var isSigned: Bool { if case .signed = self { return true } else { return false } }
 
+    /// The path, or the API's description, as used in messages.
     public var description: String {
         switch self {
         case let .signed(path): return path

@@ -29,9 +29,13 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
     }
 
+    /// Running totals since the dataplane was made; read them with `counts`.
     public struct Statistics: Sendable, Equatable {
+        /// Casts a function or resource accepted without an error.
         public var delivered = 0
+        /// Events lost (unmapped output, no target, full queue past the timeout, target error); each is logged.
         public var undelivered = 0
+        /// Synchronous calls attempted, whether or not they reached a target.
         public var calls = 0
     }
 
@@ -56,6 +60,7 @@ public final class Dataplane: FunctionRouter, Sendable {
         var held: [HeldCast]?
     }
 
+    /// The id of the workflow it routes, used in logs and metric labels.
     public let workflow: String
     /// Pending casts a target may hold before senders wait.
     public let queueCapacity: Int
@@ -70,6 +75,8 @@ public final class Dataplane: FunctionRouter, Sendable {
     private let delivered: Counter
     private let undelivered: Counter
 
+    /// An empty dataplane; `Node` adds the workflow's targets. `metrics` nil uses the
+    /// process-wide swift-metrics backend for the delivered/undelivered counters.
     public init(workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
                 logger: Logger, metrics: MetricsFactory? = nil) {
         self.workflow = workflow
@@ -109,9 +116,14 @@ public final class Dataplane: FunctionRouter, Sendable {
         state.withLockedValue { $0.targets }.mapValues { $0.pending.load(ordering: .relaxed) }
     }
 
+    /// A consistent snapshot of the totals.
     public var counts: Statistics { state.withLockedValue { $0.statistics } }
+    /// What `function` last synced (or was restored with); empty if nothing.
     public func savedState(of function: String) -> [UInt8] { state.withLockedValue { $0.states[function] ?? [] } }
+    /// Sets the saved state of the functions named in `saved` (others keep theirs); `Node`
+    /// calls it before the functions start.
     public func restoreStates(_ saved: [String: [UInt8]]) { state.withLockedValue { $0.states.merge(saved) { $1 } } }
+    /// Every function's saved state, by function name.
     public var allStates: [String: [UInt8]] { state.withLockedValue { $0.states } }
 
     /// Waits until no cast is in flight anywhere (delayed casts not counted). A delivery may
@@ -191,6 +203,8 @@ public final class Dataplane: FunctionRouter, Sendable {
 
     // MARK: FunctionRouter
 
+    /// Queues an asynchronous event from a function; never throws. An unresolvable one is held
+    /// while the workflow starts, else counted undelivered. May block up to `backpressureTimeout`.
     public func cast(from source: InstanceID, to destination: Destination, payload: [UInt8]) {
         let name = sourceName(source)
         switch resolve(name, destination) {
@@ -214,6 +228,8 @@ public final class Dataplane: FunctionRouter, Sendable {
         for event in held { cast(from: event.source, to: event.destination, payload: event.payload) }
     }
 
+    /// A function's synchronous call, run on the caller's thread; a missing target or a failing
+    /// callee gives `.error` with the reason (and counts as undelivered).
     public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
         call(from: sourceName(source), id: source, to: destination, payload: payload, context: context)
     }
@@ -256,6 +272,8 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
     }
 
+    /// Writes a function's log message to the node's logger at `level`, tagged with workflow,
+    /// function and target.
     public func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String) {
         let metadata: Logger.Metadata = ["workflow": "\(workflow)", "function": "\(function)", "target": "\(target)"]
         switch level {
@@ -267,6 +285,7 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
     }
 
+    /// Replaces `function`'s saved state; `Node` keeps it across a stop and a later start.
     public func sync(from source: InstanceID, function: String, state: [UInt8]) {
         self.state.withLockedValue { $0.states[function] = state }
     }

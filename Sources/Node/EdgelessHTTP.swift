@@ -5,13 +5,18 @@ import Support
 /// `http-ingress` passes in a call and what a function passes when it calls `http-egress`.
 /// `method` is serde's spelling of the enum ("Get", "Post", …) and `body` an array of bytes.
 public struct EdgelessHTTPRequest: Codable, Sendable, Equatable {
+    /// EDGELESS spelling ("Get", "Post", …); convert with `httpMethod` / `edgelessMethod`.
     public var method: String
+    /// "HTTP" unless given.
     public var `protocol`: String
     public var host: String
+    /// Path with query.
     public var path: String
+    /// nil when the message has no body (JSON `null`), not the same as an empty array.
     public var body: [UInt8]?
     public var headers: [String: String]
 
+    /// `method` must already be in EDGELESS spelling; nothing here checks it.
     public init(method: String, protocol: String = "HTTP", host: String, path: String, body: [UInt8]? = nil, headers: [String: String] = [:]) {
         self.method = method
         self.protocol = `protocol`
@@ -27,6 +32,8 @@ public struct EdgelessHTTPRequest: Codable, Sendable, Equatable {
         methods.first { $0.edgeless == edgeless }?.http
     }
 
+    /// The EDGELESS name for an HTTP method, in any case ("post" → "Post"); nil for one other
+    /// than GET, HEAD, POST, PUT, DELETE and PATCH.
     public static func edgelessMethod(_ http: String) -> String? {
         methods.first { $0.http == http.uppercased() }?.edgeless
     }
@@ -83,11 +90,16 @@ extension EdgelessHTTPRequest {
     }
 }
 
+/// EDGELESS's HTTP response as serde JSON: what a function answers an `http-ingress` call
+/// with, and what `http-egress` answers a function's call with.
 public struct EdgelessHTTPResponse: Codable, Sendable, Equatable {
+    /// The HTTP status code.
     public var status: Int
+    /// nil when there is no body (JSON `null`).
     public var body: [UInt8]?
     public var headers: [String: String]
 
+    /// A response with no body and no headers unless given.
     public init(status: Int, body: [UInt8]? = nil, headers: [String: String] = [:]) {
         self.status = status
         self.body = body

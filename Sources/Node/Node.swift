@@ -12,23 +12,32 @@ import TrustedFiles
 /// Runs workflows of one signed application: function code only through the verifying
 /// reader, resources only on allowed files and loopback addresses, events by the dataplane.
 public final class Node: Sendable {
+    /// A started workflow, as `start` returns it and `workflows` lists it.
     public struct RunningWorkflow: Sendable {
+        /// The id given to `start`, else a lower-case UUID; unique among running workflows.
         public let id: String
+        /// Signed file or API: decides whether its ingress routes are reserved.
         public let origin: WorkflowSource
+        /// Routes its events; read it for queue depths, counts and synced state.
         public let dataplane: Dataplane
+        /// Its function instances, by function name.
         public let instances: [String: FunctionInstance]
         let resources: [String: Resource]
         /// Each function's code hash: its saved state is kept under it.
         let codeHashes: [String: [UInt8]]
         let ingressClaims: [IngressClaim]
 
+        /// Names of its resources, sorted.
         public var resourceNames: [String] { resources.keys.sorted() }
         /// Where it came from, for messages and the API.
         public var source: String { origin.description }
     }
 
+    /// The bundle's verifying reader; all function code and workflow files come through it.
     public let shield: Shield
+    /// Compiles and runs the function instances, under the manifest's `[limits]`.
     public let runtime: FunctionRuntime
+    /// Absolute path of the application root (`Manifest.root`); trusted paths are relative to it.
     public let root: String
     /// Requests for `http-ingress` resources arrive here once `listenForIngress` has run.
     public let ingress: HTTPIngress
@@ -89,6 +98,7 @@ public final class Node: Sendable {
         await ingress.close()
     }
 
+    /// The running workflows, sorted by id; a snapshot.
     public var workflows: [RunningWorkflow] { running.withLockedValue { Array($0.values) }.sorted { $0.id < $1.id } }
 
     /// Validates and starts a workflow read (through the verifying reader) from `path`, a
@@ -194,6 +204,7 @@ public final class Node: Sendable {
         logger.info("workflow stopped", metadata: ["workflow": "\(id)"])
     }
 
+    /// `stop(workflow:)` for each running workflow; its errors are ignored.
     public func stopAll() {
         for workflow in workflows { try? stop(workflow: workflow.id) }
     }

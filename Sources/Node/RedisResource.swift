@@ -8,6 +8,7 @@ import Support
 /// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
 /// and `key`. A call does the same and answers "no reply", or an error naming what failed.
 public final class RedisResource: Resource {
+    /// The resource's name in the workflow, used in errors.
     public let name: String
     private let endpoint: RedisEndpoint
     private let key: [UInt8]
@@ -15,6 +16,8 @@ public final class RedisResource: Resource {
     /// request and reply together.
     private let connection = NIOLockedValueBox<Int32>(-1)
 
+    /// Checks `url` and `key` only; it connects at the first cast. Throws `.resource` for a bad
+    /// url or an empty key.
     public init(name: String, configuration: [String: String]) throws(NodeError) {
         self.name = name
         switch RedisEndpoint.parse(configuration["url"] ?? "") {
@@ -27,6 +30,8 @@ public final class RedisResource: Resource {
 
     deinit { connection.withLockedValue { Self.disconnect(&$0) } }
 
+    /// SETs the key to `payload`, retrying once on a new connection; blocks the caller (2 s
+    /// socket timeouts). Throws `NodeError.resource` if redis is unreachable or does not answer +OK.
     public func cast(payload: [UInt8]) throws {
         try connection.withLockedValue { socket in
             // One retry on a fresh connection: a server restart should cost nothing.
@@ -39,6 +44,7 @@ public final class RedisResource: Resource {
         }
     }
 
+    /// Closes the connection; a later cast would open a new one.
     public func stop() { connection.withLockedValue { Self.disconnect(&$0) } }
 
     private func set(_ value: [UInt8], on socket: inout Int32) throws {

@@ -55,12 +55,15 @@ public enum ResourceClass: String, CaseIterable, Sendable {
 /// optional RFC 3339 timestamp. Opened through the Shield, so a path outside `[allowed]` (or a
 /// trusted file) is refused.
 public final class FileLogResource: Resource {
+    /// The resource's name in the workflow, used in errors.
     public let name: String
     /// The open log; the lock keeps one line's write whole against another's, and the fsync
     /// at stop after the last write.
     private let file: NIOLockedValueBox<Int32>
     private let timestamps: Bool
 
+    /// Opens `filename` for appending (created if missing); `add-timestamp` true/yes/1 turns on
+    /// timestamps. Throws `.resource` if the Shield refuses or cannot open the file.
     public init(name: String, configuration: [String: String], shield: Shield) throws(NodeError) {
         self.name = name
         let filename = configuration["filename"] ?? ""
@@ -74,6 +77,9 @@ public final class FileLogResource: Resource {
 
     deinit { file.withLockedValue { _ = close($0) } }
 
+    /// Appends `payload` as is, then a newline, whole against other casts' lines (a newline
+    /// inside the payload is not escaped).
+    /// Throws `NodeError.resource` if the write fails.
     public func cast(payload: [UInt8]) throws {
         var line: [UInt8] = []
         if timestamps { line += Array((ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8) }
@@ -84,9 +90,11 @@ public final class FileLogResource: Resource {
         }
     }
 
+    /// Flushes the file to disk (fsync); it stays open until the resource is freed.
     public func stop() { file.withLockedValue { _ = fsync($0) } }
 }
 
+/// What `Node` and its resources throw; every case names the resource, function or workflow.
 public enum NodeError: Error, Equatable, CustomStringConvertible {
     case resource(String, String)
     case workflow(WorkflowError)

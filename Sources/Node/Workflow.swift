@@ -2,12 +2,17 @@ import Foundation
 
 /// An EDGELESS workflow as JSON: functions and resources wired by output mappings.
 public struct Workflow: Codable, Sendable, Equatable {
+    /// A function's `class_specification`: which code it runs and the outputs it may cast to.
     public struct ClassSpecification: Codable, Sendable, Equatable {
+        /// The class id, as written; the node does not check it.
         public var id: String
+        /// `function_type`; this node accepts only "RUST_WASM" and refuses the workflow otherwise.
         public var functionType: String
+        /// The class version, as written; the node does not check it.
         public var version: String
         /// Module path, relative to the workflow file.
         public var code: String
+        /// Output aliases the code may use; `output_mapping` may map only these (and "self").
         public var outputs: [String]
 
         enum CodingKeys: String, CodingKey {
@@ -16,10 +21,15 @@ public struct Workflow: Codable, Sendable, Equatable {
         }
     }
 
+    /// One function of the workflow.
     public struct Function: Codable, Sendable, Equatable {
+        /// Unique among the workflow's functions and resources; must not be empty.
         public var name: String
+        /// `class_specification`: the code and its declared outputs.
         public var classSpecification: ClassSpecification
+        /// `output_mapping`: output alias to the name of a function or resource in this workflow.
         public var outputMapping: [String: String]
+        /// Free-form annotations; empty when absent. `init-payload` is the one the node reads.
         public var annotations: [String: String]
 
         enum CodingKeys: String, CodingKey {
@@ -27,6 +37,7 @@ public struct Workflow: Codable, Sendable, Equatable {
             case classSpecification = "class_specification", outputMapping = "output_mapping"
         }
 
+        /// Decodes EDGELESS JSON; `output_mapping` and `annotations` may be absent (empty).
         public init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             name = try container.decode(String.self, forKey: .name)
@@ -39,10 +50,15 @@ public struct Workflow: Codable, Sendable, Equatable {
         public var initPayload: String { annotations["init-payload"] ?? "" }
     }
 
+    /// One resource of the workflow (file log, Redis, HTTP ingress or egress).
     public struct Resource: Codable, Sendable, Equatable {
+        /// Unique among the workflow's functions and resources; must not be empty.
         public var name: String
+        /// `class_type`; an unknown one refuses the workflow.
         public var classType: String
+        /// `output_mapping`: output alias to the name of a function or resource in this workflow.
         public var outputMapping: [String: String]
+        /// Settings for the class; required keys must be present and unknown keys are refused.
         public var configurations: [String: String]
 
         enum CodingKeys: String, CodingKey {
@@ -50,6 +66,7 @@ public struct Workflow: Codable, Sendable, Equatable {
             case classType = "class_type", outputMapping = "output_mapping"
         }
 
+        /// Decodes EDGELESS JSON; `output_mapping` and `configurations` may be absent (empty).
         public init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             name = try container.decode(String.self, forKey: .name)
@@ -59,12 +76,16 @@ public struct Workflow: Codable, Sendable, Equatable {
         }
     }
 
+    /// Empty when absent; a workflow needs at least one function or resource.
     public var functions: [Function]
+    /// Empty when absent.
     public var resources: [Resource]
+    /// Workflow-level annotations, as written; empty when absent.
     public var annotations: [String: String]
 
     enum CodingKeys: String, CodingKey { case functions, resources, annotations }
 
+    /// Decodes the JSON; prefer `parse`, whose errors name the field.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         functions = try container.decodeIfPresent([Function].self, forKey: .functions) ?? []
@@ -106,10 +127,13 @@ public struct Workflow: Codable, Sendable, Equatable {
     }
 }
 
+/// Why a workflow was not started: `malformed(source, reason)` when it cannot be parsed,
+/// `invalid(source, problems)` when it parses but fails the checks (all problems listed).
 public enum WorkflowError: Error, Equatable, CustomStringConvertible {
     case malformed(String, String)
     case invalid(String, [String])
 
+    /// One line for `malformed`; for `invalid`, one indented line per problem.
     public var description: String {
         switch self {
         case let .malformed(source, reason): return "workflow \(source): \(reason)"

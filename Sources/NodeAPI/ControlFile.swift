@@ -8,12 +8,16 @@ import Support
 /// the `node` commands that read it. Each node has a folder of its own so that the sandbox
 /// binds only that one into its runtime: a runtime never sees, or replaces, another node's file.
 public struct ControlFile: Codable, Sendable, Equatable {
+    /// The app's name as given, not the sanitised folder name `nodeFolder` makes of it.
     public var app: String
+    /// The node API's base URL, `http://HOST:PORT`, no trailing slash.
     public var url: String
+    /// The API token as 64 hex digits; send it as `Authorization: Bearer TOKEN`.
     public var token: String
 
     static let fileName = "control.json"
 
+    /// The contents for one node; nothing is written until `write(into:)`.
     public init(app: String, url: String, token: ControlToken) {
         self.app = app
         self.url = url
@@ -151,6 +155,7 @@ public enum ControlFolder {
     }
 }
 
+/// Why a control file or its folder could not be used; `description` says what to do.
 public enum ControlFileError: Error, CustomStringConvertible, Equatable {
     case noNode(folder: String, file: String? = nil)
     case severalNodes(folder: String, apps: [String])

@@ -2,9 +2,12 @@
 /// as 64 lower-case hex digits. The runtime makes a new one at every start and keeps it only in
 /// memory and in its 0600 control file (`ControlFile`), never on a command line.
 public struct ControlToken: Sendable, CustomStringConvertible {
+    /// Random bytes per token; the text form has twice as many hex digits.
     public static let byteCount = 32
+    /// The token as lower-case hex. A secret: never log it (`description` hides it).
     public let text: String
 
+    /// A new random token.
     public init() {
         var generator = SystemRandomNumberGenerator()
         text = (0..<Self.byteCount).map { _ in

@@ -25,7 +25,9 @@ import ServiceLifecycle
 ///
 /// A ServiceLifecycle `Service`: the node's service group runs it; tests call `start`.
 public final class NodeAPI: Service, Sendable {
+    /// The node this API reports on and controls.
     public let node: Node
+    /// The registry /metrics and /health read; the one the node was created with.
     public let metrics: NodeMetrics
     /// The credential every call but /livez must carry; written to the control file by `run`.
     public let token: ControlToken
@@ -34,6 +36,7 @@ public final class NodeAPI: Service, Sendable {
 
     /// The bound port once `listening()` has returned.
     public var port: Int { server.port }
+    /// `http://host:port` of the API; the port is only final once `listening()` has returned.
     public var baseURL: String { server.baseURL }
 
     /// `metrics` must be the registry the node was created with (`NodeMetrics.factory`).

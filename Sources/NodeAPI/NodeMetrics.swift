@@ -9,7 +9,9 @@ import Prometheus
 /// (hand it to `Node`); queue depths and events/s are read from the running workflows when
 /// scraped, so they are never stale.
 public final class NodeMetrics: Sendable {
+    /// Every metric of the node; `exposition` renders it for /metrics.
     public let registry = PrometheusCollectorRegistry()
+    /// Writes into `registry`; pass it to `Node` so its counters and timers land here.
     public let factory: PrometheusMetricsFactory
 
     /// Start-up latencies span 5 µs (a prepared instance) to seconds (a large module, cold):
@@ -41,6 +43,7 @@ public final class NodeMetrics: Sendable {
     private let gauges = NIOLockedValueBox<[String: [Prometheus.Gauge]]>([:])
     private let hostGauges = NIOLockedValueBox<[HostField: Prometheus.Gauge]>([:])
 
+    /// An empty registry, with start-up histogram buckets from 10 µs to 2.5 s.
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["secure_executor_function_startup"] = Self.startupBuckets
@@ -49,6 +52,8 @@ public final class NodeMetrics: Sendable {
                                             help: "Node API requests refused for a missing or wrong bearer token")
     }
 
+    /// Delivered events per second since the last sample at least 1 s old; 0 on the first call
+    /// for a workflow, and the previous rate when called again within the second.
     public func eventsPerSecond(of workflow: Node.RunningWorkflow) -> Double {
         let delivered = workflow.dataplane.counts.delivered
         let now = ContinuousClock.now

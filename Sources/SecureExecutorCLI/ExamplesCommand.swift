@@ -37,7 +37,7 @@ struct ExamplesCommand: AsyncParsableCommand {
         var hostAgent: String?
 
         func run() async throws {
-            if let backend, insideBackend == nil { return try launch(backend) }
+            if let backend, insideBackend == nil { return try await launch(backend) }
             if let insideBackend { try checkInside(insideBackend) }
             let width = ExampleRunner.nameWidth
             print("EXAMPLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  TIME     DETAIL")
@@ -53,7 +53,7 @@ struct ExamplesCommand: AsyncParsableCommand {
             if failed > 0 { throw ExitCode(1) }
         }
 
-        private func launch(_ name: String) throws {
+        private func launch(_ name: String) async throws {
             let chosen: any EnclaveBackend
             // A development harness, not a signed app: no manifest floor applies to the whole run.
             do { chosen = try Backends.named(name, floor: "direct") } catch { fail(error) }
@@ -63,7 +63,7 @@ struct ExamplesCommand: AsyncParsableCommand {
             if let only { arguments += ["--only", only] }
             let status: Int32
             do {
-                status = try Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: folder) { socket, agentFolder in
+                status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: folder) { socket, agentFolder in
                     LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
                                applicationRoot: folder, agentFolder: agentFolder)
                 }

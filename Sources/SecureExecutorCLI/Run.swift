@@ -94,12 +94,12 @@ struct Run: AsyncParsableCommand {
             do { stopDescriptor = try LauncherLink.adopt() } catch { fail(error) }
             try await runtime(agentSocket: hostAgent, backend: insideBackend ?? "direct", stopDescriptor: stopDescriptor)
         } else {
-            try launch()
+            try await launch()
         }
     }
 
     /// The untrusted side: agent, backend, the runtime as a child; exits with its status.
-    private func launch() throws {
+    private func launch() async throws {
         // Verify first, then act: nothing of the manifest is used (folders created, binds
         // chosen, the backend floor) before the signature, pinned signer and table are checked.
         let (loaded, outcome) = options.load(requirePin: true, anySigner: insecureAnySigner)
@@ -137,7 +137,7 @@ struct Run: AsyncParsableCommand {
         arguments += ["--host-cache-ms", "\(hostCacheMs)", "--host-timeout-ms", "\(hostTimeoutMs)"]
         let status: Int32
         do {
-            status = try Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) { socket, folder in
+            status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) { socket, folder in
                 LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
                            applicationRoot: manifest.root,
                            readable: [manifestPath, loaded.paths.table, loaded.paths.signature],

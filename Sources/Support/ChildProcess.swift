@@ -22,6 +22,7 @@ import Darwin
 ///     whatever the parent blocks or ignores (test runners block SIGTERM; servers ignore SIGPIPE).
 ///  4. A child is waited for exactly once (`wait`), so its pid is never reused under us.
 public struct ChildProcess: Sendable {
+    /// Where the child's stdout and stderr go; chosen at `spawn`.
     public enum Output: Sendable {
         /// stdout and stderr to /dev/null.
         case discard
@@ -31,12 +32,17 @@ public struct ChildProcess: Sendable {
         case capture
     }
 
+    /// Thrown by `spawn` and `run` when the pipe cannot be made or posix_spawn fails.
     public struct SpawnError: Error, CustomStringConvertible {
+        /// The path that was to be started.
         public let executable: String
+        /// The errno value (from pipe) or posix_spawn's result.
         public let code: Int32
+        /// The executable and the system's text for `code`.
         public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
     }
 
+    /// The child's process id; valid until `wait` has reaped it.
     public let pid: pid_t
     private let outputFD: Int32?
 
@@ -113,6 +119,7 @@ public struct ChildProcess: Sendable {
         return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
     }
 
+    /// Sends signal `number` (e.g. SIGTERM) to the child alone, not its group; errors are ignored.
     public func signal(_ number: Int32) { kill(pid, number) }
 
     /// Whether the child has exited, without reaping it (WNOWAIT): `wait` still collects it.

@@ -2,6 +2,7 @@
 // would forge a log line, a terminal escape would repaint the operator's screen, and
 // megabytes of it would drown everything else.
 
+/// Makes untrusted text safe to put in a log line (see above).
 public enum LogText {
     /// `text` on one line: backslash, CR, LF and tab as \\ \r \n \t, every other character that
     /// is not plainly printable as \u{…}; cut to at most `maxBytes` UTF-8 bytes, saying so.

@@ -2,6 +2,7 @@ import Dispatch
 
 // The one place where work is spread over cores.
 
+/// Runs independent pieces of work at once on all cores and waits for all of them.
 public enum Parallel {
     /// `body(0) … body(count - 1)` on all cores; results in index order. `body` runs on several
     /// threads at once, so it and its results must be Sendable.

@@ -11,10 +11,15 @@ import Darwin
 /// its parent is still the launcher: had the launcher died between spawn and prctl, the child
 /// was re-parented and the signal would never come.
 public enum ParentDeath {
+    /// Thrown by `tie`: prctl failed (`code` non-zero) or the parent is no longer the launcher.
     public struct Orphaned: Error, CustomStringConvertible {
+        /// The pid the caller expected as its parent.
         public let launcher: pid_t
+        /// The actual parent pid (getppid) at the check.
         public let parent: pid_t
+        /// prctl's error number; 0 when prctl succeeded and only the parent was wrong.
         public let code: Int32
+        /// Which of the two failures happened, for the operator.
         public var description: String {
             code != 0 ? "cannot ask to die with the launcher (prctl PR_SET_PDEATHSIG): \(String(cString: strerror(code)))"
                 : "the launcher (pid \(launcher)) is gone (parent is now pid \(parent)); not starting without it"

@@ -4,6 +4,8 @@ import Foundation
 /// in every folder named, in sorted order, handed to `exercise`; so a crash file or a corpus
 /// can be run again outside the fuzzer. Returns how many inputs were replayed.
 public enum ReplayInputs {
+    /// Paths that cannot be read (missing, unreadable) are skipped silently and not counted;
+    /// `exercise` gets each file's whole contents, valid only during the call.
     public static func replay(_ arguments: some Collection<String>, _ exercise: (UnsafeRawBufferPointer) -> Void) -> Int {
         var count = 0
         for argument in arguments {
