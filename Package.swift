@@ -72,11 +72,23 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // Host information from an untrusted agent: the framed protocol, the agent's /proc
-        // reader, and the trusted client that checks every answer (docs/HOST-AGENT.md).
-        .target(name: "HostBridge", dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        // Host information from an untrusted agent (docs/HOST-AGENT.md), in three modules so the
+        // trust line shows: the framed wire protocol both sides speak; the agent's /proc
+        // readers (UNTRUSTED, linked only into its own executable); and the trusted client
+        // that checks every answer, which the runtime links without any /proc reader.
+        .target(name: "HostProtocol"),
+        .target(name: "HostAgent", dependencies: [
+            "HostProtocol",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .target(name: "HostBridge", dependencies: [
+            "HostProtocol",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .executableTarget(name: "SecureExecutorHostAgent", dependencies: [
-            "HostBridge", "Support",
+            "HostAgent", "HostProtocol", "Support",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -127,7 +139,7 @@ let package = Package(
         .executableTarget(name: "FuzzTrustedTable", dependencies: ["TrustedFiles", "Support"]),
         // The node's other hostile-input readers (function replies, workflows, manifests,
         // host-agent frames) as fuzz targets; one executable picks one by FUZZ_TARGET.
-        .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge"]),
+        .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge", "HostProtocol"]),
         .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing", "Support"]),
         // Temporary app trees and process helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
@@ -146,10 +158,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], exclude: ["Functions"]),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "HostProtocolTests", dependencies: ["HostProtocol"]),
+        .testTarget(name: "HostAgentTests", dependencies: ["HostAgent", "HostProtocol"]),
         .testTarget(name: "HostBridgeTests", dependencies: [
-            "HostBridge", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            "HostBridge", "HostProtocol", "HostAgent",
+            .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "NodeInputFuzzingTests", dependencies: ["NodeInputFuzzing", "Node", "Manifest", "HostBridge"], exclude: ["Corpus"]),
+        .testTarget(name: "NodeInputFuzzingTests", dependencies: ["NodeInputFuzzing", "Node", "Manifest", "HostBridge", "HostProtocol"], exclude: ["Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support"]),
     ]
 )

@@ -1,3 +1,4 @@
+import HostProtocol
 import Glibc
 import Logging
 import NIOConcurrencyHelpers

@@ -1,3 +1,4 @@
+import HostProtocol
 // What the trusted side hands its callers: per field, a checked value or "unknown" with the
 // reason. There is deliberately no way to get a default number out of an unknown field: the
 // tool this replaces answered "0" on any error, and a 0 for free memory or load looks like a

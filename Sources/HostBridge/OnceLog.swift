@@ -1,3 +1,4 @@
+import HostProtocol
 import Logging
 import NIOConcurrencyHelpers
 

@@ -1,5 +1,6 @@
 import Foundation
 import HostBridge
+import HostProtocol
 import Manifest
 import Node
 

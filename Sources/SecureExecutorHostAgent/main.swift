@@ -1,7 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import HostBridge
+import HostAgent
+import HostProtocol
 import Logging
 import Support
 

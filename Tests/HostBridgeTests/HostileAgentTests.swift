@@ -3,6 +3,7 @@ import Testing
 import NIOConcurrencyHelpers
 
 @testable import HostBridge
+@testable import HostProtocol
 
 private let gib: UInt64 = 1 << 30
 
@@ -22,7 +23,7 @@ struct HostileAgentTests {
 
     @Test func oversizedFrameIsRefusedFromItsHeader() throws {
         let agent = try HostileAgent("oversized") { request, _, connection in
-            connection.sendRaw(rawHeader(kind: request.kind.answerKind!.rawValue, requestID: request.requestID, length: 10_000_000))
+            connection.sendRaw(Frame.header(kind: request.kind.answerKind!.rawValue, requestID: request.requestID, length: 10_000_000))
             connection.sendRaw([UInt8](repeating: 0x7b, count: 1000))
             return .keepOpen
         }
@@ -40,7 +41,7 @@ struct HostileAgentTests {
 
     @Test func truncatedFrameThenCloseIsTruncated() throws {
         let agent = try HostileAgent("truncated") { request, _, connection in
-            connection.sendRaw(rawHeader(kind: request.kind.answerKind!.rawValue, requestID: request.requestID, length: 100))
+            connection.sendRaw(Frame.header(kind: request.kind.answerKind!.rawValue, requestID: request.requestID, length: 100))
             connection.sendRaw(Array(#"{"load_1":"#.utf8))
             return .close
         }

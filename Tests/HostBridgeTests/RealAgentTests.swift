@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import HostAgent
 @testable import HostBridge
+@testable import HostProtocol
 
 @Suite("The real agent on this machine")
 struct RealAgentTests {

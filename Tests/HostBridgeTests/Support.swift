@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import HostBridge
+@testable import HostProtocol
 
 /// Collects log lines so tests can assert what an operator would read, and how often.
 final class LogCapture: Sendable {
@@ -145,17 +146,6 @@ extension Socket {
             payload: Array(json.utf8))
         sendRaw(try! frame.encoded(maxPayload: Frame.absoluteMaxPayload))
     }
-}
-
-/// A frame header with any values, for streams no honest encoder would produce.
-func rawHeader(
-    magic: [UInt8] = Frame.magic, version: UInt16 = 1, kind: UInt8, requestID: UInt64, length: UInt32
-) -> [UInt8] {
-    var bytes = magic
-    bytes += [UInt8(version >> 8), UInt8(version & 0xff), kind]
-    bytes += (0..<8).reversed().map { UInt8(truncatingIfNeeded: requestID >> ($0 * 8)) }
-    bytes += (0..<4).reversed().map { UInt8(truncatingIfNeeded: length >> ($0 * 8)) }
-    return bytes
 }
 
 /// The built agent executable, next to the test bundle in the build directory.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HostBridge
+@testable import HostProtocol
 
 @Suite("Wire messages and lenient field decoding")
 struct WireTests {

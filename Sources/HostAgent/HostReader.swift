@@ -1,3 +1,4 @@
+import HostProtocol
 import Glibc
 
 // The agent's side of measuring: reads /proc, /sys, statvfs, gethostname and sysconf and fills

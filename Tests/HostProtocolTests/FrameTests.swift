@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HostBridge
+@testable import HostProtocol
 
 @Suite("Frame encoding and incremental decoding")
 struct FrameTests {
@@ -73,31 +73,31 @@ struct FrameTests {
 
     @Test func anUnknownVersionIsRefusedNotGuessed() {
         var decoder = FrameDecoder()
-        decoder.feed(rawHeader(version: 2, kind: 1, requestID: 1, length: 2).prefix(6))
+        decoder.feed(Frame.header(version: 2, kind: 1, requestID: 1, length: 2).prefix(6))
         #expect(decoder.next() == .error(.unsupportedVersion(2)))
         var zero = FrameDecoder()
-        zero.feed(rawHeader(version: 0, kind: 1, requestID: 1, length: 2))
+        zero.feed(Frame.header(version: 0, kind: 1, requestID: 1, length: 2))
         #expect(zero.next() == .error(.unsupportedVersion(0)))
     }
 
     @Test func anUnknownKindIsRefused() {
         var decoder = FrameDecoder()
-        decoder.feed(rawHeader(kind: 0x7f, requestID: 1, length: 2))
+        decoder.feed(Frame.header(kind: 0x7f, requestID: 1, length: 2))
         #expect(decoder.next() == .error(.unknownKind(0x7f)))
     }
 
     @Test func oversizedIsRefusedFromTheHeaderAloneBeforeAnyPayload() {
         var decoder = FrameDecoder()
-        decoder.feed(rawHeader(kind: 4, requestID: 1, length: 70_000))
+        decoder.feed(Frame.header(kind: 4, requestID: 1, length: 70_000))
         #expect(decoder.next() == .error(.oversized(length: 70_000, cap: 65_536)))
 
         var small = FrameDecoder(maxPayload: 16)
-        small.feed(rawHeader(kind: 4, requestID: 1, length: 17))
+        small.feed(Frame.header(kind: 4, requestID: 1, length: 17))
         #expect(small.next() == .error(.oversized(length: 17, cap: 16)))
 
         var huge = FrameDecoder(maxPayload: Int.max)  // clamped: no cap above the absolute one
         #expect(huge.maxPayload == Frame.absoluteMaxPayload)
-        huge.feed(rawHeader(kind: 4, requestID: 1, length: UInt32.max))
+        huge.feed(Frame.header(kind: 4, requestID: 1, length: UInt32.max))
         #expect(huge.next() == .error(.oversized(length: UInt64(UInt32.max), cap: Frame.absoluteMaxPayload)))
     }
 

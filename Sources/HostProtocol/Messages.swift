@@ -48,7 +48,7 @@ public struct CapabilitiesReport: Codable, Sendable, Equatable {
         self.hostname = hostname
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case cpuCount = "cpu_count"
         case cpuModel = "cpu_model"
         case cpuMHz = "cpu_mhz"
@@ -79,7 +79,7 @@ public struct HealthReport: Codable, Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case memoryTotalBytes = "memory_total_bytes"
         case memoryFreeBytes = "memory_free_bytes"
         case memoryAvailableBytes = "memory_available_bytes"
@@ -99,21 +99,21 @@ public struct HealthReport: Codable, Sendable, Equatable {
 }
 
 /// JSON in and out, the same way on both sides.
-enum WireJSON {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+package enum WireJSON {
+    package static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array(try encoder.encode(value))
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
     }
 }
 
 extension WireValue {
     /// `nil` stays nil (not reported); anything else is a plain value. For the agent's side.
-    static func from(_ value: Value?) -> WireValue? {
+    package static func from(_ value: Value?) -> WireValue? {
         value.map { .value($0) }
     }
 }

@@ -99,17 +99,23 @@ public struct Frame: Sendable, Equatable {
     public func encoded(maxPayload: Int = Frame.defaultMaxPayload) throws(FrameError) -> [UInt8] {
         let cap = Frame.clampCap(maxPayload)
         guard payload.count <= cap else { throw .oversized(length: UInt64(payload.count), cap: cap) }
-        var bytes = Frame.magic
-        bytes.reserveCapacity(Frame.headerSize + payload.count)
-        appendBigEndian(version, to: &bytes)
-        bytes.append(kind.rawValue)
-        appendBigEndian(requestID, to: &bytes)
-        appendBigEndian(UInt32(payload.count), to: &bytes)
+        var bytes = Frame.header(version: version, kind: kind.rawValue, requestID: requestID, length: UInt32(payload.count))
         bytes.append(contentsOf: payload)
         return bytes
     }
 
-    static func clampCap(_ cap: Int) -> Int {
+    /// A header with any values: the encoder's, and in tests one no honest encoder would write.
+    package static func header(magic: [UInt8] = Frame.magic, version: UInt16 = Frame.currentVersion, kind: UInt8, requestID: UInt64, length: UInt32) -> [UInt8] {
+        var bytes = magic
+        bytes.reserveCapacity(Frame.headerSize + Int(length))
+        appendBigEndian(version, to: &bytes)
+        bytes.append(kind)
+        appendBigEndian(requestID, to: &bytes)
+        appendBigEndian(length, to: &bytes)
+        return bytes
+    }
+
+    package static func clampCap(_ cap: Int) -> Int {
         min(max(cap, 0), absoluteMaxPayload)
     }
 }

@@ -74,5 +74,5 @@ public enum WireValue<Value: WireScalar>: Codable, Sendable, Equatable {
 
 /// Decodes anything and keeps nothing: used only to tell objects from arrays.
 private struct Ignored: Decodable {
-    init(from decoder: any Decoder) throws {}
+    package init(from decoder: any Decoder) throws {}
 }

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import HostBridge
+@testable import HostAgent
+@testable import HostProtocol
 
 @Suite("Parsing /proc text (agent side)")
 struct ProcParserTests {

@@ -3,7 +3,7 @@ import Glibc  // EPIPE, ECONNRESET, ENOTCONN
 // Moving whole frames over a socket within a deadline. Shared by the client and the agent.
 
 extension Duration {
-    var milliseconds: Double {
+    package var milliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
@@ -18,7 +18,7 @@ extension Socket {
     }
 
     /// Writes every byte or fails. EPIPE/ECONNRESET mean the peer closed: `.closed`.
-    func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant, timeout: Duration) throws(HostTransportError) {
+    package func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant, timeout: Duration) throws(HostTransportError) {
         var offset = 0
         while offset < bytes.count {
             let written: Int
@@ -44,7 +44,7 @@ extension Socket {
     /// Reads exactly one frame. It asks the kernel only for the bytes the current frame still
     /// needs, so (a) nothing past the frame is consumed and (b) at most header + cap bytes are
     /// ever buffered; an oversized header is refused before its payload is read.
-    func readFrame(maxPayload: Int, deadline: ContinuousClock.Instant, timeout: Duration) throws(HostTransportError) -> Frame {
+    package func readFrame(maxPayload: Int, deadline: ContinuousClock.Instant, timeout: Duration) throws(HostTransportError) -> Frame {
         var decoder = FrameDecoder(maxPayload: maxPayload)
         while true {
             let wanted: Int
@@ -78,7 +78,7 @@ extension Socket {
 
     /// True when the connection can no longer carry a clean request/answer: the peer closed
     /// it, or sent bytes nobody asked for (which would be read as the next answer).
-    func isStale() -> Bool {
+    package func isStale() -> Bool {
         (try? wait(milliseconds: 0)) ?? true
     }
 

@@ -4,9 +4,9 @@
 // or megabytes of text. Before it reaches an operator it is cut short and every character that
 // is not plainly printable is shown as an escape.
 
-enum LogSafe {
+package enum LogSafe {
     /// `text` in quotes, at most `limit` characters, non-printables escaped as \u{…}.
-    static func quote(_ text: String, limit: Int = 32) -> String {
+    package static func quote(_ text: String, limit: Int = 32) -> String {
         var out = "\""
         var shown = 0
         for scalar in text.unicodeScalars {
@@ -25,7 +25,7 @@ enum LogSafe {
     }
 
     /// Bytes as hex plus their printable ASCII, e.g. `48 54 54 50 ("HTTP")`.
-    static func hexAndText(_ bytes: [UInt8]) -> String {
+    package static func hexAndText(_ bytes: [UInt8]) -> String {
         let hex = bytes.map { byte in
             let digits = String(byte, radix: 16)
             return digits.count == 1 ? "0" + digits : digits
@@ -36,7 +36,7 @@ enum LogSafe {
 
     /// Printable means: not a control, format (bidi overrides, zero-width), separator-line,
     /// surrogate, private-use or unassigned code point.
-    static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
             false
@@ -46,7 +46,7 @@ enum LogSafe {
     }
 
     /// A byte count for people: "512 B", "8 GiB", "1.5 MiB".
-    static func bytes(_ value: UInt64) -> String {
+    package static func bytes(_ value: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var unitIndex = 0
         var scaled = Double(value)
@@ -61,7 +61,7 @@ enum LogSafe {
     }
 
     /// A number without a pointless ".0".
-    static func number(_ value: Double) -> String {
+    package static func number(_ value: Double) -> String {
         if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
     }

@@ -36,15 +36,15 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What one `receive` gave.
-enum ReceiveResult: Equatable {
+package enum ReceiveResult: Equatable {
     case bytes([UInt8])
     case wouldBlock
     case endOfStream
 }
 
 /// One owned socket descriptor (invariant 4).
-final class Socket: Sendable {
-    let fd: Int32
+package final class Socket: Sendable {
+    package let fd: Int32
 
     private init(fd: Int32) {
         self.fd = fd
@@ -86,7 +86,7 @@ final class Socket: Sendable {
     /// connections is a leftover of a killed agent and is replaced; one that accepts (or is
     /// busy) belongs to a live agent and is left alone (EADDRINUSE). Any other kind of file is
     /// never removed, and bind fails on it.
-    static func listen(path: String, backlog: Int32 = 16) throws(SystemError) -> Socket {
+    package static func listen(path: String, backlog: Int32 = 16) throws(SystemError) -> Socket {
         var info = stat()
         if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
             do throws(SystemError) {
@@ -109,7 +109,7 @@ final class Socket: Sendable {
     /// Connects without blocking. A Unix socket connect either succeeds at once or fails at once
     /// (EAGAIN when the agent's backlog is full, ECONNREFUSED when nobody listens, ENOENT when
     /// the path is gone), so there is nothing to wait for.
-    static func connect(path: String) throws(SystemError) -> Socket {
+    package static func connect(path: String) throws(SystemError) -> Socket {
         let socket = Socket(fd: try newStreamSocket())
         while true {
             let result = try withAddress(path, call: "connect") { Glibc.connect(socket.fd, $0, $1) }
@@ -120,7 +120,7 @@ final class Socket: Sendable {
     }
 
     /// Accepts one pending connection, or nil when none is waiting.
-    func accept() throws(SystemError) -> Socket? {
+    package func accept() throws(SystemError) -> Socket? {
         while true {
             // accept4 is not visible through Swift's Glibc module (it needs _GNU_SOURCE), so the
             // flags are set right after accept. The gap only matters if this process spawns a
@@ -141,7 +141,7 @@ final class Socket: Sendable {
 
     /// Waits up to `milliseconds` for the socket to become readable (or writable). Returns true
     /// when it is ready, closed or failed (the next read/write tells which), false on timeout.
-    func wait(forWriting: Bool = false, milliseconds: Int32) throws(SystemError) -> Bool {
+    package func wait(forWriting: Bool = false, milliseconds: Int32) throws(SystemError) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(forWriting ? POLLOUT : POLLIN), revents: 0)
         while true {
             let result = poll(&entry, 1, max(milliseconds, 0))
@@ -153,7 +153,7 @@ final class Socket: Sendable {
     }
 
     /// Reads at most `maxBytes` (invariant 2).
-    func receive(maxBytes: Int) throws(SystemError) -> ReceiveResult {
+    package func receive(maxBytes: Int) throws(SystemError) -> ReceiveResult {
         precondition(maxBytes > 0)
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         while true {
@@ -174,7 +174,7 @@ final class Socket: Sendable {
     }
 
     /// Writes what the kernel takes now; returns how many bytes (0 when it would block).
-    func send(_ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
+    package func send(_ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
         let flags = Int32(MSG_NOSIGNAL)
         while true {
             let count = bytes.withUnsafeBytes { raw in
@@ -195,7 +195,7 @@ final class Socket: Sendable {
     /// A runtime in a sandbox's own pid namespace cannot know its host pid; the kernel does.
     /// Glibc hides `struct ucred` and SO_PEERCRED without _GNU_SOURCE: the layout is the
     /// kernel's (pid, uid, gid, 32 bits each) and 17 is SO_PEERCRED on x86_64 and aarch64.
-    func peerPID() -> Int32? {
+    package func peerPID() -> Int32? {
         var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
         var length = socklen_t(MemoryLayout.size(ofValue: credentials))
         let peerCredentials: Int32 = 17
@@ -204,16 +204,16 @@ final class Socket: Sendable {
         return credentials.pid
     }
 
-    func shutdown() {
+    package func shutdown() {
         _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }
 }
 
 /// File-system and host calls the agent needs that take pointers.
-enum Posix {
+package enum Posix {
     /// The whole file, or nil if it cannot be opened/read or is larger than `limit` bytes
     /// (/proc files report size 0, so we read until end-of-file instead of trusting stat).
-    static func readFile(_ path: String, limit: Int = 4 << 20) -> [UInt8]? {
+    package static func readFile(_ path: String, limit: Int = 4 << 20) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { _ = close(fd) }
@@ -231,11 +231,11 @@ enum Posix {
         }
     }
 
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
-    static func hostname() -> String? {
+    package static func hostname() -> String? {
         var buffer = [UInt8](repeating: 0, count: 256 + 1)
         let result = buffer.withUnsafeMutableBytes { raw in
             gethostname(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count - 1)
@@ -247,7 +247,7 @@ enum Posix {
 
     /// (total, available-to-unprivileged) bytes of the file system holding `path`; nil on error
     /// or if a product overflows.
-    static func fileSystemSpace(_ path: String) -> (total: UInt64, available: UInt64)? {
+    package static func fileSystemSpace(_ path: String) -> (total: UInt64, available: UInt64)? {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { return nil }
         let unit = UInt64(info.f_frsize)
@@ -257,7 +257,7 @@ enum Posix {
         return (total.partialValue, available.partialValue)
     }
 
-    static func currentPID() -> Int32 {
+    package static func currentPID() -> Int32 {
         getpid()
     }
 }
