@@ -142,8 +142,12 @@ let package = Package(
         .target(name: "NodeInputFuzzing", dependencies: ["Node", "Manifest", "HostBridge", "HostProtocol"]),
         .executableTarget(name: "FuzzNodeInputs", dependencies: ["NodeInputFuzzing", "Support"]),
         // Temporary app trees and process helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Manifest", "TrustedFiles", "FunctionRuntime", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-                path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "Manifest", "TrustedFiles", "FunctionRuntime", "Node",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "TestSupport"]),
         .testTarget(name: "TrustedFilesTests", dependencies: ["TrustedFiles", "Manifest", "TestSupport"], exclude: ["FuzzCorpus"]),
         .testTarget(name: "ShieldTests", dependencies: ["Shield", "TrustedFiles", "Manifest", "TestSupport"]),
@@ -165,6 +169,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "NodeInputFuzzingTests", dependencies: ["NodeInputFuzzing", "Node", "Manifest", "HostBridge", "HostProtocol"], exclude: ["Corpus"]),
+        .testTarget(name: "NodeAPITests", dependencies: [
+            "NodeAPI", "Node", "HTTPServing", "HostBridge", "Examples", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Node
 
 /// Issue 11 §2: every workflow, signed or not, is bounded by the signed `[policy]` and

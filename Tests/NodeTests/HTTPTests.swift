@@ -5,6 +5,7 @@ import Logging
 import Manifest
 import NIOHTTP1
 import Testing
+import TestSupport
 @testable import Node
 
 private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

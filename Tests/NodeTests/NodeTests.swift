@@ -8,46 +8,6 @@ import TrustedFiles
 import Examples
 @testable import Node
 
-let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Functions").path])
-
-/// A signed app holding the test functions and the given workflows.
-/// `policy`: manifest text appended after `[allowed]` (e.g. `[policy.http-ingress]`).
-func signedApp(workflows: [String: String], policy: String = "", metrics: MetricsFactory? = nil) throws -> (TemporaryApp, Node) {
-    let app = try TemporaryApp(["logs/.keep": ""], manifest: """
-    [app]
-    name = "node-test"
-    version = "1"
-    [trusted]
-    files = ["functions/", "workflows/"]
-    [allowed]
-    files = ["logs/"]
-    \(policy)
-    """)
-    for name in ["relay", "sink", "crasher", "http_echo", "eager"] {
-        try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)
-    }
-    for (name, json) in workflows { try app.write("workflows/\(name).json", json) }
-    let (key, _) = try app.sign()
-    let bundle = try SignedBundle.load(manifestPath: app.path("app.toml"), signer: key.publicKey)
-    return (app, try Node(bundle: bundle, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics))
-}
-
-func function(_ name: String, code: String, outputs: [String: String] = [:]) -> String {
-    let mapping = outputs.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
-    return """
-    { "name": "\(name)", "class_specification": { "id": "\(name)", "function_type": "RUST_WASM", "version": "0.1",
-      "code": "../functions/\(code).wasm", "outputs": [\(outputs.keys.map { "\"\($0)\"" }.joined(separator: ", "))] },
-      "output_mapping": { \(mapping) }, "annotations": {} }
-    """
-}
-
-let chain = """
-{ "functions": [ \(function("first", code: "relay", outputs: ["out": "second"])),
-                 \(function("second", code: "relay", outputs: ["out": "sink"])),
-                 \(function("sink", code: "sink")) ],
-  "resources": [], "annotations": {} }
-"""
-
 func refusal(_ node: Node, _ path: String) -> String {
     do {
         _ = try node.start(workflowAt: path)

@@ -46,27 +46,6 @@ private final class FakeHostAgent: @unchecked Sendable {
 
 private let honestMemory = "MemTotal: 8000000 kB\nMemFree: 2000000 kB\nMemAvailable: 4000000 kB\nBuffers: 100000 kB\nCached: 1000000 kB\n"
 
-/// Log lines, to see what the node says about a lying agent (and NodeAPITests, about refused callers).
-final class Lines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
-}
-
-struct LineHandler: LogHandler {
-    let lines: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        lines.append("\(level) \(message)")
-    }
-}
-
 private func nodeWithAgent(_ agent: FakeHostAgent, lines: Lines) async throws -> (AnyObject, NodeAPI) {
     let metrics = NodeMetrics()
     let (app, node) = try signedApp(workflows: ["chain": chain], metrics: metrics.factory)

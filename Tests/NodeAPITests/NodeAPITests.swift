@@ -6,6 +6,7 @@ import NIOHTTP1
 import Node
 import NodeAPI
 import Testing
+import TestSupport
 
 /// The chain workflow with code paths relative to the app root, as the API takes them.
 private let postedChain = chain.replacingOccurrences(of: "../functions/", with: "functions/")
