@@ -36,8 +36,10 @@ public struct LaunchPlan: Sendable {
     /// A fixed PATH is all the runtime needs; the operator's shell may hold secrets.
     public static let minimalEnvironment = ["PATH=/usr/bin:/bin"]
 
-    public init(executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [WritablePath] = [],
-                agentFolder: String, environment: [String] = LaunchPlan.minimalEnvironment) {
+    public init(
+        executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [WritablePath] = [],
+        agentFolder: String, environment: [String] = LaunchPlan.minimalEnvironment
+    ) {
         self.executable = executable
         self.arguments = arguments
         self.applicationRoot = applicationRoot
@@ -107,7 +109,9 @@ public enum Backends {
         case nil:
             guard let reason = SandboxBackend.unavailableReason else { return SandboxBackend() }
             guard floor == "direct" else {
-                throw .unavailable(backend: "sandbox", reason: reason + "; the signed manifest requires it ([node] backend = \"\(floor)\"), so there is no fall-back to direct")
+                throw .unavailable(
+                    backend: "sandbox", reason: reason + "; the signed manifest requires it ([node] backend = \"\(floor)\"), so there is no fall-back to direct"
+                )
             }
             return DirectBackend()
         case let other?: throw .unknownBackend(other)

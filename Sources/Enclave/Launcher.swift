@@ -23,8 +23,10 @@ public enum Launcher {
     /// `plan` receives the agent's socket path (which the runtime must be told) and the folder
     /// holding it (which the backend must let through). The plan's writable descriptors are
     /// closed here once the runtime has started (or failed to).
-    public static func run(backend: any EnclaveBackend, agentExecutable: String, diskPath: String,
-                           plan: (_ socket: String, _ folder: String) -> LaunchPlan) async throws(EnclaveError) -> Int32 {
+    public static func run(
+        backend: any EnclaveBackend, agentExecutable: String, diskPath: String,
+        plan: (_ socket: String, _ folder: String) -> LaunchPlan
+    ) async throws(EnclaveError) -> Int32 {
         let folder = NSTemporaryDirectory() + "secure-executor-agent-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -37,8 +39,9 @@ public enum Launcher {
         let agent: ChildProcess
         do {
             agent = try await fromLastingThread {
-                try ChildProcess.spawn(agentExecutable, ["--socket", socket, "--disk-path", diskPath, "--launcher-pid", "\(getpid())"],
-                                       environment: LaunchPlan.minimalEnvironment, ownProcessGroup: true, output: .inherit)
+                try ChildProcess.spawn(
+                    agentExecutable, ["--socket", socket, "--disk-path", diskPath, "--launcher-pid", "\(getpid())"],
+                    environment: LaunchPlan.minimalEnvironment, ownProcessGroup: true, output: .inherit)
             }
         } catch {
             throw .launchFailed(backend: backend.name, reason: "cannot start the host agent: \(error)")
@@ -70,10 +73,12 @@ public enum Launcher {
         }
         let runtime: ChildProcess
         do {
-            let environment = planned.environment, passing = command.passing + [stopPipe[0]]
+            let environment = planned.environment
+            let passing = command.passing + [stopPipe[0]]
             runtime = try await fromLastingThread {
-                try ChildProcess.spawn(command.arguments[0], Array(command.arguments.dropFirst()), environment: environment,
-                                       passing: passing, ownProcessGroup: true, output: .inherit)
+                try ChildProcess.spawn(
+                    command.arguments[0], Array(command.arguments.dropFirst()), environment: environment,
+                    passing: passing, ownProcessGroup: true, output: .inherit)
             }
         } catch {
             close(stopPipe[0])
@@ -85,8 +90,10 @@ public enum Launcher {
         let supervisor = RuntimeSupervisor(runtime: runtime, stopWriteEnd: stopPipe[1])
         // The supervisor returning (the runtime exited) ends the group.
         let service = ServiceGroupConfiguration.ServiceConfiguration(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: Logger(label: "secure-executor.launcher")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "secure-executor.launcher")))
         try? await group.run()
         if let status = supervisor.status { return status }
         // Only if the blocking pool refused the wait: the child is unreaped and still ours.

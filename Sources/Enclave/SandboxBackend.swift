@@ -44,9 +44,13 @@ public struct SandboxBackend: EnclaveBackend {
         if let reason = SeccompFilter.unavailableReason { return reason }
         let probe: (status: Int32, output: String)
         do {
-            probe = try ChildProcess.run(bubblewrap, ["--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/usr", "/usr",
-                                                      "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                                                      "--", "/usr/bin/true"])
+            probe = try ChildProcess.run(
+                bubblewrap,
+                [
+                    "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/usr", "/usr",
+                    "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+                    "--", "/usr/bin/true",
+                ])
         } catch {
             return "\(error)"
         }
@@ -57,10 +61,12 @@ public struct SandboxBackend: EnclaveBackend {
     }
 
     public func command(for plan: LaunchPlan) throws(EnclaveError) -> LaunchCommand {
-        var arguments = [Self.bubblewrap, "--die-with-parent", "--new-session",
-                         "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                         "--cap-drop", "ALL", "--hostname", "secure-executor", "--clearenv",
-                         "--dev", "/dev", "--tmpfs", "/tmp", "--proc", "/proc"]
+        var arguments = [
+            Self.bubblewrap, "--die-with-parent", "--new-session",
+            "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--cap-drop", "ALL", "--hostname", "secure-executor", "--clearenv",
+            "--dev", "/dev", "--tmpfs", "/tmp", "--proc", "/proc",
+        ]
         for entry in plan.environment {
             guard let equals = entry.firstIndex(of: "=") else { throw .launchFailed(backend: name, reason: "environment entry \(entry) has no '='") }
             arguments += ["--setenv", String(entry[..<equals]), String(entry[entry.index(after: equals)...])]
@@ -91,10 +97,12 @@ public struct SandboxBackend: EnclaveBackend {
     /// mounts, net); every other entry of the host's /proc is covered by a mode-000 file or
     /// folder made in `folder` (the launcher's private folder).
     private func hostWideProcEntriesCovered(using folder: String) throws(EnclaveError) -> [String] {
-        let hiddenFile = folder + "/hidden-file", hiddenFolder = folder + "/hidden-folder"
+        let hiddenFile = folder + "/hidden-file"
+        let hiddenFolder = folder + "/hidden-folder"
         guard FileManager.default.createFile(atPath: hiddenFile, contents: nil, attributes: [.posixPermissions: 0]),
-              (try? FileManager.default.createDirectory(atPath: hiddenFolder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0])) != nil,
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            (try? FileManager.default.createDirectory(atPath: hiddenFolder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0])) != nil,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc")
+        else {
             throw .launchFailed(backend: name, reason: "cannot prepare the covers for /proc in \(folder)")
         }
         var arguments: [String] = []
@@ -102,7 +110,8 @@ public struct SandboxBackend: EnclaveBackend {
             var isFolder: ObjCBool = false
             let path = "/proc/" + entry
             guard (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil,
-                  FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+                FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            else { continue }
             arguments += ["--ro-bind", isFolder.boolValue ? hiddenFolder : hiddenFile, path]
         }
         return arguments

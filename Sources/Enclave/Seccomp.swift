@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The sandbox's seccomp filter: system calls the runtime never needs, refused with EPERM
@@ -50,15 +50,19 @@ enum SeccompFilter {
 
         static let shared: Result<Library, EnclaveError> = {
             guard let handle = dlopen(libraryName, RTLD_NOW | RTLD_LOCAL) else {
-                return .failure(.unavailable(backend: "sandbox", reason:
-                    "\(libraryName) cannot be loaded, so no seccomp filter can be built (install Debian's libseccomp2: run scripts/install-deps.sh)"))
+                return .failure(
+                    .unavailable(
+                        backend: "sandbox",
+                        reason:
+                            "\(libraryName) cannot be loaded, so no seccomp filter can be built (install Debian's libseccomp2: run scripts/install-deps.sh)"))
             }
             func symbol<T>(_ name: String, as type: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: type) } }
             guard let initialise = symbol("seccomp_init", as: Initialise.self),
-                  let resolve = symbol("seccomp_syscall_resolve_name", as: Resolve.self),
-                  let addRule = symbol("seccomp_rule_add_array", as: AddRule.self),
-                  let export = symbol("seccomp_export_bpf", as: Export.self),
-                  let release = symbol("seccomp_release", as: Release.self) else {
+                let resolve = symbol("seccomp_syscall_resolve_name", as: Resolve.self),
+                let addRule = symbol("seccomp_rule_add_array", as: AddRule.self),
+                let export = symbol("seccomp_export_bpf", as: Export.self),
+                let release = symbol("seccomp_release", as: Release.self)
+            else {
                 return .failure(.unavailable(backend: "sandbox", reason: "\(libraryName) lacks the libseccomp 2 functions (install Debian's libseccomp2)"))
             }
             return .success(Library(initialise: initialise, resolve: resolve, addRule: addRule, export: export, release: release))

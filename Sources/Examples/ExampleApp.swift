@@ -19,8 +19,10 @@ public struct ExampleApp {
     /// `replacing`: text to swap in the example's workflow files before signing (addresses of
     /// servers started for this run in place of the example's defaults). `writing`: files to
     /// write into the copy before signing (a different workflow.json, say).
-    public static func prepare(_ name: String, from examples: String, into folder: String,
-                               replacing: [String: String] = [:], writing: [String: String] = [:]) throws -> ExampleApp {
+    public static func prepare(
+        _ name: String, from examples: String, into folder: String,
+        replacing: [String: String] = [:], writing: [String: String] = [:]
+    ) throws -> ExampleApp {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: PathText.folder(of: folder), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: examples + "/" + name, toPath: folder)

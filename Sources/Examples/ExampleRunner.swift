@@ -2,8 +2,8 @@ import Foundation
 import FunctionRuntime
 import HTTPServing
 import Logging
-import NIOHTTP1
 import Manifest
+import NIOHTTP1
 import Node
 import TrustedFiles
 
@@ -44,8 +44,9 @@ public enum ExampleRunner {
 
         func count(_ function: String) throws -> Int {
             guard let instance = workflow.instances[function],
-                  case let .reply(bytes) = try instance.call(from: instance.id, payload: []),
-                  let value = Int(String(decoding: bytes, as: UTF8.self)) else {
+                case let .reply(bytes) = try instance.call(from: instance.id, payload: []),
+                let value = Int(String(decoding: bytes, as: UTF8.self))
+            else {
                 throw Failure("function \(function) did not answer with a number")
             }
             return value
@@ -120,7 +121,9 @@ public enum ExampleRunner {
         },
         Example(name: "http_ingress", runFor: 0) { run in
             let hello = try await run.request(.POST, host: "demo.edgeless.com", path: "/hello", body: "world")
-            guard hello == (200, "hello world") else { throw Failure("POST /hello \"world\" answered \(hello.status) \"\(hello.body)\", expected 200 \"hello world\"") }
+            guard hello == (200, "hello world") else {
+                throw Failure("POST /hello \"world\" answered \(hello.status) \"\(hello.body)\", expected 200 \"hello world\"")
+            }
             let otherHost = try await run.request(.POST, host: "other.example", path: "/hello", body: "world")
             guard otherHost.status == 404 else { throw Failure("a request for another host answered \(otherHost.status), expected 404") }
             let get = try await run.request(.GET, host: "demo.edgeless.com", path: "/hello")
@@ -131,11 +134,15 @@ public enum ExampleRunner {
             let expected = (1...5).map { "tick \($0)" }
             let bodies = { run.peer!.requests.filter { $0.method == "POST" && $0.path == "/ingest" }.map { String(decoding: $0.body, as: UTF8.self) } }
             guard await run.eventually(within: 5, { bodies().count >= 5 && run.lines("logs/responses.log").count >= 5 }) else {
-                throw Failure("the server got \(bodies()) and logs/responses.log has \(run.lines("logs/responses.log").count) lines within 5 s; expected \(expected) and 5 lines")
+                throw Failure(
+                    "the server got \(bodies()) and logs/responses.log has \(run.lines("logs/responses.log").count) lines within 5 s; expected \(expected) and 5 lines"
+                )
             }
             guard bodies() == expected else { throw Failure("the server got \(bodies()), expected \(expected) in order") }
             let responses = run.lines("logs/responses.log")
-            guard responses == expected.map({ "200 ok \($0)" }) else { throw Failure("logs/responses.log is \(responses), expected \"200 ok tick 1\" … \"200 ok tick 5\"") }
+            guard responses == expected.map({ "200 ok \($0)" }) else {
+                throw Failure("logs/responses.log is \(responses), expected \"200 ok tick 1\" … \"200 ok tick 5\"")
+            }
             return "server got POST /ingest tick 1…5 in order; the function logged the 5 replies"
         },
         Example(name: "simple_workflow_http", runFor: 0, needsPeer: true) { run in
@@ -150,7 +157,8 @@ public enum ExampleRunner {
         },
         Example(name: "bench_soak", runFor: 0, checksUndelivered: true) { run in
             // A short soak; `secure-executor-bench soak` runs the same for a minute under wrk.
-            var answered = 0, trapped = 0
+            var answered = 0
+            var trapped = 0
             for index in 1...200 {
                 let answer = try await run.request(.POST, host: "soak.bench", path: "/soak", body: index % 50 == 0 ? "trap" : "event \(index)")
                 switch answer.status {
@@ -166,7 +174,8 @@ public enum ExampleRunner {
                 return counts.problem(answered: answered...answered, trapped: trapped...trapped) == nil
             }
             if let problem = counts.problem(answered: answered...answered, trapped: trapped...trapped) { throw Failure(problem) }
-            return "\(answered) answered, \(trapped) traps (front restarted \(counts.frontRestarts)×), \(counts.events) events, \(counts.timersFired) delayed casts fired"
+            return
+                "\(answered) answered, \(trapped) traps (front restarted \(counts.frontRestarts)×), \(counts.events) events, \(counts.timersFired) delayed casts fired"
         },
         Example(name: "bench_mapreduce", runFor: 0) { run in
             let light = try await MapReduceCheck.run(run, workflow: run.workflow, log: "logs/mapreduce.log", jobs: 1000)

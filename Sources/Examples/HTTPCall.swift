@@ -8,8 +8,10 @@ import NIOHTTP1
 public enum HTTPCall {
     /// `host` overrides the Host header, which is how the ingress picks a workflow; `headers`
     /// are added (e.g. the node API's `authorization`).
-    public static func send(_ method: HTTPMethod, _ url: String, host: String? = nil, headers: [String: String] = [:], body: [UInt8] = [],
-                            timeout: TimeAmount = .seconds(10)) async throws -> HTTPAnswer {
+    public static func send(
+        _ method: HTTPMethod, _ url: String, host: String? = nil, headers: [String: String] = [:], body: [UInt8] = [],
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let host { request.headers.replaceOrAdd(name: "Host", value: host) }

@@ -10,8 +10,9 @@ public final class LocalRedis: @unchecked Sendable {
     public init() throws {
         port = LocalRedis.freePort()
         do {
-            process = try ChildProcess.spawn("/usr/bin/redis-server",
-                                             ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            process = try ChildProcess.spawn(
+                "/usr/bin/redis-server",
+                ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
         } catch {
             throw ExampleRunner.Failure("\(error); install redis-server with scripts/install-deps.sh")
         }

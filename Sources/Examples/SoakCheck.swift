@@ -19,14 +19,16 @@ public struct SoakCounts: Sendable, Equatable {
     /// Asks `counter` for its counts (a call: it answers "EVENTS SET FIRED").
     public static func read(_ workflow: Node.RunningWorkflow) throws -> SoakCounts {
         guard let counter = workflow.instances["counter"], let front = workflow.instances["front"],
-              case let .reply(bytes) = try counter.call(from: counter.id, payload: []) else {
+            case let .reply(bytes) = try counter.call(from: counter.id, payload: [])
+        else {
             throw ExampleRunner.Failure("bench_soak: counter did not answer")
         }
         let numbers = String(decoding: bytes, as: UTF8.self).split(separator: " ").compactMap { Int($0) }
         guard numbers.count == 3 else { throw ExampleRunner.Failure("bench_soak: counter answered \"\(String(decoding: bytes, as: UTF8.self))\"") }
         let dataplane = workflow.dataplane.counts
-        return SoakCounts(events: numbers[0], timersSet: numbers[1], timersFired: numbers[2],
-                          undelivered: dataplane.undelivered, calls: dataplane.calls, frontRestarts: front.restarts)
+        return SoakCounts(
+            events: numbers[0], timersSet: numbers[1], timersFired: numbers[2],
+            undelivered: dataplane.undelivered, calls: dataplane.calls, frontRestarts: front.restarts)
     }
 
     /// Why these counts do not add up; nil if nothing was lost silently. `answered` and

@@ -39,7 +39,8 @@ public enum FunctionABI {
         var problems: [String] = []
         var exported: [String: ExportDescriptor] = [:]
         for export in module.exports { exported[export.name] = export.descriptor }
-        if case .memory? = exported[memoryExport] {} else {
+        if case .memory? = exported[memoryExport] {
+        } else {
             problems.append("missing export \"memory\" (the function's linear memory)")
         }
         for (name, _) in exports {
@@ -55,7 +56,8 @@ public enum FunctionABI {
                 continue
             }
             guard item.module == importModule, let expected = imports.first(where: { $0.name == item.name }) else {
-                problems.append("imports \(item.module).\(item.name), which the host does not provide (it provides env.\(imports.map(\.name).joined(separator: ", env.")))")
+                problems.append(
+                    "imports \(item.module).\(item.name), which the host does not provide (it provides env.\(imports.map(\.name).joined(separator: ", env.")))")
                 continue
             }
             if let actual = module.functionType(at: typeIndex), actual != expected.type {

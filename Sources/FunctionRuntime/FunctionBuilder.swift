@@ -56,8 +56,10 @@ public enum FunctionBuilder {
         try CSDK.header.write(toFile: include + "/" + CSDK.headerName, atomically: true, encoding: .utf8)
 
         // -fno-builtin: without libc, clang must not turn loops into strlen or memcpy calls.
-        var arguments = ["--target=wasm32", "-nostdlib", "-fno-builtin", optimise ? "-O2" : "-O0", "-I", include,
-                         "-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-debug", "-o", target]
+        var arguments = [
+            "--target=wasm32", "-nostdlib", "-fno-builtin", optimise ? "-O2" : "-O0", "-I", include,
+            "-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-debug", "-o", target,
+        ]
         arguments += sources.map { folder + "/" + $0 }
         let compiler = clang
         if compiler == "/usr/bin/env" { arguments.insert("clang", at: 0) }
@@ -71,9 +73,10 @@ public enum FunctionBuilder {
     public static func check(module path: String) throws -> Report {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let module = try parseWasm(bytes: bytes)
-        return Report(output: path, bytes: bytes.count,
-                      exports: module.exports.map(\.name).sorted(),
-                      imports: module.imports.map { "\($0.module).\($0.name)" }.sorted(),
-                      problems: FunctionABI.check(module))
+        return Report(
+            output: path, bytes: bytes.count,
+            exports: module.exports.map(\.name).sorted(),
+            imports: module.imports.map { "\($0.module).\($0.name)" }.sorted(),
+            problems: FunctionABI.check(module))
     }
 }

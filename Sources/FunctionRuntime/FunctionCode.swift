@@ -29,8 +29,9 @@ public struct FunctionCode: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             let file = try shield.openTrusted(path)
-            return FunctionCode(name: file.path, bytes: try file.readAll(), hash: file.rootHash,
-                                loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            return FunctionCode(
+                name: file.path, bytes: try file.readAll(), hash: file.rootHash,
+                loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         } catch {
             throw .codeUnavailable(path: path, reason: error.description)
         }
@@ -42,8 +43,9 @@ public struct FunctionCode: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .codeUnavailable(path: path, reason: "cannot read the file")
         }
-        return FunctionCode(name: PathText.name(of: path), bytes: [UInt8](data),
-                            loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+        return FunctionCode(
+            name: PathText.name(of: path), bytes: [UInt8](data),
+            loadNanoseconds: DispatchTime.now().uptimeNanoseconds - started)
     }
 }
 
@@ -103,9 +105,11 @@ public enum FunctionError: Error, Equatable, CustomStringConvertible {
         case let .trap(function, instance, handler, reason):
             return "function \(function) (instance \(instance)) trapped in \(handler): \(reason)"
         case let .outOfFuel(function, instance, handler, fuel):
-            return "function \(function) (instance \(instance)) ran out of fuel in \(handler) after \(fuel) operations (an endless loop?); raise limits.fuel if it needs more"
+            return
+                "function \(function) (instance \(instance)) ran out of fuel in \(handler) after \(fuel) operations (an endless loop?); raise limits.fuel if it needs more"
         case let .timeout(function, instance, handler, milliseconds):
-            return "function \(function) (instance \(instance)) exceeded its \(milliseconds) ms time limit in \(handler); raise limits.timeout_ms if it needs more"
+            return
+                "function \(function) (instance \(instance)) exceeded its \(milliseconds) ms time limit in \(handler); raise limits.timeout_ms if it needs more"
         case let .memoryLimit(function, instance, limit):
             return "function \(function) (instance \(instance)) needs more memory than limits.memory allows (\(limit) bytes)"
         case let .guestFault(function, instance, handler, reason):

@@ -46,8 +46,10 @@ public final class FunctionInstance: @unchecked Sendable {
     private let replacement: (() throws(FunctionError) -> PreparedInstance)?
     private let initPayload: [UInt8]
 
-    init(prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency, initPayload: [UInt8] = [],
-         timers: InstanceTimers, replacement: (() throws(FunctionError) -> PreparedInstance)? = nil) {
+    init(
+        prepared: PreparedInstance, id: InstanceID, function: String, startup: StartupLatency, initPayload: [UInt8] = [],
+        timers: InstanceTimers, replacement: (() throws(FunctionError) -> PreparedInstance)? = nil
+    ) {
         guest = NIOLockedValueBox(prepared)
         limits = prepared.host.limits
         self.timers = timers
@@ -82,7 +84,8 @@ public final class FunctionInstance: @unchecked Sendable {
             switch result.first {
             case .i32(0)?: reply = .noReply
             case .i32(1)?:
-                let pointer = try host.readU32(at: slots, "reply pointer slot"), length = try host.readU32(at: slots + 4, "reply length slot")
+                let pointer = try host.readU32(at: slots, "reply pointer slot")
+                let length = try host.readU32(at: slots + 4, "reply length slot")
                 reply = .reply(try host.read(pointer, length, "call reply"))
             case .i32(2)?: reply = .error("function \(function) answered with an error")
             default: throw GuestFault(kind: .fault, reason: "handle_call_asm returned \(result.first.map { "\($0)" } ?? "nothing"), not 0, 1 or 2")
@@ -119,8 +122,10 @@ public final class FunctionInstance: @unchecked Sendable {
     private static func initSequence(_ exports: PreparedInstance.Exports, _ host: HostContext, payload: [UInt8], state: [UInt8]) throws {
         host.lastSyncedState = state
         let block = try host.copyIntoGuest(payload + state, "init payload and state")
-        try exports.initialise.invoke([.i32(payload.isEmpty ? 0 : block), .i32(UInt32(payload.count)),
-                                       .i32(state.isEmpty ? 0 : block + UInt32(payload.count)), .i32(UInt32(state.count))])
+        try exports.initialise.invoke([
+            .i32(payload.isEmpty ? 0 : block), .i32(UInt32(payload.count)),
+            .i32(state.isEmpty ? 0 : block + UInt32(payload.count)), .i32(UInt32(state.count)),
+        ])
         try exports.free.invoke([.i32(block), .i32(UInt32(payload.count + state.count))])
     }
 
@@ -135,13 +140,15 @@ public final class FunctionInstance: @unchecked Sendable {
 
     private func run(_ handler: String, context: CallContext, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
         if context.depth > limits.callDepth {
-            throw .guestFault(function: function, instance: id.description, handler: handler,
-                              reason: "call depth \(context.depth) exceeds limits.call_depth (\(limits.callDepth))")
+            throw .guestFault(
+                function: function, instance: id.description, handler: handler,
+                reason: "call depth \(context.depth) exceeds limits.call_depth (\(limits.callDepth))")
         }
         // A call that comes back to an instance already waiting in this chain would deadlock.
         if context.chain.contains(id) {
-            throw .guestFault(function: function, instance: id.description, handler: handler,
-                              reason: "call cycle: " + (context.chain + [id]).map(\.description).joined(separator: " → "))
+            throw .guestFault(
+                function: function, instance: id.description, handler: handler,
+                reason: "call cycle: " + (context.chain + [id]).map(\.description).joined(separator: " → "))
         }
         let outcome: Result<Void, FunctionError> = guest.withLockedValue { prepared in
             let state = status.withLockedValue { $0.state }
@@ -169,7 +176,8 @@ public final class FunctionInstance: @unchecked Sendable {
     /// instance stays failed. The caller holds `guest`'s lock.
     private func restartAfterFailure(handler: String, prepared: inout PreparedInstance) {
         guard let replacement, handler != "handle_init_asm", handler != "handle_stop_asm",
-              let fresh = try? replacement() else { return }
+            let fresh = try? replacement()
+        else { return }
         let saved = prepared.host.lastSyncedState
         prepared = fresh
         status.withLockedValue {
@@ -186,7 +194,8 @@ public final class FunctionInstance: @unchecked Sendable {
     }
 
     /// One guest invocation with a fresh fuel budget and deadline; the caller holds `guest`'s lock.
-    private func invoke(_ handler: String, on prepared: PreparedInstance, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError) {
+    private func invoke(_ handler: String, on prepared: PreparedInstance, _ body: (PreparedInstance.Exports, HostContext) throws -> Void) throws(FunctionError)
+    {
         let host = prepared.host
         prepared.store.fuel = Fuel(remaining: limits.fuel)
         host.deadline = DispatchTime.now().uptimeNanoseconds + UInt64(limits.timeoutMilliseconds) * 1_000_000
@@ -234,14 +243,18 @@ public struct StartupLatency: Sendable, Equatable, Codable {
     public var totalNanoseconds: UInt64 { loadVerifyNanoseconds + parseValidateNanoseconds + instantiateNanoseconds + initNanoseconds }
 
     enum CodingKeys: String, CodingKey {
-        case loadVerifyNanoseconds = "load_verify_ns", parseValidateNanoseconds = "parse_validate_ns"
-        case instantiateNanoseconds = "instantiate_ns", initNanoseconds = "init_ns"
-        case moduleCached = "module_cached", instancePrepared = "instance_prepared"
+        case loadVerifyNanoseconds = "load_verify_ns"
+        case parseValidateNanoseconds = "parse_validate_ns"
+        case instantiateNanoseconds = "instantiate_ns"
+        case initNanoseconds = "init_ns"
+        case moduleCached = "module_cached"
+        case instancePrepared = "instance_prepared"
     }
 
     /// One log line with every phase in milliseconds, marking cache and pool hits.
     public var summary: String {
         func ms(_ ns: UInt64) -> String { String(format: "%.3f", Double(ns) / 1e6) }
-        return "start-up \(ms(totalNanoseconds)) ms (load+verify \(ms(loadVerifyNanoseconds)), parse+validate \(ms(parseValidateNanoseconds))\(moduleCached ? " cached" : ""), instantiate \(ms(instantiateNanoseconds))\(instancePrepared ? " prepared" : ""), init \(ms(initNanoseconds)))"
+        return
+            "start-up \(ms(totalNanoseconds)) ms (load+verify \(ms(loadVerifyNanoseconds)), parse+validate \(ms(parseValidateNanoseconds))\(moduleCached ? " cached" : ""), instantiate \(ms(instantiateNanoseconds))\(instancePrepared ? " prepared" : ""), init \(ms(initNanoseconds)))"
     }
 }

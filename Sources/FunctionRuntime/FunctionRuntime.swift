@@ -79,9 +79,10 @@ final class PreparedInstance: @unchecked Sendable {
         let typeProblems = FunctionABI.checkExportTypes(instance)
         guard typeProblems.isEmpty else { throw .badCode(function: compiled.name, problems: typeProblems) }
         func export(_ name: String) -> Function { instance.exports[function: name]! }
-        exports = Exports(allocate: export("edgeless_mem_alloc"), free: export("edgeless_mem_free"), clear: export("edgeless_mem_clear"),
-                          initialise: export("handle_init_asm"), cast: export("handle_cast_asm"), call: export("handle_call_asm"),
-                          stop: export("handle_stop_asm"))
+        exports = Exports(
+            allocate: export("edgeless_mem_alloc"), free: export("edgeless_mem_free"), clear: export("edgeless_mem_clear"),
+            initialise: export("handle_init_asm"), cast: export("handle_cast_asm"), call: export("handle_call_asm"),
+            stop: export("handle_stop_asm"))
         host.memory = instance.exports[memory: FunctionABI.memoryExport]
         host.allocate = exports.allocate
         instantiateNanoseconds = DispatchTime.now().uptimeNanoseconds - started
@@ -115,8 +116,10 @@ public final class FunctionRuntime: Sendable {
     private let preparing = DispatchQueue(label: "secure-executor.prepare")
 
     /// `node`: what all instances together may hold (`[node] timers`, `timer_bytes`).
-    public init(limits: FunctionLimits = FunctionLimits(), node: Manifest.Node = Manifest.Node(), preparedPerModule: Int = 1,
-                logger: Logger = Logger(label: "secure-executor.function"), metrics: MetricsFactory? = nil) {
+    public init(
+        limits: FunctionLimits = FunctionLimits(), node: Manifest.Node = Manifest.Node(), preparedPerModule: Int = 1,
+        logger: Logger = Logger(label: "secure-executor.function"), metrics: MetricsFactory? = nil
+    ) {
         self.limits = limits
         self.preparedPerModule = preparedPerModule
         self.logger = logger
@@ -128,7 +131,8 @@ public final class FunctionRuntime: Sendable {
         var timers: [String: Metrics.Timer] = [:]
         for phase in ["total", "load_verify", "parse_validate", "instantiate", "init"] {
             let dimensions = [("phase", phase)]
-            timers[phase] = metrics.map { Metrics.Timer(label: "secure_executor_function_startup", dimensions: dimensions, factory: $0) }
+            timers[phase] =
+                metrics.map { Metrics.Timer(label: "secure_executor_function_startup", dimensions: dimensions, factory: $0) }
                 ?? Metrics.Timer(label: "secure_executor_function_startup", dimensions: dimensions)
         }
         self.timers = timers
@@ -157,9 +161,11 @@ public final class FunctionRuntime: Sendable {
     /// Start request → `handle_init_asm` returned. `state` is what the instance last passed
     /// to `sync_asm` (empty: none). `limits`: this instance's own limits (a workflow narrowing
     /// the runtime's, which the node checked against the manifest); nil: the runtime's.
-    public func start(_ code: FunctionCode, function: String, id: InstanceID = InstanceID(node: UUID()),
-                      initPayload: [UInt8] = [], state: [UInt8] = [], limits narrowed: FunctionLimits? = nil,
-                      router: FunctionRouter) throws(FunctionError) -> FunctionInstance {
+    public func start(
+        _ code: FunctionCode, function: String, id: InstanceID = InstanceID(node: UUID()),
+        initPayload: [UInt8] = [], state: [UInt8] = [], limits narrowed: FunctionLimits? = nil,
+        router: FunctionRouter
+    ) throws(FunctionError) -> FunctionInstance {
         let limits = narrowed ?? self.limits
         let parseStart = DispatchTime.now().uptimeNanoseconds
         let (compiled, cached) = try compile(code)
@@ -176,13 +182,16 @@ public final class FunctionRuntime: Sendable {
             loadVerifyNanoseconds: code.loadNanoseconds, parseValidateNanoseconds: instantiateStart - parseStart,
             instantiateNanoseconds: initStart - instantiateStart, initNanoseconds: 0,
             moduleCached: cached, instancePrepared: ready != nil)
-        let replacement: (() throws(FunctionError) -> PreparedInstance)? = limits.restartOnFailure ? { [engine, limits] () throws(FunctionError) in
-            let fresh = try PreparedInstance(compiled: compiled, engine: engine, limits: limits)
-            fresh.bind(id: id, function: function, router: router, timers: timers, log: log)
-            return fresh
-        } : nil
-        let running = FunctionInstance(prepared: instance, id: id, function: function, startup: latency,
-                                       initPayload: initPayload, timers: timers, replacement: replacement)
+        let replacement: (() throws(FunctionError) -> PreparedInstance)? =
+            limits.restartOnFailure
+            ? { [engine, limits] () throws(FunctionError) in
+                let fresh = try PreparedInstance(compiled: compiled, engine: engine, limits: limits)
+                fresh.bind(id: id, function: function, router: router, timers: timers, log: log)
+                return fresh
+            } : nil
+        let running = FunctionInstance(
+            prepared: instance, id: id, function: function, startup: latency,
+            initPayload: initPayload, timers: timers, replacement: replacement)
         do {
             try running.initialise(payload: initPayload, state: state)
         } catch {

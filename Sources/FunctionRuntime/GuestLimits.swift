@@ -157,7 +157,8 @@ final class GuestLog: Sendable {
 
     init(function: String, metrics: MetricsFactory?) {
         let dimensions = [("function", function)]
-        droppedCounter = metrics.map { Counter(label: "secure_executor_function_log_dropped_total", dimensions: dimensions, factory: $0) }
+        droppedCounter =
+            metrics.map { Counter(label: "secure_executor_function_log_dropped_total", dimensions: dimensions, factory: $0) }
             ?? Counter(label: "secure_executor_function_log_dropped_total", dimensions: dimensions)
     }
 

@@ -98,38 +98,47 @@ final class HostContext: @unchecked Sendable {
         var imports = Imports()
         func define(_ name: String, _ body: @escaping (HostContext, [Value]) throws -> [Value]) {
             let type = FunctionABI.imports.first { $0.name == name }!.type
-            imports.define(module: FunctionABI.importModule, name: name,
-                           Function(store: store, type: type) { [unowned self] _, arguments in try body(self, arguments) })
+            imports.define(
+                module: FunctionABI.importModule, name: name,
+                Function(store: store, type: type) { [unowned self] _, arguments in try body(self, arguments) })
         }
         define("cast_raw_asm") { host, a in
-            let node = try host.read(a[0].i32, 16, "cast_raw_asm node id"), component = try host.read(a[1].i32, 16, "cast_raw_asm component id")
+            let node = try host.read(a[0].i32, 16, "cast_raw_asm node id")
+            let component = try host.read(a[1].i32, 16, "cast_raw_asm component id")
             let payload = try host.read(a[2].i32, a[3].i32, "cast_raw_asm payload")
             try host.route { $0.cast(from: host.id, to: .instance(InstanceID(nodeBytes: node, componentBytes: component)), payload: payload) }
             return []
         }
         define("cast_asm") { host, a in
-            let target = try host.readText(a[0].i32, a[1].i32, "cast_asm target"), payload = try host.read(a[2].i32, a[3].i32, "cast_asm payload")
+            let target = try host.readText(a[0].i32, a[1].i32, "cast_asm target")
+            let payload = try host.read(a[2].i32, a[3].i32, "cast_asm payload")
             try host.route { $0.cast(from: host.id, to: host.destination(target), payload: payload) }
             return []
         }
         define("call_raw_asm") { host, a in
-            let node = try host.read(a[0].i32, 16, "call_raw_asm node id"), component = try host.read(a[1].i32, 16, "call_raw_asm component id")
+            let node = try host.read(a[0].i32, 16, "call_raw_asm node id")
+            let component = try host.read(a[1].i32, 16, "call_raw_asm component id")
             let payload = try host.read(a[2].i32, a[3].i32, "call_raw_asm payload")
-            return [.i32(try host.call(.instance(InstanceID(nodeBytes: node, componentBytes: component)), payload, out: a[4].i32, length: a[5].i32, "call_raw_asm"))]
+            return [
+                .i32(try host.call(.instance(InstanceID(nodeBytes: node, componentBytes: component)), payload, out: a[4].i32, length: a[5].i32, "call_raw_asm"))
+            ]
         }
         define("call_asm") { host, a in
-            let target = try host.readText(a[0].i32, a[1].i32, "call_asm target"), payload = try host.read(a[2].i32, a[3].i32, "call_asm payload")
+            let target = try host.readText(a[0].i32, a[1].i32, "call_asm target")
+            let payload = try host.read(a[2].i32, a[3].i32, "call_asm payload")
             return [.i32(try host.call(host.destination(target), payload, out: a[4].i32, length: a[5].i32, "call_asm"))]
         }
         define("telemetry_log_asm") { host, a in
             let level = LogLevel(rawValue: Int32(bitPattern: a[0].i32)) ?? .info
-            let target = try host.readText(a[1].i32, a[2].i32, "telemetry_log_asm target"), message = try host.readText(a[3].i32, a[4].i32, "telemetry_log_asm message")
+            let target = try host.readText(a[1].i32, a[2].i32, "telemetry_log_asm target")
+            let message = try host.readText(a[3].i32, a[4].i32, "telemetry_log_asm message")
             try host.route { router in
                 guard let (admitted, dropped) = host.log.map({ $0.admit() }) else { return }
                 guard admitted else { return }
                 if dropped > 0 {
-                    router.log(from: host.id, function: host.functionName, level: .warn, target: "secure-executor",
-                               message: "\(dropped) lines dropped: over the rate limit of \(Int(GuestLog.linesPerSecond)) lines/s (bursts of \(Int(GuestLog.burst)))")
+                    router.log(
+                        from: host.id, function: host.functionName, level: .warn, target: "secure-executor",
+                        message: "\(dropped) lines dropped: over the rate limit of \(Int(GuestLog.linesPerSecond)) lines/s (bursts of \(Int(GuestLog.burst)))")
                 }
                 router.log(from: host.id, function: host.functionName, level: level, target: GuestLog.target(target), message: GuestLog.message(message))
             }
@@ -142,7 +151,8 @@ final class HostContext: @unchecked Sendable {
         }
         define("delayed_cast_asm") { host, a in
             let delay = UInt64(max(0, Int64(bitPattern: a[0].i64)))
-            let target = try host.readText(a[1].i32, a[2].i32, "delayed_cast_asm target"), payload = try host.read(a[3].i32, a[4].i32, "delayed_cast_asm payload")
+            let target = try host.readText(a[1].i32, a[2].i32, "delayed_cast_asm target")
+            let payload = try host.read(a[3].i32, a[4].i32, "delayed_cast_asm payload")
             try host.route { router in
                 let (source, destination) = (host.id, host.destination(target))
                 try host.timers?.schedule(afterMilliseconds: delay, bytes: payload.count + target.utf8.count) {

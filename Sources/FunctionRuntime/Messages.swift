@@ -25,8 +25,11 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
 extension UUID {
     init(bytes: [UInt8]) {
         precondition(bytes.count == 16)
-        self = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        self = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     var bytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
@@ -55,7 +58,8 @@ public enum CallReply: Equatable, Sendable {
 
 /// `telemetry_log_asm` levels.
 public enum LogLevel: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case error = 1, warn, info, debug, trace
+    case error = 1
+    case warn, info, debug, trace
     /// Lower-case level name, as logs print it.
     public var description: String { ["error", "warn", "info", "debug", "trace"][Int(rawValue) - 1] }
 }

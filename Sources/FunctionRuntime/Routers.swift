@@ -135,7 +135,9 @@ public final class LocalRouter: FunctionRouter {
             do {
                 try target.cast(from: source, payload: payload)
             } catch {
-                failures.withLockedValue { $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description)) }
+                failures.withLockedValue {
+                    $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description))
+                }
             }
         }
     }
@@ -149,7 +151,9 @@ public final class LocalRouter: FunctionRouter {
             do {
                 return try target.call(from: source, payload: payload, context: context)
             } catch {
-                failures.withLockedValue { $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description)) }
+                failures.withLockedValue {
+                    $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description))
+                }
                 return .error(error.description)
             }
         }

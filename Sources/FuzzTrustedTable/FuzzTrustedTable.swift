@@ -17,37 +17,40 @@ func exercise(_ bytes: UnsafeRawBufferPointer) {
 }
 
 #if FUZZING
-/// SwiftPM gives every executable target its own entry point, so instead of libFuzzer's
-/// `main` we start libFuzzer's driver from ours.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>,
-                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+    /// SwiftPM gives every executable target its own entry point, so instead of libFuzzer's
+    /// `main` we start libFuzzer's driver from ours.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runFuzzerDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
-@main
-struct Fuzz {
-    static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(runFuzzerDriver(&argc, &argv) { data, size in
-            exercise(UnsafeRawBufferPointer(start: data, count: size))
-            return 0
-        })
-    }
-}
-#else
-/// Without libFuzzer: replays files or folders of inputs (a corpus, or crash files), so a
-/// crash can be reproduced and kept as a regression input.
-@main
-struct Replay {
-    static func main() {
-        let arguments = CommandLine.arguments.dropFirst()
-        guard !arguments.isEmpty else {
-            print("usage: fuzz-trusted-table FILE_OR_DIR...  (replays inputs; see docs/FUZZING.md for fuzzing)")
-            exit(2)
+    @main
+    struct Fuzz {
+        static func main() {
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(
+                runFuzzerDriver(&argc, &argv) { data, size in
+                    exercise(UnsafeRawBufferPointer(start: data, count: size))
+                    return 0
+                })
         }
-        let count = ReplayInputs.replay(arguments, exercise)
-        print("replayed \(count) inputs without a crash")
     }
-}
+#else
+    /// Without libFuzzer: replays files or folders of inputs (a corpus, or crash files), so a
+    /// crash can be reproduced and kept as a regression input.
+    @main
+    struct Replay {
+        static func main() {
+            let arguments = CommandLine.arguments.dropFirst()
+            guard !arguments.isEmpty else {
+                print("usage: fuzz-trusted-table FILE_OR_DIR...  (replays inputs; see docs/FUZZING.md for fuzzing)")
+                exit(2)
+            }
+            let count = ReplayInputs.replay(arguments, exercise)
+            print("replayed \(count) inputs without a crash")
+        }
+    }
 #endif

@@ -130,8 +130,10 @@ public final class HTTPServer: Service, Sendable {
     /// A server that listens once `run` (or a service group running it) starts it; `port` 0
     /// picks a free port, reported by `listening()`. Requests with a body over `maxBodyBytes`
     /// get 413.
-    public init(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
-                limits: ConnectionLimits = ConnectionLimits(), logger: Logger, handler: @escaping Handler) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+        limits: ConnectionLimits = ConnectionLimits(), logger: Logger, handler: @escaping Handler
+    ) {
         self.host = host
         requestedPort = port
         self.logger = logger
@@ -148,18 +150,22 @@ public final class HTTPServer: Service, Sendable {
                 let name = field.name.canonicalName
                 headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
             }
-            let info = HTTPRequestInfo(method: request.method.rawValue, host: request.head.authority ?? headers["host"] ?? "",
-                                       path: request.head.path ?? "/", headers: headers, body: Array(buffer: body),
-                                       remoteAddress: context.remoteAddress?.ipAddress)
+            let info = HTTPRequestInfo(
+                method: request.method.rawValue, host: request.head.authority ?? headers["host"] ?? "",
+                path: request.head.path ?? "/", headers: headers, body: Array(buffer: body),
+                remoteAddress: context.remoteAddress?.ipAddress)
             return Self.response(await handler(info))
         }
         let bound = self.bound
         application = Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: TimeAmount(limits.headTimeout), logger: logger)],
-                                                idleTimeout: TimeAmount(limits.idleTimeout))),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil,
-                                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: TimeAmount(limits.headTimeout), logger: logger)],
+                    idleTimeout: TimeAmount(limits.idleTimeout))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
     }
@@ -185,9 +191,11 @@ public final class HTTPServer: Service, Sendable {
 
     /// Starts a server in a service group of its own and returns once it listens. Its tasks
     /// run on `ServerExecutor` (see there why).
-    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
-                             limits: ConnectionLimits = ConnectionLimits(),
-                             logger: Logger, handler: @escaping Handler) async throws -> HTTPServer {
+    public static func start(
+        host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 1 << 20,
+        limits: ConnectionLimits = ConnectionLimits(),
+        logger: Logger, handler: @escaping Handler
+    ) async throws -> HTTPServer {
         let server = HTTPServer(host: host, port: port, maxBodyBytes: maxBodyBytes, limits: limits, logger: logger, handler: handler)
         try await server.serveAlone()
         return server
@@ -330,8 +338,9 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
         disarm()
         let remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [logger, timeout] in
-            logger.debug("closing a connection that sent no complete request head in time",
-                         metadata: ["remote": "\(remote)", "timeout": "\(timeout)"])
+            logger.debug(
+                "closing a connection that sent no complete request head in time",
+                metadata: ["remote": "\(remote)", "timeout": "\(timeout)"])
             context.close(promise: nil)
         }
     }

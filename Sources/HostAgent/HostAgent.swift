@@ -1,5 +1,5 @@
-import HostProtocol
 import Foundation
+import HostProtocol
 import Logging
 import NIOConcurrencyHelpers
 import Synchronization

@@ -1,5 +1,5 @@
-import HostProtocol
 import Glibc
+import HostProtocol
 
 // The agent's side of measuring: reads /proc, /sys, statvfs, gethostname and sysconf and fills
 // the wire reports. Anything it cannot read is left out of the report (never 0), so the

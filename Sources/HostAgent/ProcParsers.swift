@@ -1,4 +1,5 @@
 import HostProtocol
+
 // Pure parsers for the /proc text formats the agent reads. They take text and return numbers
 // or nil; they never substitute 0 for something they could not read (a line missing, a field
 // not a number, a sum overflowing all give nil), so the agent omits the field instead.

@@ -1,5 +1,5 @@
-import HostProtocol
 import Glibc
+import HostProtocol
 import Logging
 import NIOConcurrencyHelpers
 
@@ -92,8 +92,10 @@ public final class HostInfoClient: Sendable {
     /// Checked host capabilities; every field unknown (with the reason) when the agent gave no
     /// usable answer.
     public func capabilities() -> HostCapabilities {
-        checkedAnswer(.capabilities, cache: \.capabilities, inFlight: \.capabilitiesInFlight, name: "capabilities",
-                      unknown: HostCapabilities.allUnknown) { answer, _ in
+        checkedAnswer(
+            .capabilities, cache: \.capabilities, inFlight: \.capabilitiesInFlight, name: "capabilities",
+            unknown: HostCapabilities.allUnknown
+        ) { answer, _ in
             guard case .capabilities(let report) = answer else { preconditionFailure("exchange returns the answer case of its request") }
             return Plausibility.check(report, limits: configuration.limits)
         }
@@ -102,8 +104,10 @@ public final class HostInfoClient: Sendable {
     /// Checked host health; every field unknown (with the reason) when the agent gave no usable
     /// answer. Counters are compared with the last accepted value of this client.
     public func health() -> HostHealth {
-        checkedAnswer(.health(pid: configuration.runtimePID), cache: \.health, inFlight: \.healthInFlight, name: "health",
-                      unknown: HostHealth.allUnknown) { answer, state in
+        checkedAnswer(
+            .health(pid: configuration.runtimePID), cache: \.health, inFlight: \.healthInFlight, name: "health",
+            unknown: HostHealth.allUnknown
+        ) { answer, state in
             guard case .health(let report) = answer else { preconditionFailure("exchange returns the answer case of its request") }
             return Plausibility.check(report, limits: configuration.limits, baselines: &state.baselines)
         }

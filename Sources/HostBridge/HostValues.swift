@@ -1,4 +1,5 @@
 import HostProtocol
+
 // What the trusted side hands its callers: per field, a checked value or "unknown" with the
 // reason. There is deliberately no way to get a default number out of an unknown field: the
 // tool this replaces answered "0" on any error, and a 0 for free memory or load looks like a
@@ -39,7 +40,7 @@ public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
         case .processCPUSeconds: .seconds
         case .load1, .load5, .load15: .load
         case .memoryTotalBytes, .memoryFreeBytes, .memoryAvailableBytes, .memoryUsedBytes,
-             .processResidentBytes, .networkRxBytes, .networkTxBytes, .diskTotalBytes, .diskFreeBytes:
+            .processResidentBytes, .networkRxBytes, .networkTxBytes, .diskTotalBytes, .diskFreeBytes:
             .bytes
         }
     }
@@ -245,9 +246,11 @@ public struct HostCapabilities: HostReadings, Equatable {
 
     /// Every field with its checked reading, in a fixed order.
     public var readings: [(field: HostField, reading: HostReading)] {
-        [(.cpuCount, cpuCount.reading), (.cpuModel, cpuModel.reading), (.cpuMHz, cpuMHz.reading),
-         (.physicalCores, physicalCores.reading), (.memoryTotalBytes, memoryTotalBytes.reading),
-         (.diskTotalBytes, diskTotalBytes.reading), (.hostname, hostname.reading)]
+        [
+            (.cpuCount, cpuCount.reading), (.cpuModel, cpuModel.reading), (.cpuMHz, cpuMHz.reading),
+            (.physicalCores, physicalCores.reading), (.memoryTotalBytes, memoryTotalBytes.reading),
+            (.diskTotalBytes, diskTotalBytes.reading), (.hostname, hostname.reading),
+        ]
     }
 }
 
@@ -283,12 +286,14 @@ public struct HostHealth: HostReadings, Equatable {
 
     /// Every field with its checked reading, in a fixed order.
     public var readings: [(field: HostField, reading: HostReading)] {
-        [(.memoryTotalBytes, memoryTotalBytes.reading), (.memoryFreeBytes, memoryFreeBytes.reading),
-         (.memoryAvailableBytes, memoryAvailableBytes.reading), (.memoryUsedBytes, memoryUsedBytes.reading),
-         (.processCPUSeconds, processCPUSeconds.reading), (.processResidentBytes, processResidentBytes.reading),
-         (.load1, load1.reading), (.load5, load5.reading), (.load15, load15.reading),
-         (.networkRxBytes, networkRxBytes.reading), (.networkTxBytes, networkTxBytes.reading),
-         (.diskTotalBytes, diskTotalBytes.reading), (.diskFreeBytes, diskFreeBytes.reading),
-         (.diskReadsCompleted, diskReadsCompleted.reading), (.diskWritesCompleted, diskWritesCompleted.reading)]
+        [
+            (.memoryTotalBytes, memoryTotalBytes.reading), (.memoryFreeBytes, memoryFreeBytes.reading),
+            (.memoryAvailableBytes, memoryAvailableBytes.reading), (.memoryUsedBytes, memoryUsedBytes.reading),
+            (.processCPUSeconds, processCPUSeconds.reading), (.processResidentBytes, processResidentBytes.reading),
+            (.load1, load1.reading), (.load5, load5.reading), (.load15, load15.reading),
+            (.networkRxBytes, networkRxBytes.reading), (.networkTxBytes, networkTxBytes.reading),
+            (.diskTotalBytes, diskTotalBytes.reading), (.diskFreeBytes, diskFreeBytes.reading),
+            (.diskReadsCompleted, diskReadsCompleted.reading), (.diskWritesCompleted, diskWritesCompleted.reading),
+        ]
     }
 }

@@ -1,4 +1,5 @@
 import HostProtocol
+
 // Turning a hostile wire report into checked values (docs/HOST-AGENT.md, "Client checks").
 //
 // Each field passes, in order: present? → right type? → within plausible bounds? → consistent

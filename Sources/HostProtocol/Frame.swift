@@ -105,7 +105,8 @@ public struct Frame: Sendable, Equatable {
     }
 
     /// A header with any values: the encoder's, and in tests one no honest encoder would write.
-    package static func header(magic: [UInt8] = Frame.magic, version: UInt16 = Frame.currentVersion, kind: UInt8, requestID: UInt64, length: UInt32) -> [UInt8] {
+    package static func header(magic: [UInt8] = Frame.magic, version: UInt16 = Frame.currentVersion, kind: UInt8, requestID: UInt64, length: UInt32) -> [UInt8]
+    {
         var bytes = magic
         bytes.reserveCapacity(Frame.headerSize + Int(length))
         appendBigEndian(version, to: &bytes)

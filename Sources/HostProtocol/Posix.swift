@@ -200,7 +200,8 @@ package final class Socket: Sendable {
         var length = socklen_t(MemoryLayout.size(ofValue: credentials))
         let peerCredentials: Int32 = 17
         guard getsockopt(fd, SOL_SOCKET, peerCredentials, &credentials, &length) == 0,
-              length == socklen_t(MemoryLayout.size(ofValue: credentials)), credentials.pid > 0 else { return nil }
+            length == socklen_t(MemoryLayout.size(ofValue: credentials)), credentials.pid > 0
+        else { return nil }
         return credentials.pid
     }
 

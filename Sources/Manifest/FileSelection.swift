@@ -1,8 +1,9 @@
 import Support
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file on disk chosen by the manifest's `[trusted] files`.
@@ -42,9 +43,10 @@ public struct FileIdentity: Sendable, Hashable {
 
     /// From an `lstat`/`stat` result; times are converted to nanoseconds.
     public init(statInfo info: stat) {
-        self.init(size: UInt64(info.st_size), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-                  modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-                  changedNanoseconds: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+        self.init(
+            size: UInt64(info.st_size), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+            modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            changedNanoseconds: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
     }
 }
 
@@ -104,9 +106,12 @@ public struct FileSelection: Sendable {
         if !allowed.isEmpty {
             chosen.removeAll { file in
                 guard let both = allowed.first(where: { $0.covers(file.path) }) else { return false }
-                walker.problems.append(SelectionProblem(
-                    kind: .trustedAndAllowed, path: file.path.string,
-                    detail: "is both trusted and covered by \(both); a file is either verified or passed through — add it to trusted.exclude or narrow the allowed entry"))
+                walker.problems.append(
+                    SelectionProblem(
+                        kind: .trustedAndAllowed, path: file.path.string,
+                        detail:
+                            "is both trusted and covered by \(both); a file is either verified or passed through — add it to trusted.exclude or narrow the allowed entry"
+                    ))
                 return true
             }
         }
@@ -160,9 +165,10 @@ private struct Walker {
             }
         }
         if matches == before, !problems.contains(where: { $0.path == pattern.text }) {
-            problems.append(SelectionProblem(
-                kind: .matchedNothing, path: pattern.text,
-                detail: "\(pattern.key) selects no files under \(root) (empty, excluded, or only symlinked directories)"))
+            problems.append(
+                SelectionProblem(
+                    kind: .matchedNothing, path: pattern.text,
+                    detail: "\(pattern.key) selects no files under \(root) (empty, excluded, or only symlinked directories)"))
         }
     }
 
@@ -175,9 +181,10 @@ private struct Walker {
             walked += "/" + component
             var info = stat()
             if lstat(walked, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
-                problems.append(SelectionProblem(
-                    kind: .escapesRoot, path: pattern.text,
-                    detail: "\(pattern.key) goes through the symlink \(walked); name the real directory instead"))
+                problems.append(
+                    SelectionProblem(
+                        kind: .escapesRoot, path: pattern.text,
+                        detail: "\(pattern.key) goes through the symlink \(walked); name the real directory instead"))
                 return false
             }
         }
@@ -192,13 +199,17 @@ private struct Walker {
         let full = absolute(path)
         guard lstat(full, &info) == 0 else {
             let reason = String(cString: strerror(errno))
-            problems.append(SelectionProblem(kind: .missing, path: path.string,
-                                             detail: "\(pattern.map { "\($0.key): " } ?? "")cannot be found under \(root) (\(reason))"))
+            problems.append(
+                SelectionProblem(
+                    kind: .missing, path: path.string,
+                    detail: "\(pattern.map { "\($0.key): " } ?? "")cannot be found under \(root) (\(reason))"))
             return false
         }
         if pattern?.kind == .directory && (info.st_mode & S_IFMT) != S_IFDIR {
-            problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
-                                             detail: "\(pattern!.key) ends with '/' but is not a directory; drop the '/' to name the file"))
+            problems.append(
+                SelectionProblem(
+                    kind: .notRegularFile, path: path.string,
+                    detail: "\(pattern!.key) ends with '/' but is not a directory; drop the '/' to name the file"))
             return false
         }
         switch info.st_mode & S_IFMT {
@@ -210,8 +221,10 @@ private struct Walker {
         case S_IFLNK:
             return visitSymlink(path, full: full)
         default:
-            problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
-                                             detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
+            problems.append(
+                SelectionProblem(
+                    kind: .notRegularFile, path: path.string,
+                    detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
             return false
         }
         return true
@@ -223,8 +236,10 @@ private struct Walker {
             return false
         }
         guard let realRoot, target.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else {
-            problems.append(SelectionProblem(kind: .escapesRoot, path: path.string,
-                                             detail: "is a symlink to \(target), outside the application root \(root)"))
+            problems.append(
+                SelectionProblem(
+                    kind: .escapesRoot, path: path.string,
+                    detail: "is a symlink to \(target), outside the application root \(root)"))
             return false
         }
         var info = stat()
@@ -254,8 +269,10 @@ private struct Walker {
         let fd = directory.map { open(absolute($0), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } ?? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0, let handle = fdopendir(fd) else {
             if fd >= 0 { close(fd) }
-            problems.append(SelectionProblem(kind: .unreadable, path: directory?.string ?? ".",
-                                             detail: "cannot list directory: \(String(cString: strerror(errno)))"))
+            problems.append(
+                SelectionProblem(
+                    kind: .unreadable, path: directory?.string ?? ".",
+                    detail: "cannot list directory: \(String(cString: strerror(errno)))"))
             return
         }
         defer { closedir(handle) }
@@ -265,8 +282,10 @@ private struct Walker {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
             }
             guard let name else {
-                problems.append(SelectionProblem(kind: .badName, path: directory?.string ?? ".",
-                                                 detail: "contains a file name that is not valid UTF-8; rename it or exclude the directory"))
+                problems.append(
+                    SelectionProblem(
+                        kind: .badName, path: directory?.string ?? ".",
+                        detail: "contains a file name that is not valid UTF-8; rename it or exclude the directory"))
                 continue
             }
             if name == "." || name == ".." { continue }
@@ -309,11 +328,16 @@ private struct Walker {
     /// Stats every queued file, a directory per task on all cores, each relative to its open
     /// directory (the kernel does not resolve the whole path again per file).
     mutating func statPending() {
-        enum Outcome { case file(stat), failed(Int32) }
+        enum Outcome {
+            case file(stat)
+            case failed(Int32)
+        }
         let root = self.root
         let results = Parallel.map(pending.count) { [pending] index -> [Outcome] in
             let (directory, names) = pending[index]
-            let fd = directory.map { open(root + "/" + $0.string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } ?? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let fd =
+                directory.map { open(root + "/" + $0.string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                ?? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard fd >= 0 else { return names.map { _ in .failed(errno) } }
             defer { close(fd) }
             return names.map { name in
@@ -336,8 +360,10 @@ private struct Walker {
                     case S_IFDIR:
                         break  // replaced by a directory since the walk; not ours to chase
                     default:
-                        problems.append(SelectionProblem(kind: .notRegularFile, path: path.string,
-                                                         detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
+                        problems.append(
+                            SelectionProblem(
+                                kind: .notRegularFile, path: path.string,
+                                detail: "is not a regular file (device, socket or pipe); exclude it with trusted.exclude"))
                     }
                 }
             }

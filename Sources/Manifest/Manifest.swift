@@ -149,8 +149,9 @@ public struct Manifest: Sendable {
         try trustedTable.allowOnly(["files", "exclude", "chunk_size"])
         let chunkSize = try trustedTable.byteSize("chunk_size") ?? Manifest.defaultChunkSize
         guard Manifest.chunkSizeRange.contains(chunkSize), chunkSize & (chunkSize - 1) == 0 else {
-            throw .invalidValue(file: file, key: "trusted.chunk_size",
-                                reason: "must be a power of two between 4 KiB and 16 MiB, got \(chunkSize) bytes")
+            throw .invalidValue(
+                file: file, key: "trusted.chunk_size",
+                reason: "must be a power of two between 4 KiB and 16 MiB, got \(chunkSize) bytes")
         }
         trusted = Trusted(
             files: try trustedTable.patterns("files", required: true),
@@ -263,7 +264,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
             return line > 0 ? "\(file):\(line):\(column): TOML syntax error: \(message)" : "\(file): \(message)"
         case let .unknownKey(file, key, known):
             let leaf = key.split(separator: ".").last.map(String.init) ?? key
-            let hint = known.min { editDistance($0, leaf) < editDistance($1, leaf) }
+            let hint =
+                known.min { editDistance($0, leaf) < editDistance($1, leaf) }
                 .flatMap { editDistance($0, leaf) <= 2 ? " (did you mean \"\($0)\"?)" : nil } ?? ""
             return "\(file): unknown key \"\(key)\"\(hint); allowed here: \(known.joined(separator: ", "))"
         case let .wrongType(file, key, expected, found):
@@ -279,7 +281,8 @@ public enum ManifestError: Error, Equatable, CustomStringConvertible {
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     guard !a.isEmpty else { return b.count }
     var row = Array(0...b.count)
     for i in 1...a.count {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One entry of `[trusted] files`, `[trusted] exclude` or `[allowed] files`.
@@ -53,7 +53,8 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .literal, .directory:
             let text = path.string.utf8
-            return text.starts(with: joined.utf8) && (text.count == joined.utf8.count || text[text.index(text.startIndex, offsetBy: joined.utf8.count)] == UInt8(ascii: "/"))
+            return text.starts(with: joined.utf8)
+                && (text.count == joined.utf8.count || text[text.index(text.startIndex, offsetBy: joined.utf8.count)] == UInt8(ascii: "/"))
         case .glob:
             return PathPattern.matchPrefix(pattern: components[...], path: path.components.map(String.init)[...])
         }

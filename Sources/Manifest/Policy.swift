@@ -72,8 +72,9 @@ public struct Policy: Sendable, Equatable {
             policy.httpEgress.hosts = try egress.networkRules("hosts")
             if let schemes = try egress.strings("schemes") {
                 for (index, scheme) in schemes.enumerated() where !egressSchemes.contains(scheme) {
-                    throw .invalidValue(file: table.file, key: "\(egress.key("schemes"))[\(index)]",
-                                        reason: "must be \"http\" or \"https\", got \"\(scheme)\"")
+                    throw .invalidValue(
+                        file: table.file, key: "\(egress.key("schemes"))[\(index)]",
+                        reason: "must be \"http\" or \"https\", got \"\(scheme)\"")
                 }
                 policy.httpEgress.schemes = Set(schemes)
             }
@@ -118,7 +119,10 @@ public enum HostName: Sendable, Equatable, CustomStringConvertible {
     /// in brackets (`[::1]`, stored without them, as URL parsers give the host).
     public init?(_ text: String) {
         let lower = text.lowercased()
-        if lower == "*" { self = .any; return }
+        if lower == "*" {
+            self = .any
+            return
+        }
         if lower.hasPrefix("*.") {
             let rest = String(lower.dropFirst(2))
             guard HostName.isName(rest) else { return nil }
@@ -184,7 +188,8 @@ public struct NetworkRule: Sendable, Equatable, CustomStringConvertible {
     /// including a bare `*` host or ports outside 1-65535.
     public init?(_ text: String) {
         self.text = text
-        var hostText = Substring(text), portText: Substring?
+        var hostText = Substring(text)
+        var portText: Substring?
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { return nil }
             hostText = text[...close]
@@ -199,12 +204,19 @@ public struct NetworkRule: Sendable, Equatable, CustomStringConvertible {
         }
         guard let host = HostName(String(hostText)), host != .any else { return nil }
         self.host = host
-        guard let portText else { ports = nil; return }
-        if portText == "*" { ports = 1...65535; return }
+        guard let portText else {
+            ports = nil
+            return
+        }
+        if portText == "*" {
+            ports = 1...65535
+            return
+        }
         let bounds = portText.split(separator: "-", omittingEmptySubsequences: false)
         guard (1...2).contains(bounds.count), bounds.allSatisfy({ !$0.isEmpty && $0.count <= 5 && $0.allSatisfy(\.isASCII) }),
-              let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]),
-              1 <= low, low <= high, high <= 65535 else { return nil }
+            let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]),
+            1 <= low, low <= high, high <= 65535
+        else { return nil }
         ports = low...high
     }
 
@@ -247,8 +259,9 @@ extension KeyReader {
         var rules: [NetworkRule] = []
         for (index, text) in (try strings(name) ?? []).enumerated() {
             guard let rule = NetworkRule(text) else {
-                throw .invalidValue(file: file, key: "\(key(name))[\(index)]",
-                                    reason: "\"\(text)\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6]; ports 1-65535)")
+                throw .invalidValue(
+                    file: file, key: "\(key(name))[\(index)]",
+                    reason: "\"\(text)\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6]; ports 1-65535)")
             }
             rules.append(rule)
         }

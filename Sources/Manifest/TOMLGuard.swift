@@ -11,7 +11,9 @@ enum TOMLGuard {
     /// bracket. Strings and comments are skipped, so only brackets TOML reads are judged.
     static func firstProblem(_ text: String) -> (line: Int, column: Int, reason: String)? {
         let bytes = Array(text.utf8)
-        var index = 0, line = 1, lineStart = 0
+        var index = 0
+        var line = 1
+        var lineStart = 0
         /// The open brackets of the value being read: `[` arrays and `{` inline tables.
         var open: [UInt8] = []
         var atLineStart = true
@@ -31,7 +33,10 @@ enum TOMLGuard {
                 atLineStart = true
                 continue
             }
-            if atLineStart && isBlank(byte) { index += 1; continue }
+            if atLineStart && isBlank(byte) {
+                index += 1
+                continue
+            }
             let startsLine = atLineStart
             atLineStart = false
             switch byte {
@@ -41,7 +46,10 @@ enum TOMLGuard {
                 let multi = peek(1) == byte && peek(2) == byte
                 index += multi ? 3 : 1
                 while index < bytes.count {
-                    if byte == UInt8(ascii: "\"") && bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
+                    if byte == UInt8(ascii: "\"") && bytes[index] == UInt8(ascii: "\\") {
+                        index += 2
+                        continue
+                    }
                     if bytes[index] == UInt8(ascii: "\n") {
                         if !multi { break }
                         line += 1
@@ -71,7 +79,10 @@ enum TOMLGuard {
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
                 let expected = byte == UInt8(ascii: "]") ? UInt8(ascii: "[") : UInt8(ascii: "{")
                 if let last = open.last, last != expected {
-                    return (line, index - lineStart + 1, last == UInt8(ascii: "[") ? "an array must be closed by ], not }" : "an inline table must be closed by }, not ]")
+                    return (
+                        line, index - lineStart + 1,
+                        last == UInt8(ascii: "[") ? "an array must be closed by ], not }" : "an inline table must be closed by }, not ]"
+                    )
                 }
                 if !open.isEmpty { open.removeLast() }
                 index += 1

@@ -41,8 +41,9 @@ struct IngressClaim: Sendable, Equatable {
     static func claims(of workflow: Workflow, named name: String) -> [IngressClaim] {
         workflow.resources.compactMap { resource in
             guard resource.classType == ResourceClass.httpIngress.rawValue else { return nil }
-            return IngressClaim(host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
-                                owner: "resource \(resource.name) of \(name)")
+            return IngressClaim(
+                host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
+                owner: "resource \(resource.name) of \(name)")
         }
     }
 }
@@ -111,7 +112,7 @@ struct Admission {
             case .redis?: problems += redis(resource, key: key)
             case .httpEgress?: problems += httpEgress(resource, key: key)
             case .httpIngress?: problems += httpIngress(resource, key: key, source: source, reserved: reserved)
-            case nil: break // the structure check names it
+            case nil: break  // the structure check names it
             }
         }
         return problems.isEmpty ? .success(admitted) : .failure(AdmissionRefusal(problems: problems))
@@ -131,8 +132,10 @@ struct Admission {
         let path: RelativePath
         do { path = try RelativePath(filename, origin: "\(key).configurations.filename") } catch { return [error.description] }
         guard patterns.contains(where: { $0.covers(path) }) else {
-            return ["\(key).configurations.filename \"\(filename)\" is not under \(named("policy.file-log.paths", default: "anything [allowed] allows")): "
-                    + "\(patterns.map(\.text).joined(separator: ", "))"]
+            return [
+                "\(key).configurations.filename \"\(filename)\" is not under \(named("policy.file-log.paths", default: "anything [allowed] allows")): "
+                    + "\(patterns.map(\.text).joined(separator: ", "))"
+            ]
         }
         return []
     }
@@ -146,8 +149,10 @@ struct Admission {
         }
         let rules = manifest.policy.redis.endpoints
         guard rules.contains(where: { $0.allows(host: endpoint.host, port: endpoint.port, defaultPort: Policy.redisPort) }) else {
-            return ["\(key).configurations.url \"\(url)\": \(endpoint.address) is not among \(named("policy.redis.endpoints", default: "none")): "
-                    + "\(listing(rules)); add it there and re-sign to allow it"]
+            return [
+                "\(key).configurations.url \"\(url)\": \(endpoint.address) is not among \(named("policy.redis.endpoints", default: "none")): "
+                    + "\(listing(rules)); add it there and re-sign to allow it"
+            ]
         }
         return []
     }
@@ -155,8 +160,10 @@ struct Admission {
     private func httpEgress(_ resource: Workflow.Resource, key: String) -> [String] {
         let policy = manifest.policy.httpEgress
         guard !policy.hosts.isEmpty else {
-            return ["\(key) (http-egress \(resource.name)): \(named("policy.http-egress.hosts", default: "none")) allows no destination; "
-                    + "list the hosts the app may reach there and re-sign"]
+            return [
+                "\(key) (http-egress \(resource.name)): \(named("policy.http-egress.hosts", default: "none")) allows no destination; "
+                    + "list the hosts the app may reach there and re-sign"
+            ]
         }
         guard let listed = resource.configurations["allowed-hosts"] else { return [] }
         switch EgressRules.parseAllowedHosts(listed) {
@@ -175,19 +182,22 @@ struct Admission {
         let host = (resource.configurations["host"] ?? "").lowercased()
         let path = resource.configurations["path"] ?? ""
         if !host.isEmpty && !policy.allows(host: host) {
-            problems.append("\(key).configurations.host \"\(host)\" is not among \(named("policy.http-ingress.hosts", default: "none")): "
-                            + "\(listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
+            problems.append(
+                "\(key).configurations.host \"\(host)\" is not among \(named("policy.http-ingress.hosts", default: "none")): "
+                    + "\(listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
         }
         if !policy.allows(pathPrefix: path) {
-            problems.append("\(key).configurations.path \"\(path.isEmpty ? "(every path)" : path)\" is not under \(named("policy.http-ingress.paths", default: "/")): "
-                            + "\(policy.paths.joined(separator: ", "))")
+            problems.append(
+                "\(key).configurations.path \"\(path.isEmpty ? "(every path)" : path)\" is not under \(named("policy.http-ingress.paths", default: "/")): "
+                    + "\(policy.paths.joined(separator: ", "))")
         }
         if !source.isSigned {
             let claim = IngressClaim(host: host, pathPrefix: path, owner: resource.name)
             // One reason is enough: the manifest's [workflow] may be running and reserve it twice.
             if let held = reserved.first(where: { $0.collides(with: claim) }) {
-                problems.append("\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
-                                + "of the signed application; a workflow from \(source) may not claim, overlap or nest inside it")
+                problems.append(
+                    "\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
+                        + "of the signed application; a workflow from \(source) may not claim, overlap or nest inside it")
             }
         }
         return problems
@@ -206,8 +216,9 @@ struct Admission {
                 return
             }
             guard value <= ceiling else {
-                problems.append("\(key).\(name) = \(value) is above \(named("limits.\(name)", default: "\(ceiling)")), which is \(ceiling); "
-                                + "a workflow may only lower it")
+                problems.append(
+                    "\(key).\(name) = \(value) is above \(named("limits.\(name)", default: "\(ceiling)")), which is \(ceiling); "
+                        + "a workflow may only lower it")
                 return
             }
             apply(value)

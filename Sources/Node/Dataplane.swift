@@ -77,8 +77,10 @@ public final class Dataplane: FunctionRouter, Sendable {
 
     /// An empty dataplane; `Node` adds the workflow's targets. `metrics` nil uses the
     /// process-wide swift-metrics backend for the delivered/undelivered counters.
-    public init(workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
-                logger: Logger, metrics: MetricsFactory? = nil) {
+    public init(
+        workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
+        logger: Logger, metrics: MetricsFactory? = nil
+    ) {
         self.workflow = workflow
         self.queueCapacity = queueCapacity
         self.backpressureTimeout = backpressureTimeout
@@ -166,7 +168,8 @@ public final class Dataplane: FunctionRouter, Sendable {
     private func lost(_ problem: Undelivered) {
         state.withLockedValue { $0.statistics.undelivered += 1 }
         undelivered.increment()
-        logger.warning("event not delivered", metadata: ["workflow": "\(workflow)", "from": "\(problem.from)", "to": "\(problem.to)", "reason": "\(problem.reason)"])
+        logger.warning(
+            "event not delivered", metadata: ["workflow": "\(workflow)", "from": "\(problem.from)", "to": "\(problem.to)", "reason": "\(problem.reason)"])
     }
 
     private func enqueue(from source: String, sourceID: InstanceID?, to name: String, payload: [UInt8]) {
@@ -224,7 +227,10 @@ public final class Dataplane: FunctionRouter, Sendable {
 
     /// Everything is added: held casts go out in the order they were made.
     func started() {
-        let held = state.withLockedValue { state in defer { state.held = nil }; return state.held ?? [] }
+        let held = state.withLockedValue { state in
+            defer { state.held = nil }
+            return state.held ?? []
+        }
         for event in held { cast(from: event.source, to: event.destination, payload: event.payload) }
     }
 

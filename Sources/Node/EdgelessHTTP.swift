@@ -61,10 +61,14 @@ extension EdgelessHTTPRequest {
             out.append(UInt8(ascii: "\""))
         }
         func literal(_ text: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
-        literal("{\"method\":"); string(method)
-        literal(",\"protocol\":"); string(`protocol`)
-        literal(",\"host\":"); string(host)
-        literal(",\"path\":"); string(path)
+        literal("{\"method\":")
+        string(method)
+        literal(",\"protocol\":")
+        string(`protocol`)
+        literal(",\"host\":")
+        string(host)
+        literal(",\"path\":")
+        string(path)
         literal(",\"body\":")
         if let body {
             out.append(UInt8(ascii: "["))

@@ -41,7 +41,10 @@ struct EdgelessResponseReader {
                 guard let value = reader.integer() else { throw MessageProblem("field \"status\" has the wrong type") }
                 status = value
             case "body":
-                if reader.literal("null") { body = nil; return }
+                if reader.literal("null") {
+                    body = nil
+                    return
+                }
                 body = try reader.byteArray()
             case "headers":
                 try reader.object { (reader: inout EdgelessResponseReader, name: String) throws(MessageProblem) in
@@ -83,7 +86,10 @@ struct EdgelessResponseReader {
         try expect(UInt8(ascii: "{"))
         try enter()
         defer { depth -= 1 }
-        if peek() == UInt8(ascii: "}") { at += 1; return }
+        if peek() == UInt8(ascii: "}") {
+            at += 1
+            return
+        }
         while true {
             guard peek() == UInt8(ascii: "\"") else { throw problem("expected a field name") }
             let key = try string()
@@ -106,7 +112,8 @@ struct EdgelessResponseReader {
 
     private mutating func integer() -> Int? {
         guard peek() != nil else { return nil }
-        var value = 0, digits = 0
+        var value = 0
+        var digits = 0
         let negative = bytes[at] == UInt8(ascii: "-")
         if negative { at += 1 }
         while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]), digits < 18 {
@@ -122,7 +129,10 @@ struct EdgelessResponseReader {
         guard peek() == UInt8(ascii: "[") else { throw MessageProblem("field \"body\" has the wrong type") }
         at += 1
         var out: [UInt8] = []
-        if peek() == UInt8(ascii: "]") { at += 1; return out }
+        if peek() == UInt8(ascii: "]") {
+            at += 1
+            return out
+        }
         while true {
             guard let value = integer(), (0...255).contains(value) else { throw MessageProblem("field \"body.\(out.count)\" is not a byte (0…255)") }
             out.append(UInt8(value))
@@ -190,7 +200,10 @@ struct EdgelessResponseReader {
             at += 1
             try enter()
             defer { depth -= 1 }
-            if peek() == UInt8(ascii: "]") { at += 1; return }
+            if peek() == UInt8(ascii: "]") {
+                at += 1
+                return
+            }
             while true {
                 try skipValue()
                 guard let next = peek() else { throw problem("unterminated array") }

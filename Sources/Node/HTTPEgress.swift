@@ -19,8 +19,9 @@ final class HTTPEgressResource: Resource {
 
     /// One client for every egress resource: redirects are not followed, so a response cannot
     /// lead a request to a host the rules do not allow.
-    private static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                                           configuration: .init(redirectConfiguration: .disallow))
+    private static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: .init(redirectConfiguration: .disallow))
 
     /// `policy`: the manifest's `[policy.http-egress]`; `origin`: where it is written, for messages.
     init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, maxResponseBytes: Int) throws(NodeError) {
@@ -65,8 +66,10 @@ final class HTTPEgressResource: Resource {
             var outgoing = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
             for (field, value) in request.headers { outgoing.headers.add(name: field, value: value) }
             if let body = request.body { outgoing.body = .bytes(body) }
-            let response = try Self.client.execute(request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes),
-                                                   deadline: .now() + .milliseconds(timeout)).wait()
+            let response = try Self.client.execute(
+                request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes),
+                deadline: .now() + .milliseconds(timeout)
+            ).wait()
             var headers: [String: String] = [:]
             for (field, value) in response.headers { headers[field.lowercased()] = headers[field.lowercased()].map { $0 + ", " + value } ?? value }
             let body = response.body.map { Array(buffer: $0) }
@@ -104,7 +107,10 @@ struct EgressTarget: Sendable, Equatable {
             return .failure(ConfigurationProblem("\(written) is not a URL with a host"))
         }
         guard parsed.user == nil, parsed.password == nil else {
-            return .failure(ConfigurationProblem("\(written) is refused: it has userinfo (USER@ before the host), which would send the request to \(hostText), not to the host it seems to name"))
+            return .failure(
+                ConfigurationProblem(
+                    "\(written) is refused: it has userinfo (USER@ before the host), which would send the request to \(hostText), not to the host it seems to name"
+                ))
         }
         guard case let .exact(name)? = HostName(hostText) else {
             return .failure(ConfigurationProblem("\(written) is refused: host \"\(hostText)\" is not a plain host name, an IPv4 address or [IPv6]"))
@@ -133,11 +139,15 @@ struct EgressRules: Sendable {
         var rules: [NetworkRule] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             guard let rule = NetworkRule(entry) else {
-                return .failure(ConfigurationProblem("allowed-hosts entry \"\(entry)\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6])"))
+                return .failure(
+                    ConfigurationProblem(
+                        "allowed-hosts entry \"\(entry)\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6])"))
             }
             rules.append(rule)
         }
-        guard !rules.isEmpty else { return .failure(ConfigurationProblem("allowed-hosts \"\(text)\" lists no host; leave it out to allow what the policy allows")) }
+        guard !rules.isEmpty else {
+            return .failure(ConfigurationProblem("allowed-hosts \"\(text)\" lists no host; leave it out to allow what the policy allows"))
+        }
         return .success(rules)
     }
 
@@ -145,7 +155,8 @@ struct EgressRules: Sendable {
         let address = (target.host.contains(":") ? "[\(target.host)]" : target.host) + ":\(target.port)"
         let defaultPort = EgressTarget.defaultPort(of: target.scheme)
         guard policy.schemes.contains(target.scheme) else {
-            return "\(target.url) is refused: scheme \(target.scheme) is not in policy.http-egress.schemes (\(origin)): \(policy.schemes.sorted().joined(separator: ", "))"
+            return
+                "\(target.url) is refused: scheme \(target.scheme) is not in policy.http-egress.schemes (\(origin)): \(policy.schemes.sorted().joined(separator: ", "))"
         }
         guard policy.hosts.contains(where: { $0.allows(host: target.host, port: target.port, defaultPort: defaultPort) }) else {
             let listed = policy.hosts.isEmpty ? "none" : policy.hosts.map(\.text).joined(separator: ", ")

@@ -71,7 +71,10 @@ public final class HTTPIngress: Sendable {
     }
 
     func close() async {
-        await listener.withLockedValue { server in defer { server = nil }; return server }?.stop()
+        await listener.withLockedValue { server in
+            defer { server = nil }
+            return server
+        }?.stop()
     }
 
     func add(_ route: Route) throws(NodeError) {
@@ -99,12 +102,16 @@ public final class HTTPIngress: Sendable {
             return count(.text(404, "no workflow on this node serves \(request.method) \(request.hostName)\(request.path)"), route: nil)
         }
         guard let method = EdgelessHTTPRequest.edgelessMethod(request.method) else {
-            return count(.text(405, "method \(request.method) cannot be passed to a function (EDGELESS knows GET, HEAD, POST, PUT, DELETE, PATCH)"), route: route)
+            return count(
+                .text(405, "method \(request.method) cannot be passed to a function (EDGELESS knows GET, HEAD, POST, PUT, DELETE, PATCH)"), route: route)
         }
-        let payload = EdgelessHTTPRequest(method: method, host: request.host, path: request.path,
-                                          body: request.body.isEmpty ? nil : request.body, headers: request.headers).json
+        let payload = EdgelessHTTPRequest(
+            method: method, host: request.host, path: request.path,
+            body: request.body.isEmpty ? nil : request.body, headers: request.headers
+        ).json
         guard payload.count <= maxPayloadBytes else {
-            return count(.text(413, "request too large: \(payload.count) bytes as EDGELESS JSON, the functions' payload limit is \(maxPayloadBytes)"), route: route)
+            return count(
+                .text(413, "request too large: \(payload.count) bytes as EDGELESS JSON, the functions' payload limit is \(maxPayloadBytes)"), route: route)
         }
         // The call blocks a thread until the function returns (bounded by its time limit); the
         // dataplane runs it on the function's own queue, never on the server's threads.
@@ -118,8 +125,9 @@ public final class HTTPIngress: Sendable {
         case let .reply(bytes):
             switch EdgelessResponseReader.read(bytes) {
             case let .failure(problem):
-                logger.warning("ingress reply is not an EDGELESS HTTP response",
-                               metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
+                logger.warning(
+                    "ingress reply is not an EDGELESS HTTP response",
+                    metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
                 return count(.text(502, "the function behind \(route.resource) replied with something that is not an HTTP response: \(problem)"), route: route)
             case let .success(response):
                 guard (100...599).contains(response.status) else {
@@ -127,8 +135,9 @@ public final class HTTPIngress: Sendable {
                 }
                 switch response.clientHeaders() {
                 case let .failure(problem):
-                    logger.warning("ingress reply has a forbidden header",
-                                   metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
+                    logger.warning(
+                        "ingress reply has a forbidden header",
+                        metadata: ["workflow": "\(route.workflow)", "resource": "\(route.resource)", "problem": "\(problem)"])
                     return count(.text(502, "the function behind \(route.resource) replied with a forbidden header: \(problem)"), route: route)
                 case let .success(headers):
                     return count(HTTPAnswer(status: response.status, headers: headers, body: response.body ?? []), route: route)
@@ -144,7 +153,8 @@ public final class HTTPIngress: Sendable {
         let key = dimensions.map(\.1).joined(separator: "\u{0}")
         let counter = counters.withLockedValue { counters in
             if let made = counters[key] { return made }
-            let made = metrics.map { Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: $0) }
+            let made =
+                metrics.map { Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions, factory: $0) }
                 ?? Counter(label: "secure_executor_ingress_requests_total", dimensions: dimensions)
             counters[key] = made
             return made

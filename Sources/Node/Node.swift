@@ -77,7 +77,8 @@ public final class Node: Sendable {
     /// nothing here; starting it then fails with the reason.
     private static func claims(ofWorkflowAt path: RelativePath?, shield: Shield) -> [IngressClaim] {
         guard let path, let bytes = try? shield.openTrusted(path.string).readAll(),
-              let workflow = try? Workflow.parse(Data(bytes), source: path.string) else { return [] }
+            let workflow = try? Workflow.parse(Data(bytes), source: path.string)
+        else { return [] }
         return IngressClaim.claims(of: workflow, named: "workflow \(path.string)")
     }
 
@@ -145,9 +146,10 @@ public final class Node: Sendable {
 
         let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
         let codeHashes = codes.mapValues(\.hash)
-        dataplane.restoreStates(savedStates.withLockedValue { saved in
-            codeHashes.reduce(into: [:]) { states, entry in states[entry.key] = saved[StateKey(codeHash: entry.value, function: entry.key)] }
-        })
+        dataplane.restoreStates(
+            savedStates.withLockedValue { saved in
+                codeHashes.reduce(into: [:]) { states, entry in states[entry.key] = saved[StateKey(codeHash: entry.value, function: entry.key)] }
+            })
         dataplane.starts()
         var resources: [String: Resource] = [:]
         var instances: [String: FunctionInstance] = [:]
@@ -167,9 +169,10 @@ public final class Node: Sendable {
         }
         for function in workflow.functions {
             do {
-                let instance = try runtime.start(codes[function.name]!, function: function.name, initPayload: Array(function.initPayload.utf8),
-                                                 state: dataplane.savedState(of: function.name), limits: functionLimits[function.name],
-                                                 router: dataplane)
+                let instance = try runtime.start(
+                    codes[function.name]!, function: function.name, initPayload: Array(function.initPayload.utf8),
+                    state: dataplane.savedState(of: function.name), limits: functionLimits[function.name],
+                    router: dataplane)
                 instances[function.name] = instance
                 dataplane.add(function.name, endpoint: .function(instance), outputs: function.outputMapping)
             } catch {
@@ -178,11 +181,16 @@ public final class Node: Sendable {
             }
         }
         dataplane.started()
-        let started = RunningWorkflow(id: workflowID, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
-                                      codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)"))
+        let started = RunningWorkflow(
+            id: workflowID, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
+            codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)"))
         running.withLockedValue { $0[workflowID] = started }
-        logger.info("workflow started", metadata: ["workflow": "\(workflowID)", "source": "\(source)",
-                                                   "functions": "\(instances.count)", "resources": "\(resources.count)"])
+        logger.info(
+            "workflow started",
+            metadata: [
+                "workflow": "\(workflowID)", "source": "\(source)",
+                "functions": "\(instances.count)", "resources": "\(resources.count)",
+            ])
         return started
     }
 
@@ -223,8 +231,9 @@ public final class Node: Sendable {
         case .httpIngress?:
             return try HTTPIngressResource(name: resource.name, workflow: workflow, configuration: configuration, ingress: ingress, dataplane: dataplane)
         case .httpEgress?:
-            return try HTTPEgressResource(name: resource.name, configuration: configuration, policy: admission.manifest.policy.httpEgress,
-                                          origin: admission.manifest.origin(of: "policy.http-egress", default: "none"), maxResponseBytes: maxPayloadBytes)
+            return try HTTPEgressResource(
+                name: resource.name, configuration: configuration, policy: admission.manifest.policy.httpEgress,
+                origin: admission.manifest.origin(of: "policy.http-egress", default: "none"), maxResponseBytes: maxPayloadBytes)
         case nil: throw .resource(resource.name, "unknown class_type \(resource.classType)")
         }
     }
@@ -251,23 +260,29 @@ enum WorkflowCheck {
                     problems.append("function \(function.name): output_mapping maps \"\(alias)\", which class_specification.outputs does not declare")
                 }
                 if !names.contains(target) {
-                    problems.append("function \(function.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
+                    problems.append(
+                        "function \(function.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
                 }
             }
         }
         for resource in workflow.resources {
             guard let kind = ResourceClass(rawValue: resource.classType) else {
-                problems.append("resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+                problems.append(
+                    "resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClass.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
                 continue
             }
             for key in kind.requiredConfiguration where resource.configurations[key] == nil {
                 problems.append("resource \(resource.name): configuration \"\(key)\" is required for \(kind.rawValue)")
             }
             for key in resource.configurations.keys.sorted() where !(kind.requiredConfiguration + kind.optionalConfiguration).contains(key) {
-                problems.append("resource \(resource.name): unknown configuration \"\(key)\" for \(kind.rawValue) (known: \((kind.requiredConfiguration + kind.optionalConfiguration).joined(separator: ", ")))")
+                problems.append(
+                    "resource \(resource.name): unknown configuration \"\(key)\" for \(kind.rawValue) (known: \((kind.requiredConfiguration + kind.optionalConfiguration).joined(separator: ", ")))"
+                )
             }
             for (alias, target) in resource.outputMapping.sorted(by: { $0.key < $1.key }) where !names.contains(target) {
-                problems.append("resource \(resource.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
+                problems.append(
+                    "resource \(resource.name): output \"\(alias)\" is mapped to \"\(target)\", which is not a function or resource of this workflow")
             }
         }
         return problems
@@ -289,7 +304,8 @@ enum WorkflowCheck {
                 let key = Set(ring)
                 if !done.contains(key.sorted().joined(separator: ",")) {
                     done.insert(key.sorted().joined(separator: ","))
-                    problems.append("call cycle \(ring.joined(separator: " → ")): every function in it makes synchronous calls to the next, which cannot terminate")
+                    problems.append(
+                        "call cycle \(ring.joined(separator: " → ")): every function in it makes synchronous calls to the next, which cannot terminate")
                 }
                 return
             }

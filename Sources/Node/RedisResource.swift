@@ -56,8 +56,9 @@ public final class RedisResource: Resource {
 
     private func connectIfNeeded(_ socket: inout Int32) throws {
         guard socket < 0 else { return }
-        var hints = addrinfo(ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
-                             ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
+        var hints = addrinfo(
+            ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
+            ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
         var results: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &results) == 0, let first = results else {
             throw NodeError.resource(name, "cannot resolve \(endpoint.host)")
@@ -133,7 +134,8 @@ struct RedisEndpoint: Sendable, Equatable {
             return .failure(ConfigurationProblem("url \"\(url)\" is not redis://HOST:PORT[/DB]"))
         }
         guard parsed.user == nil, parsed.password == nil else {
-            return .failure(ConfigurationProblem("url \"\(url)\" has a user or password: this node sends no redis credentials, so write redis://HOST:PORT[/DB]"))
+            return .failure(
+                ConfigurationProblem("url \"\(url)\" has a user or password: this node sends no redis credentials, so write redis://HOST:PORT[/DB]"))
         }
         guard case let .exact(host)? = HostName(written) else {
             return .failure(ConfigurationProblem("url \"\(url)\": host \"\(written)\" is not a host name, an IPv4 address or [IPv6]"))
@@ -143,7 +145,9 @@ struct RedisEndpoint: Sendable, Equatable {
         case let .failure(problem): return .failure(problem)
         case let .success(written): port = written ?? Policy.redisPort
         }
-        guard parsed.query == nil, parsed.fragment == nil else { return .failure(ConfigurationProblem("url \"\(url)\" must not have a query or fragment: redis://HOST:PORT[/DB]")) }
+        guard parsed.query == nil, parsed.fragment == nil else {
+            return .failure(ConfigurationProblem("url \"\(url)\" must not have a query or fragment: redis://HOST:PORT[/DB]"))
+        }
         let path = parsed.percentEncodedPath.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         var database = 0
         if !path.isEmpty {

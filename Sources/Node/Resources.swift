@@ -82,7 +82,10 @@ public final class FileLogResource: Resource {
     /// Throws `NodeError.resource` if the write fails.
     public func cast(payload: [UInt8]) throws {
         var line: [UInt8] = []
-        if timestamps { line += Array((ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8) }
+        if timestamps {
+            line += Array(
+                (ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8)
+        }
         line += payload
         line.append(UInt8(ascii: "\n"))
         if case let .failure(shortfall) = file.withLockedValue({ DescriptorIO.writeAll($0, line) }) {

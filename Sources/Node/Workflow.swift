@@ -34,7 +34,8 @@ public struct Workflow: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case name, annotations
-            case classSpecification = "class_specification", outputMapping = "output_mapping"
+            case classSpecification = "class_specification"
+            case outputMapping = "output_mapping"
         }
 
         /// Decodes EDGELESS JSON; `output_mapping` and `annotations` may be absent (empty).
@@ -63,7 +64,8 @@ public struct Workflow: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case name, configurations
-            case classType = "class_type", outputMapping = "output_mapping"
+            case classType = "class_type"
+            case outputMapping = "output_mapping"
         }
 
         /// Decodes EDGELESS JSON; `output_mapping` and `configurations` may be absent (empty).
@@ -104,7 +106,10 @@ public struct Workflow: Codable, Sendable, Equatable {
         } catch let DecodingError.valueNotFound(type, context) {
             throw .malformed(source, "field \"\(path(context.codingPath))\" must be \(describe(type)), found null")
         } catch let DecodingError.dataCorrupted(context) {
-            throw .malformed(source, context.codingPath.isEmpty ? "not valid JSON: \(context.debugDescription)" : "field \"\(path(context.codingPath))\": \(context.debugDescription)")
+            throw .malformed(
+                source,
+                context.codingPath.isEmpty
+                    ? "not valid JSON: \(context.debugDescription)" : "field \"\(path(context.codingPath))\": \(context.debugDescription)")
         } catch {
             throw .malformed(source, "\(error)")
         }

@@ -35,10 +35,11 @@ public struct ControlFile: Codable, Sendable, Equatable {
     /// letters, digits, `.`, `_` and `-` replaced by `_` (an app name may hold `/` or start
     /// with `.`).
     public static func nodeFolder(app: String, in controlFolder: String) -> String {
-        var name = String(app.unicodeScalars.map { scalar -> Character in
-            let allowed = scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
-            return allowed ? Character(scalar) : "_"
-        })
+        var name = String(
+            app.unicodeScalars.map { scalar -> Character in
+                let allowed = scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                return allowed ? Character(scalar) : "_"
+            })
         if name.hasPrefix(".") { name = "_" + name.dropFirst() }
         return controlFolder + "/" + name
     }
@@ -53,7 +54,8 @@ public struct ControlFile: Codable, Sendable, Equatable {
     public func write(into folder: String) throws(ControlFileError) {
         let directory = try ControlFolder.open(folder)
         defer { close(directory) }
-        let name = Self.fileName, temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let name = Self.fileName
+        let temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { throw .unwritable(path: folder + "/" + name, reason: "cannot encode it") }

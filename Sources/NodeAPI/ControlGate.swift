@@ -59,10 +59,13 @@ struct ControlGate: Sendable {
         }
         switch line {
         case .first:
-            logger.warning("node API request refused: \(reason.description); further refusals from this source are only counted",
-                           metadata: ["source": "\(source)", "request": "\(request.method) \(request.path.prefix(200))"])
+            logger.warning(
+                "node API request refused: \(reason.description); further refusals from this source are only counted",
+                metadata: ["source": "\(source)", "request": "\(request.method) \(request.path.prefix(200))"])
         case .overflow:
-            logger.warning("node API requests refused from more than \(Self.rememberedSources) sources; further sources are only counted (secure_executor_api_unauthorized_total)")
+            logger.warning(
+                "node API requests refused from more than \(Self.rememberedSources) sources; further sources are only counted (secure_executor_api_unauthorized_total)"
+            )
         case .none:
             break
         }
@@ -76,7 +79,8 @@ enum Unauthorized: CustomStringConvertible {
     var description: String {
         switch self {
         case .missing:
-            return "no credential. Send \"Authorization: Bearer TOKEN\" with the token from the node's control file, or use `secure-executor node …`, which does"
+            return
+                "no credential. Send \"Authorization: Bearer TOKEN\" with the token from the node's control file, or use `secure-executor node …`, which does"
         case .notBearer:
             return "the Authorization header is not a bearer token. Send \"Authorization: Bearer TOKEN\" with the token from the node's control file"
         case .wrong:

@@ -32,7 +32,8 @@ public struct ControlToken: Sendable, CustomStringConvertible {
     /// timing side channel would let a caller find it byte by byte). Only the length, which is
     /// public, may end the comparison early.
     func matches(_ presented: Substring) -> Bool {
-        let expected = Array(text.utf8), given = Array(presented.utf8)
+        let expected = Array(text.utf8)
+        let given = Array(presented.utf8)
         guard expected.count == given.count else { return false }
         var difference: UInt8 = 0
         for index in expected.indices { difference |= expected[index] ^ given[index] }

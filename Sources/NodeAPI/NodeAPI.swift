@@ -1,10 +1,10 @@
 import Foundation
 import FunctionRuntime
-import HostBridge
 import HTTPServing
+import HostBridge
 import Logging
-import Node
 import NIOPosix
+import Node
 import Prometheus
 import ServiceLifecycle
 
@@ -46,8 +46,10 @@ public final class NodeAPI: Service, Sendable {
     /// /health lists them and reports status "insecure" while there is any.
     /// `token`: the credential callers must present; a new random one unless given.
     /// Nothing listens until the service runs.
-    public init(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
-                token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) {
+    public init(
+        node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
+        token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger
+    ) {
         let router = Router(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, started: .now)
         let gate = ControlGate(token: token, refused: metrics.unauthorized, logger: logger)
         server = HTTPServer(host: host, port: port, maxBodyBytes: 4 << 20, logger: logger) { request in
@@ -73,10 +75,13 @@ public final class NodeAPI: Service, Sendable {
     }
 
     /// An API serving in a group of its own (tests); `stop` ends it.
-    public static func start(node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
-                             token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger) async throws -> NodeAPI {
-        let api = NodeAPI(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, token: token,
-                          host: host, port: port, logger: logger)
+    public static func start(
+        node: Node, metrics: NodeMetrics, hostInfo: HostInfoClient? = nil, backend: String? = nil, warnings: [String] = [],
+        token: ControlToken = ControlToken(), host: String = "127.0.0.1", port: Int, logger: Logger
+    ) async throws -> NodeAPI {
+        let api = NodeAPI(
+            node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, token: token,
+            host: host, port: port, logger: logger)
         try await api.server.serveAlone()
         logger.info("node API listening", metadata: ["address": "\(api.baseURL)"])
         return api
@@ -132,14 +137,17 @@ struct Router: Sendable {
     private func health(_ readings: [(field: HostField, reading: HostReading)]?) -> HTTPAnswer {
         let workflows = node.workflows
         let failed = workflows.flatMap { workflow in workflow.instances.values.filter { $0.state != .running }.map { "\(workflow.id)/\($0.function)" } }
-        return .json(200, Health(status: !warnings.isEmpty ? "insecure" : failed.isEmpty ? "ok" : "degraded",
-                                 warnings: warnings,
-                                 uptimeSeconds: (ContinuousClock.now - started).seconds,
-                                 workflows: workflows.count,
-                                 instances: workflows.reduce(0) { $0 + $1.instances.count },
-                                 failedInstances: failed.sorted(),
-                                 eventsPerSecond: workflows.reduce(0) { $0 + metrics.eventsPerSecond(of: $1) },
-                                 ingressPort: node.ingress.port, backend: backend, host: readings.map(HostReport.init)))
+        return .json(
+            200,
+            Health(
+                status: !warnings.isEmpty ? "insecure" : failed.isEmpty ? "ok" : "degraded",
+                warnings: warnings,
+                uptimeSeconds: (ContinuousClock.now - started).seconds,
+                workflows: workflows.count,
+                instances: workflows.reduce(0) { $0 + $1.instances.count },
+                failedInstances: failed.sorted(),
+                eventsPerSecond: workflows.reduce(0) { $0 + metrics.eventsPerSecond(of: $1) },
+                ingressPort: node.ingress.port, backend: backend, host: readings.map(HostReport.init)))
     }
 
     private func start(_ body: [UInt8], id: String?) -> HTTPAnswer {
@@ -185,8 +193,10 @@ struct Health: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case status, warnings, workflows, instances, backend, host
-        case uptimeSeconds = "uptime_seconds", failedInstances = "failed_instances"
-        case eventsPerSecond = "events_per_second", ingressPort = "ingress_port"
+        case uptimeSeconds = "uptime_seconds"
+        case failedInstances = "failed_instances"
+        case eventsPerSecond = "events_per_second"
+        case ingressPort = "ingress_port"
     }
 }
 
@@ -246,7 +256,8 @@ struct WorkflowSummary: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, source, functions, resources, delivered, undelivered, calls
-        case eventsPerSecond = "events_per_second", queueDepths = "queue_depths"
+        case eventsPerSecond = "events_per_second"
+        case queueDepths = "queue_depths"
     }
 }
 
@@ -260,8 +271,9 @@ struct InstanceSummary: Encodable {
 
     static func list(_ workflow: Node.RunningWorkflow) -> [InstanceSummary] {
         workflow.instances.sorted { $0.key < $1.key }.map { name, instance in
-            InstanceSummary(workflow: workflow.id, function: name, instance: instance.id.description, state: "\(instance.state)",
-                            startup: instance.startup, startupMilliseconds: Double(instance.startup.totalNanoseconds) / 1e6)
+            InstanceSummary(
+                workflow: workflow.id, function: name, instance: instance.id.description, state: "\(instance.state)",
+                startup: instance.startup, startupMilliseconds: Double(instance.startup.totalNanoseconds) / 1e6)
         }
     }
 

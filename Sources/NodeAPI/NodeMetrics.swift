@@ -23,12 +23,14 @@ public final class NodeMetrics: Sendable {
     ]
 
     static var queueDepth: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "secure_executor", metricName: "queue_depth", unitName: "",
-                             helpText: "Casts waiting for a function or resource, including the one being handled")
+        MetricNameDescriptor(
+            namespace: "secure_executor", metricName: "queue_depth", unitName: "",
+            helpText: "Casts waiting for a function or resource, including the one being handled")
     }
     static var eventRate: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "secure_executor", metricName: "events_per_second", unitName: "",
-                             helpText: "Events delivered per second over the last interval of at least one second")
+        MetricNameDescriptor(
+            namespace: "secure_executor", metricName: "events_per_second", unitName: "",
+            helpText: "Events delivered per second over the last interval of at least one second")
     }
 
     private struct Sample {
@@ -48,8 +50,9 @@ public final class NodeMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["secure_executor_function_startup"] = Self.startupBuckets
         self.factory = factory
-        unauthorized = registry.makeCounter(name: "secure_executor_api_unauthorized_total",
-                                            help: "Node API requests refused for a missing or wrong bearer token")
+        unauthorized = registry.makeCounter(
+            name: "secure_executor_api_unauthorized_total",
+            help: "Node API requests refused for a missing or wrong bearer token")
     }
 
     /// Delivered events per second since the last sample at least 1 s old; 0 on the first call
@@ -106,8 +109,12 @@ public final class NodeMetrics: Sendable {
                 if case .text = reading { continue }
                 let unknown = registry.makeGauge(descriptor: Self.hostUnknown, labels: [("field", field.rawValue)])
                 if case let .number(value) = reading {
-                    let gauge = gauges[field] ?? registry.makeGauge(descriptor: MetricNameDescriptor(
-                        namespace: "secure_executor", subsystem: "host", metricName: field.rawValue, unitName: "", helpText: "\(field.label), from the host agent, checked"))
+                    let gauge =
+                        gauges[field]
+                        ?? registry.makeGauge(
+                            descriptor: MetricNameDescriptor(
+                                namespace: "secure_executor", subsystem: "host", metricName: field.rawValue, unitName: "",
+                                helpText: "\(field.label), from the host agent, checked"))
                     gauge.set(value)
                     gauges[field] = gauge
                     unknown.set(0.0)
@@ -123,7 +130,8 @@ public final class NodeMetrics: Sendable {
     let unauthorized: Prometheus.Counter
 
     static var hostUnknown: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "secure_executor", metricName: "host_value_unknown", unitName: "",
-                             helpText: "1 when the host agent's figure for this field is unknown (not reported, or refused by the plausibility checks)")
+        MetricNameDescriptor(
+            namespace: "secure_executor", metricName: "host_value_unknown", unitName: "",
+            helpText: "1 when the host agent's figure for this field is unknown (not reported, or refused by the plausibility checks)")
     }
 }

@@ -33,8 +33,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static func reply(_ bytes: [UInt8]) {
         guard let response = try? EdgelessHTTPResponse.fromFunctionReply(bytes) else { return }
         for (name, value) in response.headers {
-            precondition(!["content-length", "transfer-encoding", "connection"].contains(name.lowercased()),
-                         "a framing header reached the client")
+            precondition(
+                !["content-length", "transfer-encoding", "connection"].contains(name.lowercased()),
+                "a framing header reached the client")
             precondition(!value.utf8.contains { $0 == 0x0D || $0 == 0x0A }, "a header value can forge a header line")
         }
         precondition(response.body.map { $0.count <= bytes.count } ?? true, "a body longer than the reply")

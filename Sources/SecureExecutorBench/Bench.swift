@@ -7,12 +7,12 @@ struct Bench: AsyncParsableCommand {
         commandName: "secure-executor-bench",
         abstract: "Benchmarks that print markdown tables, each against a baseline measured in the same run.",
         discussion: """
-        Build in release mode for meaningful numbers:
+            Build in release mode for meaningful numbers:
 
-          swift run -c release secure-executor-bench table
+              swift run -c release secure-executor-bench table
 
-        Results and the exact commands are kept in docs/BENCHMARKS.md.
-        """,
+            Results and the exact commands are kept in docs/BENCHMARKS.md.
+            """,
         subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, SoakBench.self, MeasureLoad.self])
 }
 

@@ -10,14 +10,14 @@ struct HTTPBench: AsyncParsableCommand {
         commandName: "http",
         abstract: "Ingress → function → reply with wrk against a bare handler of the same server; events/s through a function chain.",
         discussion: """
-        Builds and signs the http_ingress example, runs it on a node, and loads its ingress with \
-        wrk (Debian's wrk: scripts/install-deps.sh --bench): POST "world" with Host \
-        demo.edgeless.com, answered "hello world" by the http_processor function. The baseline \
-        is the same HTTPServer type answering "hello world" itself, loaded the same way in the \
-        same run; the two alternate, and the better of --rounds runs of each is kept. Then casts \
-        --events numbers through incr → incr → double (the simple_workflow_http functions) into \
-        a file-log, and reports events per second with every line checked.
-        """)
+            Builds and signs the http_ingress example, runs it on a node, and loads its ingress with \
+            wrk (Debian's wrk: scripts/install-deps.sh --bench): POST "world" with Host \
+            demo.edgeless.com, answered "hello world" by the http_processor function. The baseline \
+            is the same HTTPServer type answering "hello world" itself, loaded the same way in the \
+            same run; the two alternate, and the better of --rounds runs of each is kept. Then casts \
+            --events numbers through incr → incr → double (the simple_workflow_http functions) into \
+            a file-log, and reports events per second with every line checked.
+            """)
 
     @Option(help: "Seconds per wrk run.")
     var duration = 5
@@ -70,13 +70,16 @@ struct HTTPBench: AsyncParsableCommand {
             }
         }
         let baseline = best[bare.port]!.requestsPerSecond
-        printTable("HTTP: wrk -t\(threads) -c\(connections) -d\(duration)s, POST 5 bytes, best of \(rounds)",
-                   ["server", "requests/s", "p50", "p99", "errors", "vs bare"],
-                   targets.map { label, port in
-                       let result = best[port]!
-                       return [label, String(format: "%.0f", result.requestsPerSecond), result.p50, result.p99, "\(result.errors)",
-                               percent(result.requestsPerSecond / baseline)]
-                   })
+        printTable(
+            "HTTP: wrk -t\(threads) -c\(connections) -d\(duration)s, POST 5 bytes, best of \(rounds)",
+            ["server", "requests/s", "p50", "p99", "errors", "vs bare"],
+            targets.map { label, port in
+                let result = best[port]!
+                return [
+                    label, String(format: "%.0f", result.requestsPerSecond), result.p50, result.p99, "\(result.errors)",
+                    percent(result.requestsPerSecond / baseline),
+                ]
+            })
         await bare.stop()
         await node.shutdown()
 
@@ -99,25 +102,26 @@ struct HTTPBench: AsyncParsableCommand {
             throw ValidationError("wrk failed on port \(port): \(text)")
         }
         let non2xx = field("Non-2xx or 3xx responses:").flatMap(Int.init) ?? 0
-        let socketErrors = field("Socket errors:").map { line in
-            line.split(separator: ",").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
-        } ?? 0
+        let socketErrors =
+            field("Socket errors:").map { line in
+                line.split(separator: ",").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
+            } ?? 0
         return WrkResult(requestsPerSecond: rate, p50: field("50%") ?? "?", p99: field("99%") ?? "?", errors: non2xx + socketErrors)
     }
 
     /// incr → incr → double → file-log, each number injected at the first function.
     private func chain(scratch: String, quiet: Logger) throws {
         let workflow = """
-        { "functions": [
-            { "name": "first", "class_specification": { "id": "incr", "function_type": "RUST_WASM", "version": "0.1",
-              "code": "functions/incr/incr.wasm", "outputs": ["result"] }, "output_mapping": { "result": "second" }, "annotations": {} },
-            { "name": "second", "class_specification": { "id": "incr", "function_type": "RUST_WASM", "version": "0.1",
-              "code": "functions/incr/incr.wasm", "outputs": ["result"] }, "output_mapping": { "result": "third" }, "annotations": {} },
-            { "name": "third", "class_specification": { "id": "double", "function_type": "RUST_WASM", "version": "0.1",
-              "code": "functions/double/double.wasm", "outputs": ["result"] }, "output_mapping": { "result": "log" }, "annotations": {} } ],
-          "resources": [ { "name": "log", "class_type": "file-log", "output_mapping": {}, "configurations": { "filename": "logs/chain.log" } } ],
-          "annotations": {} }
-        """
+            { "functions": [
+                { "name": "first", "class_specification": { "id": "incr", "function_type": "RUST_WASM", "version": "0.1",
+                  "code": "functions/incr/incr.wasm", "outputs": ["result"] }, "output_mapping": { "result": "second" }, "annotations": {} },
+                { "name": "second", "class_specification": { "id": "incr", "function_type": "RUST_WASM", "version": "0.1",
+                  "code": "functions/incr/incr.wasm", "outputs": ["result"] }, "output_mapping": { "result": "third" }, "annotations": {} },
+                { "name": "third", "class_specification": { "id": "double", "function_type": "RUST_WASM", "version": "0.1",
+                  "code": "functions/double/double.wasm", "outputs": ["result"] }, "output_mapping": { "result": "log" }, "annotations": {} } ],
+              "resources": [ { "name": "log", "class_type": "file-log", "output_mapping": {}, "configurations": { "filename": "logs/chain.log" } } ],
+              "annotations": {} }
+            """
         let app = try ExampleApp.prepare("simple_workflow_http", from: examples, into: scratch + "/chain", writing: ["workflow.json": workflow])
         let node = try Node(bundle: app.bundle, logger: quiet)
         let running = try node.start(workflowAt: app.workflowPath, id: "chain")
@@ -131,10 +135,15 @@ struct HTTPBench: AsyncParsableCommand {
         guard lines.count == events, lines.enumerated().allSatisfy({ Int($0.element) == ($0.offset + 2) * 2 }) else {
             throw ValidationError("the chain delivered \(lines.count) of \(events) lines, or out of order")
         }
-        printTable("Function chain: incr → incr → double → file-log, \(events) numbers",
-                   ["events delivered", "undelivered", "seconds", "events/s", "numbers/s end to end"],
-                   [["\(counts.delivered)", "\(counts.undelivered)", String(format: "%.2f", seconds),
-                     String(format: "%.0f", Double(counts.delivered) / seconds), String(format: "%.0f", Double(events) / seconds)]])
+        printTable(
+            "Function chain: incr → incr → double → file-log, \(events) numbers",
+            ["events delivered", "undelivered", "seconds", "events/s", "numbers/s end to end"],
+            [
+                [
+                    "\(counts.delivered)", "\(counts.undelivered)", String(format: "%.2f", seconds),
+                    String(format: "%.0f", Double(counts.delivered) / seconds), String(format: "%.0f", Double(events) / seconds),
+                ]
+            ])
     }
 }
 

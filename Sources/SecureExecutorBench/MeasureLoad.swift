@@ -6,7 +6,8 @@ import TrustedFiles
 /// Runs one load in a fresh process so its peak memory can be read cleanly: resets the
 /// kernel's peak-RSS mark, loads, and prints seconds and the growth of peak RSS.
 struct MeasureLoad: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "measure-load", abstract: "(internal) One load in this process; used by `table`.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "measure-load", abstract: "(internal) One load in this process; used by `table`.", shouldDisplay: false)
 
     @Argument var kind: String
     @Argument var path: String

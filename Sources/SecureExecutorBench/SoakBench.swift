@@ -9,14 +9,14 @@ struct SoakBench: AsyncParsableCommand {
         commandName: "soak",
         abstract: "A minute of ingress load where 1% of requests trap their function: memory, accounting, crashes.",
         discussion: """
-        Builds and signs examples/bench_soak and runs it on a node in this process: wrk POSTs \
-        to its http-ingress, every 100th body is "trap" (the function traps, the node answers \
-        502 and restarts it), every other request casts one event to `counter`, which sets a \
-        delayed cast on every 100th. Prints the resident memory after --warmup seconds and at \
-        the end (target: growth ≤ 10%), and checks the accounting: every 200 cast one event \
-        that arrived, every trap is one undelivered event and one restart, every delayed cast \
-        fired. Exits non-zero if a target is missed.
-        """)
+            Builds and signs examples/bench_soak and runs it on a node in this process: wrk POSTs \
+            to its http-ingress, every 100th body is "trap" (the function traps, the node answers \
+            502 and restarts it), every other request casts one event to `counter`, which sets a \
+            delayed cast on every 100th. Prints the resident memory after --warmup seconds and at \
+            the end (target: growth ≤ 10%), and checks the accounting: every 200 cast one event \
+            that arrived, every trap is one undelivered event and one restart, every delayed cast \
+            fired. Exits non-zero if a target is missed.
+            """)
 
     @Option(help: "Seconds of load in all, warm-up included.")
     var seconds = 60
@@ -77,7 +77,8 @@ struct SoakBench: AsyncParsableCommand {
         var counts = try SoakCounts.read(workflow)
         let settle = ContinuousClock.now + .seconds(5)
         // wrk does not count the answers in flight when it stops: at most one per connection.
-        let answered = (requests - failed)...(requests - failed + connections), trapped = failed...(failed + connections)
+        let answered = (requests - failed)...(requests - failed + connections)
+        let trapped = failed...(failed + connections)
         while ContinuousClock.now < settle, counts.problem(answered: answered, trapped: trapped) != nil {
             try await Task.sleep(for: .milliseconds(100))
             counts = try SoakCounts.read(workflow)
@@ -86,13 +87,22 @@ struct SoakBench: AsyncParsableCommand {
         await node.shutdown()
 
         let growth = Double(endRSS) / Double(warmRSS) - 1
-        printTable("Soak: \(seconds) s of wrk -t1 -c\(connections) on the ingress, 1% of requests trap (memory after \(warmup) s warm-up)",
-                   ["RSS start", "RSS after warm-up", "RSS peak", "RSS end", "growth after warm-up"],
-                   [[mebibytes(startRSS), mebibytes(warmRSS), mebibytes(peakRSS), mebibytes(endRSS), percent(growth)]])
-        printTable("Soak: where every request and event went",
-                   ["wrk: requests", "200", "502 (trap)", "socket errors", "node: calls", "events delivered", "undelivered", "front restarts", "delayed casts set / fired", "crashes"],
-                   [["\(requests)", "\(requests - failed)", "\(failed)", socketErrors, "\(counts.calls)", "\(counts.events)", "\(counts.undelivered)",
-                     "\(counts.frontRestarts)", "\(counts.timersSet) / \(counts.timersFired)", "0"]])
+        printTable(
+            "Soak: \(seconds) s of wrk -t1 -c\(connections) on the ingress, 1% of requests trap (memory after \(warmup) s warm-up)",
+            ["RSS start", "RSS after warm-up", "RSS peak", "RSS end", "growth after warm-up"],
+            [[mebibytes(startRSS), mebibytes(warmRSS), mebibytes(peakRSS), mebibytes(endRSS), percent(growth)]])
+        printTable(
+            "Soak: where every request and event went",
+            [
+                "wrk: requests", "200", "502 (trap)", "socket errors", "node: calls", "events delivered", "undelivered", "front restarts",
+                "delayed casts set / fired", "crashes",
+            ],
+            [
+                [
+                    "\(requests)", "\(requests - failed)", "\(failed)", socketErrors, "\(counts.calls)", "\(counts.events)", "\(counts.undelivered)",
+                    "\(counts.frontRestarts)", "\(counts.timersSet) / \(counts.timersFired)", "0",
+                ]
+            ])
         var missed: [String] = []
         if growth > 0.10 { missed.append("resident memory grew \(percent(growth)) after warm-up (target ≤ 10%)") }
         if let problem = counts.problem(answered: answered, trapped: trapped) { missed.append(problem) }

@@ -11,13 +11,13 @@ struct TableBench: ParsableCommand {
         commandName: "table",
         abstract: "The trusted-file table against a Gramine-style manifest.sgx, and verified reads against raw reads.",
         discussion: """
-        For each file count: generates a tree of small files with 40–120 byte paths in a \
-        temporary folder, signs it (fresh, then again with nothing changed), writes the same \
-        list as Gramine's [[sgx.trusted_files]] TOML, and compares sizes, load time and peak \
-        memory (each load in its own process), and lookups. Then builds one large file and \
-        compares first open + 4 KiB read with hashing the whole file, and verified sequential \
-        reads with raw reads and plain SHA-256.
-        """)
+            For each file count: generates a tree of small files with 40–120 byte paths in a \
+            temporary folder, signs it (fresh, then again with nothing changed), writes the same \
+            list as Gramine's [[sgx.trusted_files]] TOML, and compares sizes, load time and peak \
+            memory (each load in its own process), and lookups. Then builds one large file and \
+            compares first open + 4 KiB read with hashing the whole file, and verified sequential \
+            reads with raw reads and plain SHA-256.
+            """)
 
     @Option(help: "File counts, comma separated.")
     var files = "1000,10000,100000"
@@ -40,7 +40,10 @@ struct TableBench: ParsableCommand {
         print("machine: \(ProcessInfoCores.count) cores; SHA-256 single core: \(megabytesPerSecond(Double(1 << 28), shaSeconds(bytes: 1 << 28)))")
 
         var phaseNotes: [String] = []
-        var sizeRows: [[String]] = [], loadRows: [[String]] = [], lookupRows: [[String]] = [], signRows: [[String]] = []
+        var sizeRows: [[String]] = []
+        var loadRows: [[String]] = []
+        var lookupRows: [[String]] = []
+        var signRows: [[String]] = []
         for count in counts {
             let app = folder + "/tree-\(count)"
             let paths = try TreeGenerator.build(at: app, count: count)
@@ -54,38 +57,49 @@ struct TableBench: ParsableCommand {
             let fresh = try Signer.sign(manifest: manifest, key: key, options: options)
             let again = try Signer.sign(manifest: manifest, key: key)
             precondition(again.reusedFiles == count, "re-sign did not reuse every file")
-            phaseNotes.append("\(count) files — fresh: " + fresh.phases.map { "\($0.name) \(milliseconds($0.seconds))" }.joined(separator: ", ")
-                + "; re-sign: " + again.phases.map { "\($0.name) \(milliseconds($0.seconds))" }.joined(separator: ", "))
-            signRows.append([String(count), milliseconds(fresh.seconds), String(format: "%.0f files/s", Double(count) / fresh.seconds),
-                             megabytesPerSecond(Double(fresh.bytes), fresh.seconds), milliseconds(again.seconds),
-                             String(format: "%.0f files/s", Double(count) / again.seconds)])
+            phaseNotes.append(
+                "\(count) files — fresh: " + fresh.phases.map { "\($0.name) \(milliseconds($0.seconds))" }.joined(separator: ", ")
+                    + "; re-sign: " + again.phases.map { "\($0.name) \(milliseconds($0.seconds))" }.joined(separator: ", "))
+            signRows.append([
+                String(count), milliseconds(fresh.seconds), String(format: "%.0f files/s", Double(count) / fresh.seconds),
+                megabytesPerSecond(Double(fresh.bytes), fresh.seconds), milliseconds(again.seconds),
+                String(format: "%.0f files/s", Double(count) / again.seconds),
+            ])
 
             let bundle = try SignedBundle.load(manifestPath: manifestPath, signer: key.publicKey)
             let tomlPath = app + "/manifest.sgx"
             let toml = gramineManifest(bundle.table)
             try toml.write(toFile: tomlPath, atomically: true, encoding: .utf8)
             let tableBytes = bundle.table.byteCount
-            sizeRows.append([String(count), mebibytes(tableBytes), mebibytes(toml.utf8.count),
-                             percent(Double(tableBytes) / Double(toml.utf8.count)),
-                             String(format: "%.1f B", Double(tableBytes) / Double(count)),
-                             String(format: "%.1f B", Double(toml.utf8.count) / Double(count))])
+            sizeRows.append([
+                String(count), mebibytes(tableBytes), mebibytes(toml.utf8.count),
+                percent(Double(tableBytes) / Double(toml.utf8.count)),
+                String(format: "%.1f B", Double(tableBytes) / Double(count)),
+                String(format: "%.1f B", Double(toml.utf8.count) / Double(count)),
+            ])
 
             let ours = try MeasureLoad.inChild(kind: "table", path: manifestPath)
             let theirs = try MeasureLoad.inChild(kind: "toml", path: tomlPath)
-            loadRows.append([String(count), milliseconds(ours.seconds), mebibytes(ours.peakBytes), mebibytes(tableBytes),
-                             milliseconds(theirs.seconds), mebibytes(theirs.peakBytes), ratio(theirs.seconds / ours.seconds)])
+            loadRows.append([
+                String(count), milliseconds(ours.seconds), mebibytes(ours.peakBytes), mebibytes(tableBytes),
+                milliseconds(theirs.seconds), mebibytes(theirs.peakBytes), ratio(theirs.seconds / ours.seconds),
+            ])
 
             let (hit, miss) = lookupTimes(bundle.table, paths: paths)
             lookupRows.append([String(count), String(format: "%.0f ns", hit * 1e9), String(format: "%.0f ns", miss * 1e9)])
             if !keepTrees { try? FileManager.default.removeItem(atPath: app) }
         }
-        printTable("Table size: ours vs. Gramine-style manifest.sgx (same files)",
-                   ["files", "our table", "manifest.sgx TOML", "ours / TOML", "ours per file", "TOML per file"], sizeRows)
-        printTable("Load: signature check + map + validate vs. parsing the TOML (TOMLKit), each in a fresh process",
-                   ["files", "ours: load + verify", "ours: peak RSS growth", "table size", "TOMLKit parse", "TOMLKit: peak RSS growth", "TOML / ours (time)"], loadRows)
+        printTable(
+            "Table size: ours vs. Gramine-style manifest.sgx (same files)",
+            ["files", "our table", "manifest.sgx TOML", "ours / TOML", "ours per file", "TOML per file"], sizeRows)
+        printTable(
+            "Load: signature check + map + validate vs. parsing the TOML (TOMLKit), each in a fresh process",
+            ["files", "ours: load + verify", "ours: peak RSS growth", "table size", "TOMLKit parse", "TOMLKit: peak RSS growth", "TOML / ours (time)"], loadRows
+        )
         printTable("Lookup by path (binary search over the mapped table)", ["files", "hit", "miss"], lookupRows)
-        printTable("Signing small-file trees (\(ProcessInfoCores.count) cores)",
-                   ["files", "fresh", "fresh rate", "fresh bytes", "re-sign, nothing changed", "re-sign rate"], signRows)
+        printTable(
+            "Signing small-file trees (\(ProcessInfoCores.count) cores)",
+            ["files", "fresh", "fresh rate", "fresh bytes", "re-sign, nothing changed", "re-sign rate"], signRows)
         print("\nWhere signing time went:\n" + phaseNotes.map { "- \($0)" }.joined(separator: "\n"))
         try bigFile(folder: folder, key: key)
     }
@@ -109,8 +123,9 @@ struct TableBench: ParsableCommand {
         let cores = Double(ProcessInfoCores.count)
         let signRate = Double(size) / signed.seconds
         let ideal = cores / sha
-        printTable("Signing one \(bigFileMiB) MiB file", ["sign", "rate", "cores × SHA-256", "share of ideal"],
-                   [[milliseconds(signed.seconds), megabytesPerSecond(Double(size), signed.seconds), megabytesPerSecond(ideal, 1), percent(signRate / ideal)]])
+        printTable(
+            "Signing one \(bigFileMiB) MiB file", ["sign", "rate", "cores × SHA-256", "share of ideal"],
+            [[milliseconds(signed.seconds), megabytesPerSecond(Double(size), signed.seconds), megabytesPerSecond(ideal, 1), percent(signRate / ideal)]])
 
         let openRead = try median(runs: 50) {
             let shield = try Shield(bundle: bundle)
@@ -122,8 +137,9 @@ struct TableBench: ParsableCommand {
             _ = try shield.openTrusted("data/big.bin")
         }
         let wholeHash = try median(runs: 3) { _ = try hashWholeFile(app + "/data/big.bin") }
-        printTable("First open of the \(bigFileMiB) MiB file", ["ours: open", "ours: open + first 4 KiB", "hash whole file (Gramine's first open)", "speed-up"],
-                   [[microseconds(openOnly), microseconds(openRead), milliseconds(wholeHash), ratio(wholeHash / openRead)]])
+        printTable(
+            "First open of the \(bigFileMiB) MiB file", ["ours: open", "ours: open + first 4 KiB", "hash whole file (Gramine's first open)", "speed-up"],
+            [[microseconds(openOnly), microseconds(openRead), milliseconds(wholeHash), ratio(wholeHash / openRead)]])
 
         let raw = try median(runs: 3) { try rawRead(app + "/data/big.bin") }
         let verified = try median(runs: 3) {
@@ -140,10 +156,15 @@ struct TableBench: ParsableCommand {
         }
         let shaRate = 1 / sha
         let verifiedRate = Double(size) / verified
-        printTable("Sequential reads of the \(bigFileMiB) MiB file in 1 MiB reads (page cache warm)",
-                   ["raw pread", "verified read", "SHA-256 one core", "verified / SHA-256", "verified / raw"],
-                   [[megabytesPerSecond(Double(size), raw), megabytesPerSecond(Double(size), verified), megabytesPerSecond(shaRate, 1),
-                     percent(verifiedRate / shaRate), percent(raw / verified)]])
+        printTable(
+            "Sequential reads of the \(bigFileMiB) MiB file in 1 MiB reads (page cache warm)",
+            ["raw pread", "verified read", "SHA-256 one core", "verified / SHA-256", "verified / raw"],
+            [
+                [
+                    megabytesPerSecond(Double(size), raw), megabytesPerSecond(Double(size), verified), megabytesPerSecond(shaRate, 1),
+                    percent(verifiedRate / shaRate), percent(raw / verified),
+                ]
+            ])
         try? FileManager.default.removeItem(atPath: app)
     }
 
@@ -211,8 +232,10 @@ func rawRead(_ path: String) throws {
 /// paths, about 25 files a folder.
 enum TreeGenerator {
     static let tops = ["usr/lib/python3.11/site-packages", "usr/share/locale", "opt/app/lib", "srv/assets/static", "etc/app/conf.d"]
-    static let words = ["core", "util", "network", "storage", "config", "handler", "parser", "model", "client", "server",
-                        "stream", "buffer", "cache", "index", "schema", "format", "crypto", "policy", "metrics", "runtime"]
+    static let words = [
+        "core", "util", "network", "storage", "config", "handler", "parser", "model", "client", "server",
+        "stream", "buffer", "cache", "index", "schema", "format", "crypto", "policy", "metrics", "runtime",
+    ]
 
     /// Paths as in a Python or Node install: the directory carries most of the length
     /// (about 25 files share one), the file name is 10–30 bytes.

@@ -11,14 +11,14 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the simple_workflow_http example end to end, then show a tampered function refused.",
         discussion: """
-        Copies examples/simple_workflow_http to --dir, builds its four C functions to \
-        WebAssembly, signs the app with a fresh key, verifies it, and runs it on a node with its \
-        HTTP ingress, its API and a local HTTP server standing in for the outside world (all on \
-        loopback, free ports). It POSTs 42 to the ingress, shows the number the outside server \
-        receives ((42 + 1) × 2 = 86), the functions' start-up latencies and the events the node \
-        delivered. Then it flips one byte of a function's code and shows `verify` and the node \
-        refusing it. Exits non-zero if any step does not behave as shown.
-        """)
+            Copies examples/simple_workflow_http to --dir, builds its four C functions to \
+            WebAssembly, signs the app with a fresh key, verifies it, and runs it on a node with its \
+            HTTP ingress, its API and a local HTTP server standing in for the outside world (all on \
+            loopback, free ports). It POSTs 42 to the ingress, shows the number the outside server \
+            receives ((42 + 1) × 2 = 86), the functions' start-up latencies and the events the node \
+            delivered. Then it flips one byte of a function's code and shows `verify` and the node \
+            refusing it. Exits non-zero if any step does not behave as shown.
+            """)
 
     @Option(help: "Where to write the example app (default: a new temporary folder).")
     var dir: String?
@@ -39,8 +39,9 @@ struct Demo: AsyncParsableCommand {
 
         try app.key.save(path: folder + "/signer.key", overwrite: true)
         try app.key.publicKey.save(path: folder + "/signer.key.pub", overwrite: true)
-        step("2. signed with a fresh key \(app.key.publicKey.keyID) (\(folder)/signer.key): \(app.signed.files) trusted files → "
-             + "simple_workflow_http.trusted (\(formatBytes(UInt64(app.signed.tableBytes)))) + .sig")
+        step(
+            "2. signed with a fresh key \(app.key.publicKey.keyID) (\(folder)/signer.key): \(app.signed.files) trusted files → "
+                + "simple_workflow_http.trusted (\(formatBytes(UInt64(app.signed.tableBytes)))) + .sig")
         let clean = DiskCheck.run(app.bundle)
         try expect(clean.problems.isEmpty, "verify of the untouched app found problems: \(clean.problems)")
         print("     verify: signature, measurement and all \(clean.checkedFiles) files match")
@@ -50,8 +51,9 @@ struct Demo: AsyncParsableCommand {
         let ingress = try await node.listenForIngress(port: 0)
         let api = try await NodeAPI.start(node: node, metrics: metrics, port: 0, logger: quiet)
         let workflow = try node.start(workflowAt: app.workflowPath, id: "demo")
-        step("3. node running workflow.json: ingress http://127.0.0.1:\(ingress), API \(api.baseURL); "
-             + "the outside world is a local server at \(outside.address)")
+        step(
+            "3. node running workflow.json: ingress http://127.0.0.1:\(ingress), API \(api.baseURL); "
+                + "the outside world is a local server at \(outside.address)")
         for (name, instance) in workflow.instances.sorted(by: { $0.key < $1.key }) {
             print("     \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(instance.startup.summary)")
         }
@@ -71,10 +73,12 @@ struct Demo: AsyncParsableCommand {
         workflow.dataplane.drain()
         let counts = workflow.dataplane.counts
         let health = try await HTTPCall.send(.GET, api.baseURL + "/health", headers: ["authorization": api.token.authorization])
-        step("5. the node delivered \(counts.delivered) events and \(counts.calls) calls, \(counts.undelivered) undelivered; "
-             + "GET /health → \(health.status), /metrics has start-up histograms:")
+        step(
+            "5. the node delivered \(counts.delivered) events and \(counts.calls) calls, \(counts.undelivered) undelivered; "
+                + "GET /health → \(health.status), /metrics has start-up histograms:")
         let exposition = try await HTTPCall.send(.GET, api.baseURL + "/metrics", headers: ["authorization": api.token.authorization]).text
-        for line in exposition.split(separator: "\n") where line.hasPrefix("secure_executor_function_startup_count") || line.hasPrefix("secure_executor_events_delivered_total") {
+        for line in exposition.split(separator: "\n")
+        where line.hasPrefix("secure_executor_function_startup_count") || line.hasPrefix("secure_executor_events_delivered_total") {
             print("     \(line)")
         }
         await api.stop()
@@ -97,13 +101,14 @@ struct Demo: AsyncParsableCommand {
         }
         bytes[bytes.count / 2] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: target))
-        print("""
+        print(
+            """
 
-        demo OK (the byte is restored). Try it yourself, in two terminals:
-          swift run secure-executor run \(folder)/simple_workflow_http.toml --signer \(folder)/signer.key.pub
-          curl -H 'Host: demo.edgeless.com' -d 42 http://127.0.0.1:7008/ ; curl http://127.0.0.1:7021/instances
-        (the demo's outside server has stopped, so http_write_number will log that its POST failed)
-        """)
+            demo OK (the byte is restored). Try it yourself, in two terminals:
+              swift run secure-executor run \(folder)/simple_workflow_http.toml --signer \(folder)/signer.key.pub
+              curl -H 'Host: demo.edgeless.com' -d 42 http://127.0.0.1:7008/ ; curl http://127.0.0.1:7021/instances
+            (the demo's outside server has stopped, so http_write_number will log that its POST failed)
+            """)
     }
 
     private func step(_ text: String) { print("==> \(text)") }

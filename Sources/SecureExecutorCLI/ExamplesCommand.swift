@@ -15,11 +15,11 @@ struct ExamplesCommand: AsyncParsableCommand {
             commandName: "run-all",
             abstract: "Run every example under examples/ and print a pass/fail table; exit 1 on any failure.",
             discussion: """
-            Each example is copied to a scratch folder, its C functions built, signed with a fresh \
-            key, run on a node, and its observable result checked. With --backend the whole run \
-            (building, signing, every node, every check) happens inside that backend, with the \
-            examples folder read-only and a host agent beside it, as `run` does.
-            """)
+                Each example is copied to a scratch folder, its C functions built, signed with a fresh \
+                key, run on a node, and its observable result checked. With --backend the whole run \
+                (building, signing, every node, every check) happens inside that backend, with the \
+                examples folder read-only and a host agent beside it, as `run` does.
+                """)
 
         @Option(help: "Folder holding the examples.")
         var dir = "examples"
@@ -42,10 +42,13 @@ struct ExamplesCommand: AsyncParsableCommand {
             let width = ExampleRunner.nameWidth
             print("EXAMPLE".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  TIME     DETAIL")
             // Each row as its example finishes: a long run shows progress.
-            let outcomes = await ExampleRunner.runAll(from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
-                                                      logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() })) { outcome in
-                print(outcome.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (outcome.passed ? "pass  " : "FAIL  ")
-                      + "  " + String(format: "%5.2f s", outcome.seconds) + "  " + outcome.detail)
+            let outcomes = await ExampleRunner.runAll(
+                from: dir, only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
+                logger: Logger(label: "examples", factory: { _ in SwiftLogNoOpLogHandler() })
+            ) { outcome in
+                print(
+                    outcome.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (outcome.passed ? "pass  " : "FAIL  ")
+                        + "  " + String(format: "%5.2f s", outcome.seconds) + "  " + outcome.detail)
                 fflush(nil)
             }
             let failed = outcomes.filter { !$0.passed }.count
@@ -63,9 +66,11 @@ struct ExamplesCommand: AsyncParsableCommand {
             if let only { arguments += ["--only", only] }
             let status: Int32
             do {
-                status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: folder) { socket, agentFolder in
-                    LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
-                               applicationRoot: folder, agentFolder: agentFolder)
+                status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: folder) {
+                    socket, agentFolder in
+                    LaunchPlan(
+                        executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
+                        applicationRoot: folder, agentFolder: agentFolder)
                 }
             } catch {
                 fail(error)

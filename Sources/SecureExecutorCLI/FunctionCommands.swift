@@ -9,10 +9,10 @@ struct FunctionCommand: ParsableCommand {
         commandName: "function",
         abstract: "Write and build functions in C against the EDGELESS ABI.",
         discussion: """
-          secure-executor function new hello      # hello/hello.c + hello/edgeless.h
-          secure-executor function build hello    # hello/hello.wasm, checked against the ABI
-          secure-executor invoke hello/hello.wasm --cast ping --call ping --json
-        """,
+              secure-executor function new hello      # hello/hello.c + hello/edgeless.h
+              secure-executor function build hello    # hello/hello.wasm, checked against the ABI
+              secure-executor invoke hello/hello.wasm --cast ping --call ping --json
+            """,
         subcommands: [New.self, Build.self])
 
     struct New: ParsableCommand {
@@ -64,12 +64,12 @@ struct Invoke: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one function instance in-process and print everything it does.",
         discussion: """
-        Starts the module (init payload and saved state as given), then delivers each --cast and \
-        --call in the order written, then stops it. Every effect is printed in order: log lines, \
-        casts and calls to aliases or raw ids (nobody is mapped: calls out get no reply), \
-        delayed casts, synced state, the replies to --call, and the start-up latency split. \
-        With --json, one JSON object per line. Exit status 1 if the function failed.
-        """)
+            Starts the module (init payload and saved state as given), then delivers each --cast and \
+            --call in the order written, then stops it. Every effect is printed in order: log lines, \
+            casts and calls to aliases or raw ids (nobody is mapped: calls out get no reply), \
+            delayed casts, synced state, the replies to --call, and the start-up latency split. \
+            With --json, one JSON object per line. Exit status 1 if the function failed.
+            """)
 
     @Argument(help: "The function module (.wasm).")
     var module: String
@@ -98,8 +98,9 @@ struct Invoke: ParsableCommand {
         let instance: FunctionInstance
         do {
             let code = try FunctionCode.load(file: module)
-            instance = try runtime.start(code, function: PathText.name(of: module), id: id,
-                                         initPayload: Array(initPayload.utf8), state: Array(state.utf8), router: router)
+            instance = try runtime.start(
+                code, function: PathText.name(of: module), id: id,
+                initPayload: Array(initPayload.utf8), state: Array(state.utf8), router: router)
         } catch {
             output.flush(router)
             output.error("\(error)")
@@ -125,7 +126,10 @@ struct Invoke: ParsableCommand {
             }
         }
         if !failed {
-            do { try instance.stop() } catch { output.error("\(error)"); failed = true }
+            do { try instance.stop() } catch {
+                output.error("\(error)")
+                failed = true
+            }
             output.flush(router)
             output.event(["event": "stop"], text: "stopped")
         }
@@ -135,7 +139,8 @@ struct Invoke: ParsableCommand {
     /// --cast and --call in command-line order (the parser keeps each list's order, not how
     /// the two interleave).
     private func orderedEvents() -> [(String, String)] {
-        var casts = cast.makeIterator(), calls = call.makeIterator()
+        var casts = cast.makeIterator()
+        var calls = call.makeIterator()
         var events: [(String, String)] = []
         for argument in CommandLine.arguments {
             if argument == "--cast" || argument.hasPrefix("--cast="), let next = casts.next() { events.append(("cast", next)) }
@@ -175,10 +180,15 @@ final class EffectPrinter {
 
     func started(_ instance: FunctionInstance) {
         let s = instance.startup
-        event(["event": "start", "function": instance.function, "instance": instance.id.description,
-               "startup_ns": ["total": s.totalNanoseconds, "load_verify": s.loadVerifyNanoseconds, "parse_validate": s.parseValidateNanoseconds,
-                              "instantiate": s.instantiateNanoseconds, "init": s.initNanoseconds]],
-              text: "started \(instance.function): \(s.summary)")
+        event(
+            [
+                "event": "start", "function": instance.function, "instance": instance.id.description,
+                "startup_ns": [
+                    "total": s.totalNanoseconds, "load_verify": s.loadVerifyNanoseconds, "parse_validate": s.parseValidateNanoseconds,
+                    "instantiate": s.instantiateNanoseconds, "init": s.initNanoseconds,
+                ],
+            ],
+            text: "started \(instance.function): \(s.summary)")
     }
 
     func flush(_ router: RecordingRouter) {
@@ -190,10 +200,14 @@ final class EffectPrinter {
             case let .cast(to, bytes):
                 event(["event": "cast", "to": to].merging(payload(bytes)) { $1 }, text: "cast → \(to): \(show(bytes))")
             case let .call(to, bytes, reply):
-                event(["event": "call", "to": to, "reply": "noreply"].merging(payload(bytes)) { $1 }, text: "call → \(to): \(show(bytes)) (no one is mapped: no reply)")
+                event(
+                    ["event": "call", "to": to, "reply": "noreply"].merging(payload(bytes)) { $1 },
+                    text: "call → \(to): \(show(bytes)) (no one is mapped: no reply)")
                 _ = reply
             case let .delayedCast(to, bytes, delay):
-                event(["event": "delayed_cast", "to": to, "delay_ms": delay].merging(payload(bytes)) { $1 }, text: "delayed cast (\(delay) ms) → \(to): \(show(bytes))")
+                event(
+                    ["event": "delayed_cast", "to": to, "delay_ms": delay].merging(payload(bytes)) { $1 },
+                    text: "delayed cast (\(delay) ms) → \(to): \(show(bytes))")
             case let .sync(state):
                 event(["event": "sync"].merging(payload(state, key: "state")) { $1 }, text: "sync state \(show(state))")
             }

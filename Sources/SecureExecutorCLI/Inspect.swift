@@ -7,10 +7,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a trusted-file table holds.",
         discussion: """
-        Prints the header fields, the measurement (when APP.sig sits beside the table) and one \
-        row per file: path, size, root hash, chunk count. The table's structure is validated \
-        first; its signature is checked by `verify`, not here.
-        """)
+            Prints the header fields, the measurement (when APP.sig sits beside the table) and one \
+            row per file: path, size, root hash, chunk count. The table's structure is validated \
+            first; its signature is checked by `verify`, not here.
+            """)
 
     @Argument(help: "The table (APP.trusted).")
     var table: String
@@ -26,7 +26,8 @@ struct Inspect: ParsableCommand {
         let signature = FileManager.default.contents(atPath: signaturePath)
             .flatMap { try? SignatureFile.decode($0, source: signaturePath) }
         let rows = loaded.entries.map { entry in
-            Row(path: loaded.path(of: entry), size: entry.size, rootHash: hexString(loaded.rootHash(of: entry)),
+            Row(
+                path: loaded.path(of: entry), size: entry.size, rootHash: hexString(loaded.rootHash(of: entry)),
                 chunks: entry.chunkCount, symlink: entry.viaSymlink)
         }
         let report = Report(
@@ -55,10 +56,13 @@ struct Inspect: ParsableCommand {
         }
         let width = max(4, rows.map(\.path.count).max() ?? 0)
         print("")
-        print("PATH".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "SIZE".leftPadded(14) + "  ROOT HASH" + String(repeating: " ", count: 57) + "CHUNKS")
+        print(
+            "PATH".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "SIZE".leftPadded(14) + "  ROOT HASH" + String(repeating: " ", count: 57)
+                + "CHUNKS")
         for row in rows {
-            print(row.path.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(row.size).leftPadded(14)
-                + "  " + row.rootHash + "  " + String(row.chunks).leftPadded(6) + (row.symlink ? "  (symlink)" : ""))
+            print(
+                row.path.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(row.size).leftPadded(14)
+                    + "  " + row.rootHash + "  " + String(row.chunks).leftPadded(6) + (row.symlink ? "  (symlink)" : ""))
         }
     }
 
@@ -68,7 +72,10 @@ struct Inspect: ParsableCommand {
         var rootHash: String
         var chunks: Int
         var symlink: Bool
-        enum CodingKeys: String, CodingKey { case path, size, chunks, symlink, rootHash = "root_hash" }
+        enum CodingKeys: String, CodingKey {
+            case path, size, chunks, symlink
+            case rootHash = "root_hash"
+        }
     }
 
     struct Report: Encodable {
@@ -87,8 +94,12 @@ struct Inspect: ParsableCommand {
         var entries: [Row]
         enum CodingKeys: String, CodingKey {
             case bytes, files, directories, measurement, signer, app, entries
-            case formatVersion = "format_version", chunkSize = "chunk_size", hashAlgorithm = "hash_algorithm"
-            case storedChunkHashes = "stored_chunk_hashes", tableDigest = "table_digest", signatureMatchesTable = "signature_matches_table"
+            case formatVersion = "format_version"
+            case chunkSize = "chunk_size"
+            case hashAlgorithm = "hash_algorithm"
+            case storedChunkHashes = "stored_chunk_hashes"
+            case tableDigest = "table_digest"
+            case signatureMatchesTable = "signature_matches_table"
         }
     }
 }

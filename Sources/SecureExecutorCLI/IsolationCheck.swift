@@ -32,9 +32,11 @@ enum IsolationCheck {
         }
         let parent = (manifest.root as NSString).deletingLastPathComponent
         let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0 != (manifest.root as NSString).lastPathComponent }
-        probes.append(Probe(what: "list the folder around the app (\(parent))",
-                            outcome: siblings.isEmpty ? "nothing but the app" : "VISIBLE: \(siblings.sorted().prefix(5).joined(separator: ", "))",
-                            held: siblings.isEmpty))
+        probes.append(
+            Probe(
+                what: "list the folder around the app (\(parent))",
+                outcome: siblings.isEmpty ? "nothing but the app" : "VISIBLE: \(siblings.sorted().prefix(5).joined(separator: ", "))",
+                held: siblings.isEmpty))
         let intruder = manifest.root + "/.isolation-check-\(getpid())"
         let wroteRoot = FileManager.default.createFile(atPath: intruder, contents: Data("x".utf8))
         if wroteRoot { try? FileManager.default.removeItem(atPath: intruder) }
@@ -51,20 +53,25 @@ enum IsolationCheck {
             }
         }
         for (call, result) in [("ptrace", se_try_ptrace()), ("mount", se_try_mount()), ("unshare", se_try_unshare_user()), ("keyctl", se_try_keyctl())] {
-            probes.append(Probe(what: "seccomp: \(call)", outcome: result == 0 ? "ALLOWED" : "refused: \(String(cString: strerror(result)))", held: result == EPERM))
+            probes.append(
+                Probe(what: "seccomp: \(call)", outcome: result == 0 ? "ALLOWED" : "refused: \(String(cString: strerror(result)))", held: result == EPERM))
         }
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let bounding = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
-        probes.append(Probe(what: "capability bounding set (CapBnd)", outcome: bounding ?? "UNKNOWN",
-                            held: bounding.flatMap { UInt64($0, radix: 16) } == 0))
+        probes.append(
+            Probe(
+                what: "capability bounding set (CapBnd)", outcome: bounding ?? "UNKNOWN",
+                held: bounding.flatMap { UInt64($0, radix: 16) } == 0))
         let names = ProcessInfo.processInfo.environment.keys.filter { !Self.launcherVariables.contains($0) }.sorted()
         // PWD: bubblewrap sets it for --chdir.
         probes.append(Probe(what: "environment", outcome: names.joined(separator: " "), held: Set(names).isSubset(of: ["PATH", "PWD"])))
         let health = hostInfo.health()
         let memory = health.memoryTotalBytes.value.map { formatBytes($0) }
         let load = health.load1.value.map { String(format: "%.2f", $0) }
-        probes.append(Probe(what: "host agent: memory total, load", outcome: "\(memory ?? "UNKNOWN"), load \(load ?? "UNKNOWN")",
-                            held: memory != nil && load != nil))
+        probes.append(
+            Probe(
+                what: "host agent: memory total, load", outcome: "\(memory ?? "UNKNOWN"), load \(load ?? "UNKNOWN")",
+                held: memory != nil && load != nil))
 
         print("isolation check, backend \(backend):")
         for probe in probes {

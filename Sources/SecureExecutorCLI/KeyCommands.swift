@@ -6,10 +6,10 @@ struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create an Ed25519 signing key.",
         discussion: """
-        Writes the private key to --out with mode 0600 and the public key to OUT.pub, and \
-        prints the public key and its short key id. Give the .pub file (or the printed key) \
-        to `verify --signer` on the machines that must only accept your signature.
-        """)
+            Writes the private key to --out with mode 0600 and the public key to OUT.pub, and \
+            prints the public key and its short key id. Give the .pub file (or the printed key) \
+            to `verify --signer` on the machines that must only accept your signature.
+            """)
 
     @Option(name: .shortAndLong, help: "Where to write the private key.")
     var out: String

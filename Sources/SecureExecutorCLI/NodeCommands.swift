@@ -10,23 +10,24 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Ask a running node (started with `run`) for its status, or start and stop workflows.",
         discussion: """
-        Each command reads the control file the node wrote at start (CONTROL-DIR/APP/control.json, mode \
-        0600: the API's URL and its bearer token, new at every start) and sends the token. With \
-        one node running nothing needs naming; with several, pick one with --app.
+            Each command reads the control file the node wrote at start (CONTROL-DIR/APP/control.json, mode \
+            0600: the API's URL and its bearer token, new at every start) and sends the token. With \
+            one node running nothing needs naming; with several, pick one with --app.
 
-          secure-executor node status
-          secure-executor node workflows --json
-          secure-executor node start workflows/extra.json --id extra
-          secure-executor node stop extra
+              secure-executor node status
+              secure-executor node workflows --json
+              secure-executor node start workflows/extra.json --id extra
+              secure-executor node stop extra
 
-        docs/NODE.md describes the API and the credential.
-        """,
+            docs/NODE.md describes the API and the credential.
+            """,
         subcommands: [NodeStatus.self, NodeWorkflows.self, NodeStart.self, NodeStop.self])
 }
 
 /// Which node, and how to print.
 struct NodeOptions: ParsableArguments {
-    @Option(help: "Folder of the node's control file, as given to `run --control-dir` (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
+    @Option(
+        help: "Folder of the node's control file, as given to `run --control-dir` (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
     var controlDir: String?
 
     @Option(help: "The app's name (the manifest's [app] name), when more than one node runs.")
@@ -41,12 +42,14 @@ struct NodeOptions: ParsableArguments {
         do { control = try ControlFile.find(in: controlDir ?? ControlFile.defaultFolder(), app: app) } catch { fail(error) }
         let answer: HTTPAnswerText
         do {
-            let url = control.url + path, headers = ["authorization": "Bearer " + control.token]
-            let reply = switch method {
-            case .GET: try await HTTPCall.send(.GET, url, headers: headers)
-            case .POST: try await HTTPCall.send(.POST, url, headers: headers, body: body)
-            case .DELETE: try await HTTPCall.send(.DELETE, url, headers: headers)
-            }
+            let url = control.url + path
+            let headers = ["authorization": "Bearer " + control.token]
+            let reply =
+                switch method {
+                case .GET: try await HTTPCall.send(.GET, url, headers: headers)
+                case .POST: try await HTTPCall.send(.POST, url, headers: headers, body: body)
+                case .DELETE: try await HTTPCall.send(.DELETE, url, headers: headers)
+                }
             answer = HTTPAnswerText(status: reply.status, text: reply.text)
         } catch {
             fail("no node of \(control.app) answers at \(control.url) (\(error)); if it stopped without cleaning up, its control file is stale: start it again")
@@ -83,8 +86,10 @@ struct NodeStatus: AsyncParsableCommand {
         let answer = await node.send(.GET, "/health")
         node.print(answer) { value in
             let health = value as? [String: Any] ?? [:]
-            var lines = ["status: \(health["status"] ?? "?")  backend: \(health["backend"] ?? "unknown")  uptime: \(health["uptime_seconds"] ?? "?") s",
-                         "workflows: \(health["workflows"] ?? 0)  instances: \(health["instances"] ?? 0)  events/s: \(health["events_per_second"] ?? 0)"]
+            var lines = [
+                "status: \(health["status"] ?? "?")  backend: \(health["backend"] ?? "unknown")  uptime: \(health["uptime_seconds"] ?? "?") s",
+                "workflows: \(health["workflows"] ?? 0)  instances: \(health["instances"] ?? 0)  events/s: \(health["events_per_second"] ?? 0)",
+            ]
             for warning in health["warnings"] as? [String] ?? [] { lines.append("WARNING: \(warning)") }
             for failed in health["failed_instances"] as? [String] ?? [] { lines.append("failed: \(failed)") }
             return lines.joined(separator: "\n")
@@ -103,7 +108,8 @@ struct NodeWorkflows: AsyncParsableCommand {
             if workflows.isEmpty { return "no workflows running" }
             return workflows.map { workflow in
                 let functions = (workflow["functions"] as? [String] ?? []).joined(separator: ", ")
-                return "\(workflow["id"] ?? "?")  (\(workflow["source"] ?? "?")): functions \(functions); delivered \(workflow["delivered"] ?? 0), undelivered \(workflow["undelivered"] ?? 0)"
+                return
+                    "\(workflow["id"] ?? "?")  (\(workflow["source"] ?? "?")): functions \(functions); delivered \(workflow["delivered"] ?? 0), undelivered \(workflow["undelivered"] ?? 0)"
             }.joined(separator: "\n")
         }
     }
@@ -112,7 +118,9 @@ struct NodeWorkflows: AsyncParsableCommand {
 struct NodeStart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start", abstract: "Start a workflow of trusted functions on the node.",
-        discussion: "WORKFLOW.json is EDGELESS workflow JSON; its functions' code paths are relative to the app's root (not to the file) and must be trusted files of the signed table.")
+        discussion:
+            "WORKFLOW.json is EDGELESS workflow JSON; its functions' code paths are relative to the app's root (not to the file) and must be trusted files of the signed table."
+    )
     @Argument(help: "The workflow JSON file to send.")
     var workflow: String
     @Option(help: "The workflow's id (default: one the node chooses).")

@@ -16,28 +16,28 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a signed app and run its workflow until SIGINT or SIGTERM.",
         discussion: """
-        Starts the untrusted host agent, then the trusted runtime under --backend: `sandbox` \
-        (bubblewrap: own mount, pid and ipc namespaces, the application root read-only, only \
-        allowed paths writable, host-wide /proc entries unreadable, no capabilities) or `direct` (no isolation, for \
-        development). The runtime checks the signature, the measurement and the table (as \
-        `verify` does, without hashing every file: trusted files are verified as they are read), \
-        then starts the workflow named by the manifest's [workflow] file. On SIGINT/SIGTERM (or \
-        after --for seconds) it runs the functions' stop handlers, keeps their synced state and \
-        flushes resource files.
+            Starts the untrusted host agent, then the trusted runtime under --backend: `sandbox` \
+            (bubblewrap: own mount, pid and ipc namespaces, the application root read-only, only \
+            allowed paths writable, host-wide /proc entries unreadable, no capabilities) or `direct` (no isolation, for \
+            development). The runtime checks the signature, the measurement and the table (as \
+            `verify` does, without hashing every file: trusted files are verified as they are read), \
+            then starts the workflow named by the manifest's [workflow] file. On SIGINT/SIGTERM (or \
+            after --for seconds) it runs the functions' stop handlers, keeps their synced state and \
+            flushes resource files.
 
-        While it runs, the node API answers on --api-listen:--api-port (GET /health with the host \
-        agent's checked figures, /metrics, /workflows, /instances; POST /workflows starts another \
-        workflow of trusted functions; DELETE /workflows/ID stops one), only to callers with the \
-        node's bearer token: the runtime makes a new one at each start and writes it, with the \
-        API's URL, to --control-dir/APP/control.json (mode 0600, folders 0700), where `secure-executor \
-        node status|workflows|start|stop` find it. http-ingress resources receive requests on \
-        --listen:--ingress-port. Both addresses are loopback by default. docs/NODE.md describes \
-        the API, docs/HOST-AGENT.md the agent.
+            While it runs, the node API answers on --api-listen:--api-port (GET /health with the host \
+            agent's checked figures, /metrics, /workflows, /instances; POST /workflows starts another \
+            workflow of trusted functions; DELETE /workflows/ID stops one), only to callers with the \
+            node's bearer token: the runtime makes a new one at each start and writes it, with the \
+            API's URL, to --control-dir/APP/control.json (mode 0600, folders 0700), where `secure-executor \
+            node status|workflows|start|stop` find it. http-ingress resources receive requests on \
+            --listen:--ingress-port. Both addresses are loopback by default. docs/NODE.md describes \
+            the API, docs/HOST-AGENT.md the agent.
 
-        --check-isolation starts the runtime the same way, prints what it can and cannot reach \
-        (/proc, the application root, host files, the agent) and exits: 0 if the boundary of the \
-        backend holds.
-        """)
+            --check-isolation starts the runtime the same way, prints what it can and cannot reach \
+            (/proc, the application root, host files, the agent) and exits: 0 if the boundary of the \
+            backend holds.
+            """)
 
     @OptionGroup var options: SignedBundleOptions
 
@@ -53,7 +53,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Port of the node API (0: any free port, printed at start).")
     var apiPort = 7021
 
-    @Option(help: "Folder (mode 0700, yours) for the control files (APP/control.json) holding the API's URL and token (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID).")
+    @Option(
+        help:
+            "Folder (mode 0700, yours) for the control files (APP/control.json) holding the API's URL and token (default: $XDG_RUNTIME_DIR/secure-executor, else /tmp/secure-executor-UID)."
+    )
     var controlDir: String?
 
     @Option(help: "Port of the HTTP ingress that http-ingress resources share (0: any free port).")
@@ -128,8 +131,10 @@ struct Run: AsyncParsableCommand {
         }
         let manifestPath = URL(fileURLWithPath: options.manifest).standardizedFileURL.path
         let bundleFolder = options.bundle.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var arguments = ["run", manifestPath, "--listen", listen, "--api-port", "\(apiPort)", "--ingress-port", "\(ingressPort)",
-                         "--inside-backend", chosen.name, "--api-listen", apiListen, "--control-dir", controlFolder]
+        var arguments = [
+            "run", manifestPath, "--listen", listen, "--api-port", "\(apiPort)", "--ingress-port", "\(ingressPort)",
+            "--inside-backend", chosen.name, "--api-listen", apiListen, "--control-dir", controlFolder,
+        ]
         arguments += signerArguments
         if let bundleFolder { arguments += ["--bundle", bundleFolder] }
         if let seconds { arguments += ["--for", "\(seconds)"] }
@@ -137,11 +142,13 @@ struct Run: AsyncParsableCommand {
         arguments += ["--host-cache-ms", "\(hostCacheMs)", "--host-timeout-ms", "\(hostTimeoutMs)"]
         let status: Int32
         do {
-            status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) { socket, folder in
-                LaunchPlan(executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
-                           applicationRoot: manifest.root,
-                           readable: [manifestPath, loaded.paths.table, loaded.paths.signature],
-                           writable: writable + [control], agentFolder: folder)
+            status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) {
+                socket, folder in
+                LaunchPlan(
+                    executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
+                    applicationRoot: manifest.root,
+                    readable: [manifestPath, loaded.paths.table, loaded.paths.signature],
+                    writable: writable + [control], agentFolder: folder)
             }
         } catch {
             fail(error)
@@ -223,9 +230,11 @@ struct Run: AsyncParsableCommand {
     /// The trusted side: verify, start the node, serve until told to stop.
     private func runtime(agentSocket: String, backend: String, stopDescriptor: Int32?) async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let hostInfo = HostInfoClient(configuration: .init(socketPath: agentSocket, requestTimeout: .milliseconds(hostTimeoutMs),
-                                                           cacheInterval: .milliseconds(hostCacheMs)),
-                                      logger: Logger(label: "secure-executor.host-agent"))
+        let hostInfo = HostInfoClient(
+            configuration: .init(
+                socketPath: agentSocket, requestTimeout: .milliseconds(hostTimeoutMs),
+                cacheInterval: .milliseconds(hostCacheMs)),
+            logger: Logger(label: "secure-executor.host-agent"))
         if checkIsolation { return try IsolationCheck.run(backend: backend, manifest: options.manifest, hostInfo: hostInfo) }
         let (loaded, outcome) = options.load(requirePin: true, anySigner: insecureAnySigner)
         let warnings = outcome == .anySigner ? [SignerTrust.insecureWarning(signer: loaded.signer)] : []
@@ -239,8 +248,9 @@ struct Run: AsyncParsableCommand {
         do { node = try Node(bundle: loaded, metrics: metrics.factory) } catch { fail(error) }
         let logger = Logger(label: "secure-executor.run")
         let ingress = node.ingressService(host: listen, port: ingressPort)
-        let api = NodeAPI(node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
-                          logger: Logger(label: "secure-executor.api"))
+        let api = NodeAPI(
+            node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, host: apiListen, port: apiPort,
+            logger: Logger(label: "secure-executor.api"))
         let banner = "running \(loaded.manifest.app.name) \(loaded.manifest.app.version) (signed by key \(loaded.signer.keyID))"
         // Shut down in reverse: the stop triggers, the control file, the API, the workflows,
         // and the ingress last.
@@ -248,8 +258,10 @@ struct Run: AsyncParsableCommand {
             .init(service: ingress),
             .init(service: WorkflowService(node: node, workflowPath: workflowPath.string, ingress: ingress, api: api, backend: backend, banner: banner)),
             .init(service: api),
-            .init(service: ControlFileService(api: api, app: loaded.manifest.app.name, controlFolder: controlFolder,
-                                              nodeFolder: ControlFile.nodeFolder(app: loaded.manifest.app.name, in: controlFolder))),
+            .init(
+                service: ControlFileService(
+                    api: api, app: loaded.manifest.app.name, controlFolder: controlFolder,
+                    nodeFolder: ControlFile.nodeFolder(app: loaded.manifest.app.name, in: controlFolder))),
         ]
         var stopTriggers: [any Service] = []
         if let stopDescriptor { stopTriggers.append(StopPipeService(descriptor: stopDescriptor)) }
@@ -270,7 +282,8 @@ enum WritableError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case let .symlink(path):
-            return "allowed path \(path) is a symbolic link, or not a folder, or lies behind one: refused (the sandbox would make its target writable); replace it with a real folder or file"
+            return
+                "allowed path \(path) is a symbolic link, or not a folder, or lies behind one: refused (the sandbox would make its target writable); replace it with a real folder or file"
         case let .unusable(path, reason): return "allowed path \(path) cannot be opened for the runtime: \(reason)"
         }
     }

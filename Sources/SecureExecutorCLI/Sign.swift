@@ -7,13 +7,13 @@ struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Hash every trusted file and sign manifest and table together.",
         discussion: """
-        Writes APP.trusted (the binary file table, docs/FORMAT.md) and APP.sig next to the \
-        manifest, or into --out. Files are hashed on all cores. Hashes of files whose size, \
-        inode, mtime and ctime are unchanged since the last signing with the same key are \
-        reused (the stat cache is authenticated with a MAC keyed from the signing key; a cache \
-        that fails it is ignored with a note); --no-reuse hashes everything again. A key file \
-        readable by group or others is refused.
-        """)
+            Writes APP.trusted (the binary file table, docs/FORMAT.md) and APP.sig next to the \
+            manifest, or into --out. Files are hashed on all cores. Hashes of files whose size, \
+            inode, mtime and ctime are unchanged since the last signing with the same key are \
+            reused (the stat cache is authenticated with a MAC keyed from the signing key; a cache \
+            that fails it is ignored with a note); --no-reuse hashes everything again. A key file \
+            readable by group or others is refused.
+            """)
 
     @Argument(help: "The application manifest (APP.toml).")
     var manifest: String
@@ -56,11 +56,12 @@ struct Sign: ParsableCommand {
         display.finish()
         if let note = report.statCacheNote { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let rate = report.seconds > 0 ? Double(report.hashedBytes) / report.seconds : 0
-        print("signed \(manifest.app.name) \(manifest.app.version): \(report.files) files (\(formatBytes(report.bytes))), "
-            + "\(report.reusedFiles) reused, \(report.hashedFiles) hashed (\(formatBytes(report.hashedBytes))) "
-            + "in \(formatFixed(report.seconds, digits: 2)) s (\(formatBytes(UInt64(rate)))/s); "
-            + "table \(report.tablePath) (\(formatBytes(UInt64(report.tableBytes)))), signature \(report.signaturePath); "
-            + "key \(report.keyID), measurement \(report.measurement)")
+        print(
+            "signed \(manifest.app.name) \(manifest.app.version): \(report.files) files (\(formatBytes(report.bytes))), "
+                + "\(report.reusedFiles) reused, \(report.hashedFiles) hashed (\(formatBytes(report.hashedBytes))) "
+                + "in \(formatFixed(report.seconds, digits: 2)) s (\(formatBytes(UInt64(rate)))/s); "
+                + "table \(report.tablePath) (\(formatBytes(UInt64(report.tableBytes)))), signature \(report.signaturePath); "
+                + "key \(report.keyID), measurement \(report.measurement)")
         if verbose {
             print("phases: " + report.phases.map { "\($0.name) \(formatFixed($0.seconds * 1000, digits: 1)) ms" }.joined(separator: ", "))
         }
@@ -97,7 +98,8 @@ final class ProgressDisplay: @unchecked Sendable {
             let filled = max(0, min(width, Int(fraction * Double(width))))
             let elapsed = max(Date().timeIntervalSince(started), 0.001)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            let line = "\r\(label) [\(bar)] \(files)/\(totalFiles) files  \(formatBytes(bytes))/\(formatBytes(totalBytes))  \(formatBytes(UInt64(Double(bytes) / elapsed)))/s "
+            let line =
+                "\r\(label) [\(bar)] \(files)/\(totalFiles) files  \(formatBytes(bytes))/\(formatBytes(totalBytes))  \(formatBytes(UInt64(Double(bytes) / elapsed)))/s "
             FileHandle.standardError.write(Data(line.utf8))
         }
         timer.resume()

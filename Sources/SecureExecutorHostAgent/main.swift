@@ -14,10 +14,10 @@ struct HostAgentCommand: ParsableCommand {
         commandName: "secure-executor-host-agent",
         abstract: "Answer the trusted runtime's questions about this host over a Unix socket.",
         discussion: """
-        Reads /proc, statvfs and the network counters and answers capability and health \
-        requests in the framed protocol of docs/HOST-AGENT.md. The runtime checks every answer; \
-        this process is not trusted. Serves until SIGTERM or SIGINT, then removes its socket.
-        """)
+            Reads /proc, statvfs and the network counters and answers capability and health \
+            requests in the framed protocol of docs/HOST-AGENT.md. The runtime checks every answer; \
+            this process is not trusted. Serves until SIGTERM or SIGINT, then removes its socket.
+            """)
 
     @Option(help: "Unix socket path to listen on (at most 107 bytes).")
     var socket: String

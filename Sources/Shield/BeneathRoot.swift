@@ -1,8 +1,9 @@
 import Manifest
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Opens paths inside the application root one component at a time with O_NOFOLLOW, starting

@@ -1,10 +1,11 @@
 import Manifest
 import Support
 import TrustedFiles
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The runtime's only way to open application files. Every path is looked up in the signed
@@ -29,8 +30,9 @@ public final class Shield: Sendable {
     /// Takes the table, root, allowed patterns and cache size from a verified bundle.
     /// Throws `.unreadable` if the application root cannot be opened.
     public convenience init(bundle: SignedBundle) throws(ShieldError) {
-        try self.init(table: bundle.table, root: bundle.manifest.root, allowed: bundle.manifest.allowed,
-                      cacheBytes: bundle.manifest.node.chunkCacheBytes)
+        try self.init(
+            table: bundle.table, root: bundle.manifest.root, allowed: bundle.manifest.allowed,
+            cacheBytes: bundle.manifest.node.chunkCacheBytes)
     }
 
     /// `cacheBytes` bounds the shared chunk cache. Opens `root` once now; throws `.unreadable`
@@ -132,7 +134,8 @@ public final class VerifiedFile: Sendable {
         guard offset < size, buffer.count > 0 else { return 0 }
         let chunkSize = UInt64(table.chunkSize)
         let end = min(size, offset + UInt64(buffer.count))
-        let first = Int(offset / chunkSize), last = Int((end - 1) / chunkSize)
+        let first = Int(offset / chunkSize)
+        let last = Int((end - 1) / chunkSize)
         var chunks = (first...last).map { cache.get(ChunkCache.Key(entry: entry.index, chunk: $0)) }
         let missing = chunks.indices.filter { chunks[$0] == nil }
         if missing.count == 1 {
@@ -218,8 +221,9 @@ public enum ShieldError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .badPath(reason): return reason
         case let .notTrusted(path, allowed):
-            return allowed ? "\(path): is an allowed (unverified) file, not a trusted one; it cannot be used as code or trusted data"
-                           : "\(path): refused: neither a trusted file in the signed table nor allowed by the manifest"
+            return allowed
+                ? "\(path): is an allowed (unverified) file, not a trusted one; it cannot be used as code or trusted data"
+                : "\(path): refused: neither a trusted file in the signed table nor allowed by the manifest"
         case let .trustedNotWritable(path): return "\(path): is a trusted file and cannot be opened for writing"
         case let .missing(path): return "\(path): trusted file is missing on disk"
         case let .symlinked(path): return "\(path): refused: a symlink now stands where the signed file was (or on the way to it)"

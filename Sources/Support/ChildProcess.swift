@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A child process started with posix_spawn, with a clean signal state. Foundation's `Process`
@@ -49,8 +49,10 @@ public struct ChildProcess: Sendable {
     /// Starts `executable` (an absolute path) with `arguments`, in `environment` (KEY=VALUE
     /// entries; nil: this process's), also handing it the descriptors in `passing`. With
     /// `ownProcessGroup` a terminal's Ctrl-C does not reach it: the parent decides how it stops.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [String]? = nil, passing: [Int32] = [],
-                             ownProcessGroup: Bool = false, output: Output = .discard) throws(SpawnError) -> ChildProcess {
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String]? = nil, passing: [Int32] = [],
+        ownProcessGroup: Bool = false, output: Output = .discard
+    ) throws(SpawnError) -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -85,7 +87,8 @@ public struct ChildProcess: Sendable {
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
         defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+        let result =
+            envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
             ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         if output == .capture { close(pipeFDs[1]) }
         guard result == 0 else {

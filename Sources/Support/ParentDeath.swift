@@ -1,8 +1,9 @@
 import CSyscalls
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A process the launcher starts (the host agent; the runtime under backend direct) must not
@@ -21,7 +22,8 @@ public enum ParentDeath {
         public let code: Int32
         /// Which of the two failures happened, for the operator.
         public var description: String {
-            code != 0 ? "cannot ask to die with the launcher (prctl PR_SET_PDEATHSIG): \(String(cString: strerror(code)))"
+            code != 0
+                ? "cannot ask to die with the launcher (prctl PR_SET_PDEATHSIG): \(String(cString: strerror(code)))"
                 : "the launcher (pid \(launcher)) is gone (parent is now pid \(parent)); not starting without it"
         }
     }

@@ -11,7 +11,8 @@ public enum ReplayInputs {
         for argument in arguments {
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory)
-            let files = isDirectory.boolValue
+            let files =
+                isDirectory.boolValue
                 ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
                 : [argument]
             for file in files {

@@ -7,8 +7,13 @@ public enum DiskCheck {
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
         /// The raw value is the upper-case label `verify` prints in the first column.
         public enum Kind: String, Sendable {
-            case modified = "MODIFIED", missing = "MISSING", resized = "RESIZED", new = "NEW"
-            case symlinked = "SYMLINK", unreadable = "UNREADABLE", invalid = "INVALID"
+            case modified = "MODIFIED"
+            case missing = "MISSING"
+            case resized = "RESIZED"
+            case new = "NEW"
+            case symlinked = "SYMLINK"
+            case unreadable = "UNREADABLE"
+            case invalid = "INVALID"
         }
         /// What kind of difference this is.
         public var kind: Kind
@@ -53,9 +58,12 @@ public enum DiskCheck {
                 continue
             }
             if file.viaSymlink != entry.viaSymlink {
-                result.problems.append(Problem(kind: .symlinked, path: path, detail: entry.viaSymlink
-                    ? "was a symlink when signed, is now a regular file"
-                    : "was a regular file when signed, is now a symlink to \(file.absolutePath)"))
+                result.problems.append(
+                    Problem(
+                        kind: .symlinked, path: path,
+                        detail: entry.viaSymlink
+                            ? "was a symlink when signed, is now a regular file"
+                            : "was a regular file when signed, is now a symlink to \(file.absolutePath)"))
                 continue
             }
             guard file.identity.size == entry.size else {
@@ -66,7 +74,10 @@ public enum DiskCheck {
             jobEntries.append(entry)
         }
         for file in selection.files where !listed.contains(file.path.string) {
-            result.problems.append(Problem(kind: .new, path: file.path.string, detail: "matched by the manifest's trusted files but not in the signed table; sign again if it belongs"))
+            result.problems.append(
+                Problem(
+                    kind: .new, path: file.path.string, detail: "matched by the manifest's trusted files but not in the signed table; sign again if it belongs")
+            )
         }
 
         let digests = ParallelHasher(chunkSize: table.chunkSize, workers: workers).hash(jobs, progress: progress)
@@ -79,11 +90,16 @@ public enum DiskCheck {
                 result.checkedFiles += 1
                 result.checkedBytes += entry.size
                 guard !table.rootHashMatches(of: entry, digest.rootHash) else { continue }
-                let chunk = (0..<entry.chunkCount).first { index in
-                    table.chunkHashMatches(of: entry, chunk: index, digest.chunkHashes[(index * 32)..<(index * 32 + 32)]).map { !$0 } ?? true
-                } ?? 0
-                result.problems.append(Problem(kind: .modified, path: path,
-                                               detail: "content differs from the signed hash (first differing chunk: \(chunk) of \(entry.chunkCount), bytes \(chunk * table.chunkSize)..)"))
+                let chunk =
+                    (0..<entry.chunkCount).first { index in
+                        table.chunkHashMatches(of: entry, chunk: index, digest.chunkHashes[(index * 32)..<(index * 32 + 32)]).map { !$0 } ?? true
+                    } ?? 0
+                result.problems.append(
+                    Problem(
+                        kind: .modified, path: path,
+                        detail:
+                            "content differs from the signed hash (first differing chunk: \(chunk) of \(entry.chunkCount), bytes \(chunk * table.chunkSize)..)")
+                )
             }
         }
         result.problems.sort { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }

@@ -4,10 +4,11 @@ import Manifest
 import NIOConcurrencyHelpers
 import Support
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Size and hashes of one file as the table stores them.
@@ -138,8 +139,11 @@ public struct ParallelHasher: Sendable {
         let failures = NIOLockedValueBox<[Int: String]>([:])
         let nextUnit = Atomic<Int>(0)
         let unitCount = unitJob.count
-        let chunkSize = self.chunkSize, piece = self.piece
-        let unitJobs = unitJob, unitFirsts = unitFirst, offsets = hashOffset
+        let chunkSize = self.chunkSize
+        let piece = self.piece
+        let unitJobs = unitJob
+        let unitFirsts = unitFirst
+        let offsets = hashOffset
 
         DispatchQueue.concurrentPerform(iterations: min(workers, max(1, unitCount))) { _ in
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: piece * chunkSize, alignment: 4096)
@@ -192,8 +196,10 @@ public struct ParallelHasher: Sendable {
             if let reason = failed[index] { return .failure(HashFailure(path: jobs[index].path, reason: reason)) }
             let chunks = Int((jobs[index].size + UInt64(chunkSize) - 1) / UInt64(chunkSize))
             let slice = UnsafeRawBufferPointer(rebasing: hashes[(offsets[index] * 32)..<((offsets[index] + chunks) * 32)])
-            return .success(FileDigest(size: jobs[index].size, chunkHashes: Array(slice),
-                                       rootHash: FileHashing.rootHash(size: jobs[index].size, chunkHashes: slice)))
+            return .success(
+                FileDigest(
+                    size: jobs[index].size, chunkHashes: Array(slice),
+                    rootHash: FileHashing.rootHash(size: jobs[index].size, chunkHashes: slice)))
         }
     }
 }
@@ -203,4 +209,3 @@ public enum ProcessInfoCores {
     /// Online processors as the kernel reports them now; at least 1.
     public static var count: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
-

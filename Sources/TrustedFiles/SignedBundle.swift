@@ -52,7 +52,8 @@ public struct SignedBundle: Sendable {
     /// only then parses them (the TOML parser never sees bytes nobody signed), then that the
     /// table is the one signed, then its structure. Each failure names the part that differs.
     public static func load(manifestPath: String, bundleDirectory: String? = nil, signers: [PublicKey]?) throws(BundleError) -> SignedBundle {
-        let bytes: [UInt8], file: String
+        let bytes: [UInt8]
+        let file: String
         do { (bytes, file) = try Manifest.readBytes(path: manifestPath) } catch { throw .manifest(error) }
         let paths = Paths(manifestPath: file, directory: bundleDirectory)
 
@@ -68,7 +69,8 @@ public struct SignedBundle: Sendable {
         }
         let manifest: Manifest
         do { manifest = try Manifest(bytes: bytes, path: file) } catch { throw .manifest(error) }
-        let memory: TableMemory, digest: [UInt8]
+        let memory: TableMemory
+        let digest: [UInt8]
         do {
             (memory, digest) = try TableMemory.readDigesting(path: paths.table, limit: TableLayout.maxTableBytes)
         } catch {
@@ -80,11 +82,15 @@ public struct SignedBundle: Sendable {
         let table: TrustedTable
         do { table = try TrustedTable(memory: memory, source: paths.table) } catch { throw .table(error) }
         guard table.chunkSize == manifest.trusted.chunkSize else {
-            throw .table(TableError(source: paths.table, problem: .badHeader(
-                field: "chunk size", reason: "is \(table.chunkSize) but the manifest asks for \(manifest.trusted.chunkSize)")))
+            throw .table(
+                TableError(
+                    source: paths.table,
+                    problem: .badHeader(
+                        field: "chunk size", reason: "is \(table.chunkSize) but the manifest asks for \(manifest.trusted.chunkSize)")))
         }
-        return SignedBundle(manifest: manifest, table: table, signature: signature, signer: signer,
-                            measurement: Measurement(manifestHash: manifestHash, tableDigest: digest), paths: paths)
+        return SignedBundle(
+            manifest: manifest, table: table, signature: signature, signer: signer,
+            measurement: Measurement(manifestHash: manifestHash, tableDigest: digest), paths: paths)
     }
 }
 

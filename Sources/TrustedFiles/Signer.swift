@@ -54,8 +54,10 @@ public struct Signer {
     /// Selects, hashes and signs, writing the table and signature atomically. `onTotals` gets
     /// the file count and bytes once selection is done. Throws `SignError` on any selection,
     /// hashing or write problem.
-    public static func sign(manifest: Manifest, key: SigningKey, options: Options = Options(),
-                            progress: ParallelHasher.Progress? = nil, onTotals: ((Int, UInt64) -> Void)? = nil) throws(SignError) -> Report {
+    public static func sign(
+        manifest: Manifest, key: SigningKey, options: Options = Options(),
+        progress: ParallelHasher.Progress? = nil, onTotals: ((Int, UInt64) -> Void)? = nil
+    ) throws(SignError) -> Report {
         let started = DispatchTime.now()
         var phaseStart = started
         var phases: [(String, Double)] = []
@@ -96,7 +98,8 @@ public struct Signer {
         let remembered = previous?.cache.identities(matching: selection.files) ?? []
         for (index, file) in selection.files.enumerated() {
             if let previous, remembered[index] == file.identity,
-               let entry = previous.table.lookup(file.path), entry.size == file.identity.size {
+                let entry = previous.table.lookup(file.path), entry.size == file.identity.size
+            {
                 digests[index] = previous.table.digest(of: entry)
                 progress?.files.add(1, ordering: .relaxed)
                 progress?.bytes.add(Int(entry.size), ordering: .relaxed)
@@ -137,8 +140,9 @@ public struct Signer {
         phase("serialise")
         let measurement = tableBytes.withUnsafeBytes { Measurement(manifest: manifest.bytes, table: $0) }
         let created = options.created ?? Int64(Date().timeIntervalSince1970)
-        let signature = SignatureFile.make(measurement: measurement, key: key, created: created,
-                                           appName: manifest.app.name, appVersion: manifest.app.version)
+        let signature = SignatureFile.make(
+            measurement: measurement, key: key, created: created,
+            appName: manifest.app.name, appVersion: manifest.app.version)
         do {
             try writeAtomically(Data(tableBytes), to: paths.table)
             try writeAtomically(signature.encoded(), to: paths.signature)
@@ -163,9 +167,10 @@ public struct Signer {
     /// The previous table and its digest, if this key signed that table and it is intact.
     private static func previousTable(paths: SignedBundle.Paths, key: SigningKey, chunkSize: Int) -> (table: TrustedTable, digest: [UInt8])? {
         guard let data = FileManager.default.contents(atPath: paths.signature),
-              let signature = try? SignatureFile.decode(data, source: paths.signature),
-              (try? signature.checkSignature(source: paths.signature, accepting: [key.publicKey])) != nil,
-              let table = try? TrustedTable.load(path: paths.table), table.chunkSize == chunkSize else { return nil }
+            let signature = try? SignatureFile.decode(data, source: paths.signature),
+            (try? signature.checkSignature(source: paths.signature, accepting: [key.publicKey])) != nil,
+            let table = try? TrustedTable.load(path: paths.table), table.chunkSize == chunkSize
+        else { return nil }
         let digest = table.withBytes { FileHashing.tableDigest($0) }
         guard digest == unhex(signature.tableDigest) else { return nil }
         return (table, digest)

@@ -34,7 +34,8 @@ public struct SigningKey {
     static func parse(_ text: String, source path: String) throws(KeyError) -> SigningKey {
         for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("ed25519-private:") {
             guard let raw = Data(base64Encoded: String(line.dropFirst("ed25519-private:".count)).trimmingCharacters(in: .whitespaces)),
-                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+            else {
                 throw .malformed(path, "the ed25519-private line is not 32 bytes of base64")
             }
             return SigningKey(key: key)
@@ -46,11 +47,11 @@ public struct SigningKey {
     /// even then only a key file this tool wrote (never a link, a folder or another file).
     public func save(path: String, overwrite: Bool) throws(KeyError) {
         let text = """
-        \(SigningKey.header) — keep secret (mode 0600)
-        # key id: \(publicKey.keyID)
-        ed25519-private:\(key.rawRepresentation.base64EncodedString())
+            \(SigningKey.header) — keep secret (mode 0600)
+            # key id: \(publicKey.keyID)
+            ed25519-private:\(key.rawRepresentation.base64EncodedString())
 
-        """
+            """
         try KeyFile.write(text, to: path, mode: 0o600, overwrite: overwrite, kind: .privateKey)
     }
 
@@ -213,8 +214,12 @@ public struct SignatureFile: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, algorithm, created, measurement, signature
-        case publicKey = "public_key", keyID = "key_id", appName = "app_name", appVersion = "app_version"
-        case manifestSHA256 = "manifest_sha256", tableDigest = "table_digest"
+        case publicKey = "public_key"
+        case keyID = "key_id"
+        case appName = "app_name"
+        case appVersion = "app_version"
+        case manifestSHA256 = "manifest_sha256"
+        case tableDigest = "table_digest"
     }
 
     /// The signed message: domain ‖ measurement ‖ key id (8 bytes) ‖ created (i64 LE) ‖
@@ -261,7 +266,8 @@ public struct SignatureFile: Codable, Sendable, Equatable {
             throw .malformedSignature(source, "not a signature file: \(error)")
         }
         guard file.format == formatName, file.version == 1, file.algorithm == "ed25519" else {
-            throw .malformedSignature(source, "format \(file.format) version \(file.version) algorithm \(file.algorithm) is not supported (expected \(formatName) 1 ed25519)")
+            throw .malformedSignature(
+                source, "format \(file.format) version \(file.version) algorithm \(file.algorithm) is not supported (expected \(formatName) 1 ed25519)")
         }
         return file
     }
@@ -277,8 +283,9 @@ public struct SignatureFile: Codable, Sendable, Equatable {
             throw .wrongSigner(source, found: key.keyID, expected: accepted.map(\.keyID))
         }
         guard let manifestHash = unhex(manifestSHA256), manifestHash.count == 32,
-              let digest = unhex(tableDigest), digest.count == 32,
-              let recorded = unhex(measurement), let signatureBytes = Data(base64Encoded: signature) else {
+            let digest = unhex(tableDigest), digest.count == 32,
+            let recorded = unhex(measurement), let signatureBytes = Data(base64Encoded: signature)
+        else {
             throw .malformedSignature(source, "a hash or the signature is not well-formed hex/base64")
         }
         let computed = Measurement(manifestHash: manifestHash, tableDigest: digest).value

@@ -47,7 +47,8 @@ struct StatCache {
         guard let data = FileManager.default.contents(atPath: path) else { return .absent }
         let bytes = [UInt8](data)
         guard bytes.count >= macSize,
-              HMAC<SHA256>.isValidAuthenticationCode(bytes.suffix(macSize), authenticating: bytes.dropLast(macSize), using: macKey(key)) else {
+            HMAC<SHA256>.isValidAuthenticationCode(bytes.suffix(macSize), authenticating: bytes.dropLast(macSize), using: macKey(key))
+        else {
             return .ignored("\(path): not written by this signing key, or altered since (its MAC does not verify); ignoring it and hashing every file")
         }
         guard let cache = parse(bytes.dropLast(macSize)) else {
@@ -63,20 +64,27 @@ struct StatCache {
         body.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> StatCache? in
             var reader = ByteReader(raw)
             guard reader.bytes(8).map(Array.init) == magic, reader.integer(UInt32.self) == version,
-                  let digest = reader.bytes(32), let count = reader.integer(UInt32.self) else { return nil }
+                let digest = reader.bytes(32), let count = reader.integer(UInt32.self)
+            else { return nil }
             var cache = StatCache(tableDigest: Array(digest))
             // Even authenticated, never reserve more than the bytes can hold.
             cache.records.reserveCapacity(min(Int(count), raw.count / 42))
             for _ in 0..<count {
                 guard let length = reader.integer(UInt16.self), let name = reader.bytes(Int(length)),
-                      let size = reader.integer(UInt64.self), let device = reader.integer(UInt64.self),
-                      let inode = reader.integer(UInt64.self), let modified = reader.integer(Int64.self),
-                      let changed = reader.integer(Int64.self),
-                      let text = String(validating: name, as: UTF8.self) else { return nil }
+                    let size = reader.integer(UInt64.self), let device = reader.integer(UInt64.self),
+                    let inode = reader.integer(UInt64.self), let modified = reader.integer(Int64.self),
+                    let changed = reader.integer(Int64.self),
+                    let text = String(validating: name, as: UTF8.self)
+                else { return nil }
                 let path = RelativePath(uncheckedNormalised: text)
                 if let last = cache.records.last, !(last.path < path) { return nil }
-                cache.records.append((path, FileIdentity(size: size, device: device, inode: inode,
-                                                         modifiedNanoseconds: modified, changedNanoseconds: changed)))
+                cache.records.append(
+                    (
+                        path,
+                        FileIdentity(
+                            size: size, device: device, inode: inode,
+                            modifiedNanoseconds: modified, changedNanoseconds: changed)
+                    ))
             }
             return reader.atEnd ? cache : nil
         }

@@ -93,7 +93,8 @@ public enum TrustedSignersError: Error, Equatable, CustomStringConvertible {
         case let .foreignOwner(path, uid):
             return "\(path) is owned by uid \(uid), neither root nor the user running the node (uid \(geteuid())); \(refusal) (fix: chown root \(path))"
         case let .insideRoot(path, root):
-            return "trusted-signers file \(path) lies inside the application root \(root), where the app could rewrite its own trust; \(refusal) (fix: keep it outside the app, e.g. \(TrustedSignersFile.defaultPath))"
+            return
+                "trusted-signers file \(path) lies inside the application root \(root), where the app could rewrite its own trust; \(refusal) (fix: keep it outside the app, e.g. \(TrustedSignersFile.defaultPath))"
         case let .badLine(path, line, reason): return "trusted-signers file \(path) line \(line): \(reason)"
         case let .empty(path): return "trusted-signers file \(path) lists no keys; add one public key per line (as `keygen` writes to KEY.pub)"
         }
@@ -178,12 +179,12 @@ public enum SignerTrustError: Error, CustomStringConvertible {
         switch self {
         case let .notPinned(manifest):
             return """
-            refusing to run \(manifest): no signer is pinned, so a bundle re-signed with anyone's key would run. Pin the key that signs your app, either
-              --signer KEY.pub                 (the .pub file keygen wrote, or ed25519:<base64>; may be given more than once), or
-              one key per line in \(TrustedSignersFile.defaultPath) (# comments; owned by root or you, not writable by group or others, outside the app root),
-              or in another such file given with --trusted-signers FILE.
-            For development only, --insecure-any-signer runs a bundle signed by any key, with a warning in the log and in /health.
-            """
+                refusing to run \(manifest): no signer is pinned, so a bundle re-signed with anyone's key would run. Pin the key that signs your app, either
+                  --signer KEY.pub                 (the .pub file keygen wrote, or ed25519:<base64>; may be given more than once), or
+                  one key per line in \(TrustedSignersFile.defaultPath) (# comments; owned by root or you, not writable by group or others, outside the app root),
+                  or in another such file given with --trusted-signers FILE.
+                For development only, --insecure-any-signer runs a bundle signed by any key, with a warning in the log and in /health.
+                """
         case .conflicting:
             return "--insecure-any-signer cannot be combined with --signer or --trusted-signers: either pin a signer or accept any, not both"
         case let .key(error): return error.description

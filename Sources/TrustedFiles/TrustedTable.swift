@@ -106,9 +106,10 @@ public final class TrustedTable: Sendable {
         let record = entryRecord(index)
         let size = memory.load(UInt64.self, at: record + TableLayout.Entry.size)
         let flags = memory.load(UInt16.self, at: record + TableLayout.Entry.flags)
-        return Entry(index: index, size: size, chunkCount: chunkCount(forSize: size)!,
-                     viaSymlink: flags & TableLayout.Flags.viaSymlink != 0,
-                     firstChunk: Int(memory.load(UInt32.self, at: record + TableLayout.Entry.firstChunk)))
+        return Entry(
+            index: index, size: size, chunkCount: chunkCount(forSize: size)!,
+            viaSymlink: flags & TableLayout.Flags.viaSymlink != 0,
+            firstChunk: Int(memory.load(UInt32.self, at: record + TableLayout.Entry.firstChunk)))
     }
 
     /// The entry's path; allocates, so meant for listings and messages, not lookups.
@@ -163,14 +164,16 @@ public final class TrustedTable: Sendable {
 
     private func directoryName(_ index: Int) -> UnsafeRawBufferPointer {
         let record = directoryRecord(index)
-        return memory.bytes(at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameOffset)),
-                            count: Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameLength)))
+        return memory.bytes(
+            at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameOffset)),
+            count: Int(memory.load(UInt32.self, at: record + TableLayout.Directory.nameLength)))
     }
 
     private func entryName(_ index: Int) -> UnsafeRawBufferPointer {
         let record = entryRecord(index)
-        return memory.bytes(at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Entry.nameOffset)),
-                            count: Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength)))
+        return memory.bytes(
+            at: poolOffset + Int(memory.load(UInt32.self, at: record + TableLayout.Entry.nameOffset)),
+            count: Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength)))
     }
 
     private func directoryFirstEntry(_ index: Int) -> Int {
@@ -178,7 +181,8 @@ public final class TrustedTable: Sendable {
     }
 
     private func directoryIndex(containing entryIndex: Int) -> Int {
-        var low = 0, high = directoryCount - 1
+        var low = 0
+        var high = directoryCount - 1
         while low < high {
             let middle = (low + high + 1) / 2
             let first = Int(memory.load(UInt32.self, at: directoryRecord(middle) + TableLayout.Directory.firstEntry))
@@ -188,7 +192,8 @@ public final class TrustedTable: Sendable {
     }
 
     private func binarySearch(count: Int, target: UnsafeRawBufferPointer, key: (Int) -> UnsafeRawBufferPointer) -> Int? {
-        var low = 0, high = count
+        var low = 0
+        var high = count
         while low < high {
             let middle = (low + high) / 2
             let order = compareBytes(key(middle), target)
@@ -216,7 +221,12 @@ public final class TrustedTable: Sendable {
             let firstEntry = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.firstEntry))
             let entries = Int(memory.load(UInt32.self, at: record + TableLayout.Directory.entryCount))
             guard nameOffset == poolCursor, nameLength <= poolLength - poolCursor else {
-                throw fail(.badDirectory(index: index, reason: "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"))
+                throw fail(
+                    .badDirectory(
+                        index: index,
+                        reason:
+                            "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"
+                    ))
             }
             poolCursor += nameLength
             let name = memory.bytes(at: poolOffset + nameOffset, count: nameLength)
@@ -224,13 +234,19 @@ public final class TrustedTable: Sendable {
                 throw fail(.badDirectory(index: index, reason: reason))
             }
             if let previousDirectory, compareBytes(previousDirectory, name) >= 0 {
-                throw fail(compareBytes(previousDirectory, name) == 0
-                    ? .duplicatePath(String(decoding: name, as: UTF8.self) + "/")
-                    : .unsorted(what: "directory \(index) \"\(String(decoding: name, as: UTF8.self))\""))
+                throw fail(
+                    compareBytes(previousDirectory, name) == 0
+                        ? .duplicatePath(String(decoding: name, as: UTF8.self) + "/")
+                        : .unsorted(what: "directory \(index) \"\(String(decoding: name, as: UTF8.self))\""))
             }
             previousDirectory = name
             guard firstEntry == expectedFirstEntry, entries > 0, entries <= count - expectedFirstEntry else {
-                throw fail(.badDirectory(index: index, reason: "claims entries \(firstEntry)..<\(firstEntry + entries), but the next unclaimed entry is \(expectedFirstEntry) of \(count) and a directory holds at least one"))
+                throw fail(
+                    .badDirectory(
+                        index: index,
+                        reason:
+                            "claims entries \(firstEntry)..<\(firstEntry + entries), but the next unclaimed entry is \(expectedFirstEntry) of \(count) and a directory holds at least one"
+                    ))
             }
             expectedFirstEntry += entries
         }
@@ -251,7 +267,8 @@ public final class TrustedTable: Sendable {
         for (range, outcome) in zip(ranges, outcomes) {
             let summary = try outcome.get()
             guard summary.poolStart == poolCursor else {
-                throw fail(.badEntry(index: range.lowerBound, reason: "name starts at pool offset \(summary.poolStart), but the previous name ends at \(poolCursor)"))
+                throw fail(
+                    .badEntry(index: range.lowerBound, reason: "name starts at pool offset \(summary.poolStart), but the previous name ends at \(poolCursor)"))
             }
             if let claimed = summary.chunkStart {
                 guard claimed == nextChunk else {
@@ -306,7 +323,12 @@ public final class TrustedTable: Sendable {
             let nameLength = Int(memory.load(UInt16.self, at: record + TableLayout.Entry.nameLength))
             let flags = memory.load(UInt16.self, at: record + TableLayout.Entry.flags)
             guard nameOffset == poolCursor, nameLength <= poolLength - poolCursor else {
-                throw fail(.badEntry(index: index, reason: "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"))
+                throw fail(
+                    .badEntry(
+                        index: index,
+                        reason:
+                            "name range \(nameOffset)+\(nameLength) is not the next \(nameLength) bytes of the \(poolLength)-byte string pool (expected offset \(poolCursor))"
+                    ))
             }
             poolCursor += nameLength
             let name = memory.bytes(at: poolOffset + nameOffset, count: nameLength)
@@ -328,12 +350,20 @@ public final class TrustedTable: Sendable {
                     nextChunk = firstChunk
                 }
                 guard firstChunk == nextChunk, chunks <= chunkHashCount - nextChunk else {
-                    throw fail(.badEntry(index: index, reason: "chunk hashes \(firstChunk)..<\(firstChunk + chunks) are not the next \(chunks) of \(chunkHashCount) (expected to start at \(nextChunk))"))
+                    throw fail(
+                        .badEntry(
+                            index: index,
+                            reason:
+                                "chunk hashes \(firstChunk)..<\(firstChunk + chunks) are not the next \(chunks) of \(chunkHashCount) (expected to start at \(nextChunk))"
+                        ))
                 }
                 // The root must be the one these chunk hashes give, so `verify` (roots) and
                 // the reader (chunks) can never disagree about a file.
                 let hashes = memory.bytes(at: chunkHashesOffset + nextChunk * TableLayout.hashSize, count: chunks * TableLayout.hashSize)
-                guard FileHashing.rootHash(size: size, chunkHashes: hashes).elementsEqual(memory.bytes(at: record + TableLayout.Entry.rootHash, count: TableLayout.hashSize)) else {
+                guard
+                    FileHashing.rootHash(size: size, chunkHashes: hashes).elementsEqual(
+                        memory.bytes(at: record + TableLayout.Entry.rootHash, count: TableLayout.hashSize))
+                else {
                     throw fail(.badEntry(index: index, reason: "root hash does not match its chunk hashes"))
                 }
                 nextChunk += chunks
@@ -368,11 +398,14 @@ public final class TrustedTable: Sendable {
     /// for every entry at load, so it is most of the validation cost.
     @inline(__always)
     private static func scan(_ bytes: UnsafeRawBufferPointer) -> (nul: Bool, slash: Bool, ascii: Bool) {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
         let slashes = ones &* UInt64(UInt8(ascii: "/"))
         // A byte of `word` is zero iff the classic has-zero-byte test flags it.
         @inline(__always) func hasZero(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
-        var union: UInt64 = 0, nul = false, slash = false
+        var union: UInt64 = 0
+        var nul = false
+        var slash = false
         var offset = 0
         while offset + 8 <= bytes.count {
             let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
@@ -451,8 +484,10 @@ private struct HeaderFields {
         }
         let total = memory.load(UInt64.self, at: H.totalLength)
         guard total == UInt64(memory.count) else {
-            throw fail(total > UInt64(memory.count) ? .truncated(expected: total, actual: memory.count)
-                                                    : .trailingBytes(expected: total, actual: memory.count))
+            throw fail(
+                total > UInt64(memory.count)
+                    ? .truncated(expected: total, actual: memory.count)
+                    : .trailingBytes(expected: total, actual: memory.count))
         }
         chunkSize = Int(chunk)
         directoryCount = Int(memory.load(UInt32.self, at: H.directoryCount))
@@ -465,9 +500,10 @@ private struct HeaderFields {
         func checkedSection(_ name: String, at offsetField: Int, expectedOffset: Int, count: UInt64, recordSize: Int) throws(TableError) -> Int {
             let offset = memory.load(UInt64.self, at: offsetField)
             guard offset == UInt64(expectedOffset) else {
-                throw fail(offset < UInt64(expectedOffset)
-                    ? .overlappingSections(name, offset: offset, previousEnd: expectedOffset)
-                    : .badHeader(field: "\(name) offset", reason: "is \(offset), but sections are contiguous and this one starts at \(expectedOffset)"))
+                throw fail(
+                    offset < UInt64(expectedOffset)
+                        ? .overlappingSections(name, offset: offset, previousEnd: expectedOffset)
+                        : .badHeader(field: "\(name) offset", reason: "is \(offset), but sections are contiguous and this one starts at \(expectedOffset)"))
             }
             let available = UInt64(length - expectedOffset)
             guard count <= available / UInt64(recordSize) else {
@@ -476,18 +512,22 @@ private struct HeaderFields {
             return expectedOffset + Int(count) * recordSize
         }
         directoriesOffset = TableLayout.headerSize
-        entriesOffset = try checkedSection("directories", at: H.directoriesOffset, expectedOffset: directoriesOffset,
-                                           count: UInt64(directoryCount), recordSize: TableLayout.directorySize)
-        chunkHashesOffset = try checkedSection("entries", at: H.entriesOffset, expectedOffset: entriesOffset,
-                                               count: UInt64(entryCount), recordSize: TableLayout.entrySize)
-        poolOffset = try checkedSection("chunk hashes", at: H.chunkHashesOffset, expectedOffset: chunkHashesOffset,
-                                        count: hashes, recordSize: TableLayout.hashSize)
+        entriesOffset = try checkedSection(
+            "directories", at: H.directoriesOffset, expectedOffset: directoriesOffset,
+            count: UInt64(directoryCount), recordSize: TableLayout.directorySize)
+        chunkHashesOffset = try checkedSection(
+            "entries", at: H.entriesOffset, expectedOffset: entriesOffset,
+            count: UInt64(entryCount), recordSize: TableLayout.entrySize)
+        poolOffset = try checkedSection(
+            "chunk hashes", at: H.chunkHashesOffset, expectedOffset: chunkHashesOffset,
+            count: hashes, recordSize: TableLayout.hashSize)
         chunkHashCount = Int(hashes)
         let poolStart = memory.load(UInt64.self, at: H.stringPoolOffset)
         guard poolStart == UInt64(poolOffset) else {
-            throw fail(poolStart < UInt64(poolOffset)
-                ? .overlappingSections("string pool", offset: poolStart, previousEnd: poolOffset)
-                : .badHeader(field: "string pool offset", reason: "is \(poolStart), but the pool starts right after the chunk hashes at \(poolOffset)"))
+            throw fail(
+                poolStart < UInt64(poolOffset)
+                    ? .overlappingSections("string pool", offset: poolStart, previousEnd: poolOffset)
+                    : .badHeader(field: "string pool offset", reason: "is \(poolStart), but the pool starts right after the chunk hashes at \(poolOffset)"))
         }
         let pool = memory.load(UInt64.self, at: H.stringPoolLength)
         guard pool == UInt64(length - poolOffset) else {
@@ -526,12 +566,15 @@ public struct TableError: Error, Equatable, CustomStringConvertible {
         case let .unreadable(reason): detail = "cannot read: \(reason)"
         case let .truncatedHeader(bytes): detail = "truncated header: the file has \(bytes) bytes, the header alone needs \(TableLayout.headerSize)"
         case .badMagic: detail = "not a SecureExecutor trusted-file table (wrong magic; expected \"SEXTRUST\")"
-        case let .unsupportedVersion(version): detail = "format version \(version) is not supported (this build reads version \(TableLayout.version)); sign the app again with this build"
+        case let .unsupportedVersion(version):
+            detail = "format version \(version) is not supported (this build reads version \(TableLayout.version)); sign the app again with this build"
         case let .badHeader(field, reason): detail = "header field \(field) \(reason)"
         case let .truncated(expected, actual): detail = "truncated: the header says \(expected) bytes, the file has \(actual)"
         case let .trailingBytes(expected, actual): detail = "the header says \(expected) bytes, but the file has \(actual) (extra bytes appended)"
-        case let .overlappingSections(name, offset, previousEnd): detail = "\(name) section at offset \(offset) overlaps the previous section, which ends at \(previousEnd)"
-        case let .countTooLarge(name, count, recordSize, available): detail = "\(name): count \(count) × \(recordSize) bytes does not fit in the \(available) bytes left in the file"
+        case let .overlappingSections(name, offset, previousEnd):
+            detail = "\(name) section at offset \(offset) overlaps the previous section, which ends at \(previousEnd)"
+        case let .countTooLarge(name, count, recordSize, available):
+            detail = "\(name): count \(count) × \(recordSize) bytes does not fit in the \(available) bytes left in the file"
         case let .badDirectory(index, reason): detail = "directory record \(index): \(reason)"
         case let .badEntry(index, reason): detail = "entry \(index): \(reason)"
         case let .unsorted(what): detail = "records are not sorted at \(what); the table was not written by `secure-executor sign`"

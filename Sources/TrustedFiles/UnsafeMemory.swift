@@ -3,10 +3,11 @@
 
 import Dispatch
 import Support
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Private, read-only memory holding one table's bytes.
@@ -32,7 +33,8 @@ final class TableMemory: @unchecked Sendable {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         capacity = max(page, (count + page - 1) / page * page)
         guard let mapped = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              mapped != MAP_FAILED else {
+            mapped != MAP_FAILED
+        else {
             throw .outOfMemory(bytes: count)
         }
         base = mapped
@@ -130,4 +132,3 @@ struct SendableRawBuffer: @unchecked Sendable {
     let buffer: UnsafeRawBufferPointer
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 }
-

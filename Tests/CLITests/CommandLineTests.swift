@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 private let cli = builtProduct("secure-executor")
 
@@ -9,16 +9,16 @@ private func run(_ arguments: String..., in directory: String? = nil) throws -> 
 }
 
 private let manifest = """
-[app]
-name = "cli"
-version = "0.3"
+    [app]
+    name = "cli"
+    version = "0.3"
 
-[trusted]
-files = ["bin/", "data/*.json"]
+    [trusted]
+    files = ["bin/", "data/*.json"]
 
-[allowed]
-files = ["logs/"]
-"""
+    [allowed]
+    files = ["logs/"]
+    """
 
 @Suite struct CommandLineTests {
     @Test func keygenSignVerifyInspect() throws {
@@ -175,7 +175,9 @@ files = ["logs/"]
         let built = try runProcess(cli, ["function", "build", "greeter"], directory: folder.root)
         #expect(built.status == 0, "\(built.stdout)\(built.stderr)")
         #expect(built.stdout.contains("ABI: OK"))
-        let invoked = try runProcess(cli, ["invoke", "greeter/greeter.wasm", "--init", "k=v", "--state", "9", "--cast", "a", "--call", "b", "--cast", "c", "--json"], directory: folder.root)
+        let invoked = try runProcess(
+            cli, ["invoke", "greeter/greeter.wasm", "--init", "k=v", "--state", "9", "--cast", "a", "--call", "b", "--cast", "c", "--json"],
+            directory: folder.root)
         #expect(invoked.status == 0, "\(invoked.stderr)")
         let lines = invoked.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(lines.map { $0["event"] as! String } == ["start", "log", "sync", "cast", "reply", "sync", "cast", "log", "stop"])
@@ -194,7 +196,9 @@ files = ["logs/"]
         #expect(empty.stderr.contains("no .c files"))
         let junk = try runProcess(cli, ["invoke", "junk.wasm", "--json"], directory: folder.root)
         #expect(junk.status == 1)
-        #expect(junk.stdout.contains("bad code in function junk.wasm: not a WebAssembly module (bad magic: it does not start with \\\\0asm; 4 bytes)"), "\(junk.stdout)")
+        #expect(
+            junk.stdout.contains("bad code in function junk.wasm: not a WebAssembly module (bad magic: it does not start with \\\\0asm; 4 bytes)"),
+            "\(junk.stdout)")
         // An error names the file and the reason, never the bytes it holds.
         #expect(!junk.stdout.contains("106"))
     }
@@ -264,7 +268,9 @@ files = ["logs/"]
         let attributes = try FileManager.default.attributesOfItem(atPath: control + "/file_log/control.json")
         #expect(attributes[.posixPermissions] as? Int == 0o600)
 
-        func command(_ arguments: String...) throws -> ProcessResult { try runProcess(cli, ["node"] + arguments + ["--control-dir", control], directory: folder.root) }
+        func command(_ arguments: String...) throws -> ProcessResult {
+            try runProcess(cli, ["node"] + arguments + ["--control-dir", control], directory: folder.root)
+        }
         let status = try command("status")
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("status: ok"), "\(status.stdout)")
@@ -285,7 +291,8 @@ files = ["logs/"]
         let file = control + "/file_log/control.json"
         let real = try String(contentsOfFile: file, encoding: .utf8)
         let token = try #require(real.firstMatch(of: /"token" : "([^"]+)"/)?.1)
-        try real.replacingOccurrences(of: String(token), with: String(repeating: "0", count: token.count)).write(toFile: file, atomically: false, encoding: .utf8)
+        try real.replacingOccurrences(of: String(token), with: String(repeating: "0", count: token.count)).write(
+            toFile: file, atomically: false, encoding: .utf8)
         let refused = try command("status")
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("the node refused the token from its control file (401)"), "\(refused.stderr)")

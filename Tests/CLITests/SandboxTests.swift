@@ -2,8 +2,8 @@ import Examples
 import Foundation
 import HTTPServing
 import Support
-import Testing
 import TestSupport
+import Testing
 
 private let cli = builtProduct("secure-executor")
 private let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -32,7 +32,8 @@ private func eventually(within seconds: Int, _ condition: () -> Bool) async thro
 private func processes(containing marker: String) -> [Int32] {
     ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
         guard let pid = Int32(entry), pid != getpid(),
-              let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+        else { return nil }
         return String(decoding: line, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").contains(marker) ? pid : nil
     }
 }
@@ -61,22 +62,24 @@ private final class Printed: @unchecked Sendable {
         defer { unsetenv("SE_OPERATOR_SECRET") }
         let sandbox = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--check-isolation"])
         #expect(sandbox.status == 0, "\(sandbox.stdout)\(sandbox.stderr)")
-        for line in ["ok   read /proc/meminfo                           refused: Permission denied",
-                     "ok   read /proc/loadavg                           refused: Permission denied",
-                     "ok   read /proc/sys/kernel/hostname               refused: Permission denied",
-                     "ok   count the processes in /proc",
-                     "ok   see host path /etc/passwd                    invisible",
-                     "nothing but the app",
-                     "ok   write into the application root              refused: Read-only file system",
-                     "ok   write into allowed \(app.folder)/logs",
-                     "ok   give a file to another user (CAP_CHOWN)      refused: Invalid argument",
-                     "ok   seccomp: ptrace                              refused: Operation not permitted",
-                     "ok   seccomp: mount                               refused: Operation not permitted",
-                     "ok   seccomp: unshare                             refused: Operation not permitted",
-                     "ok   seccomp: keyctl                              refused: Operation not permitted",
-                     "ok   capability bounding set (CapBnd)             0000000000000000",
-                     "ok   environment                                  PATH PWD",
-                     "the boundary holds"] {
+        for line in [
+            "ok   read /proc/meminfo                           refused: Permission denied",
+            "ok   read /proc/loadavg                           refused: Permission denied",
+            "ok   read /proc/sys/kernel/hostname               refused: Permission denied",
+            "ok   count the processes in /proc",
+            "ok   see host path /etc/passwd                    invisible",
+            "nothing but the app",
+            "ok   write into the application root              refused: Read-only file system",
+            "ok   write into allowed \(app.folder)/logs",
+            "ok   give a file to another user (CAP_CHOWN)      refused: Invalid argument",
+            "ok   seccomp: ptrace                              refused: Operation not permitted",
+            "ok   seccomp: mount                               refused: Operation not permitted",
+            "ok   seccomp: unshare                             refused: Operation not permitted",
+            "ok   seccomp: keyctl                              refused: Operation not permitted",
+            "ok   capability bounding set (CapBnd)             0000000000000000",
+            "ok   environment                                  PATH PWD",
+            "the boundary holds",
+        ] {
             #expect(sandbox.stdout.contains(line), "missing: \(line)")
         }
         #expect(sandbox.stdout.contains(#/ok   host agent: memory total, load +[0-9.]+ [KMGT]iB, load [0-9.]+/#))
@@ -101,8 +104,10 @@ private final class Printed: @unchecked Sendable {
         let node = Process()
         node.executableURL = URL(fileURLWithPath: cli)
         let control = (app.folder as NSString).deletingLastPathComponent + "/control"
-        node.arguments = ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--for", "6", "--api-port", "0", "--ingress-port", "0",
-                          "--control-dir", control]
+        node.arguments = [
+            "run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--for", "6", "--api-port", "0", "--ingress-port", "0",
+            "--control-dir", control,
+        ]
         let output = Pipe()
         node.standardOutput = output
         node.standardError = FileHandle.nullDevice
@@ -122,7 +127,8 @@ private final class Printed: @unchecked Sendable {
         let (api, ingress) = try #require(ports, "the node did not print its ports: \(printed.text)")
         // The runtime wrote its token into its node folder, the one the launcher bound into the sandbox.
         let controlFile = control + "/http_ingress/control.json"
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: controlFile))) as? [String: Any])?["token"] as? String)
+        let token = try #require(
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: controlFile))) as? [String: Any])?["token"] as? String)
         let health = try await HTTPCall.send(.GET, "http://127.0.0.1:\(api)/health", headers: ["authorization": "Bearer " + token], timeout: .seconds(5))
         let hello = try await HTTPCall.send(.POST, "http://127.0.0.1:\(ingress)/hello", host: "demo.edgeless.com", body: Array("sandbox".utf8))
         while node.isRunning { try await Task.sleep(for: .milliseconds(100)) }
@@ -157,7 +163,8 @@ private final class Printed: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
         let direct = try runProcess(cli, ["run", app.manifest.path, "--signer", signer, "--backend", "direct", "--for", "1"])
         #expect(direct.status == 1)
-        #expect(direct.stderr.contains("backend direct refused: the signed manifest requires backend sandbox ([node] backend = \"sandbox\")"), "\(direct.stderr)")
+        #expect(
+            direct.stderr.contains("backend direct refused: the signed manifest requires backend sandbox ([node] backend = \"sandbox\")"), "\(direct.stderr)")
         #expect(!direct.stderr.contains("NO ISOLATION"))
     }
 
@@ -175,7 +182,9 @@ private final class Printed: @unchecked Sendable {
         let check = try runProcess(cli, ["run", folder + "/sub.toml", "--signer", folder + "/signer.key.pub", "--backend", "sandbox", "--check-isolation"])
         // Around the root the runtime sees the manifest, table and signature it needs, bound
         // read-only, and nothing else of their folder: not the key that sits beside them.
-        #expect(check.stdout.contains(#/list the folder around the app \(.*se-sandbox-subroot-[0-9]+\) +VISIBLE: sub.sig, sub.toml, sub.trusted\n/#), "\(check.stdout)\(check.stderr)")
+        #expect(
+            check.stdout.contains(#/list the folder around the app \(.*se-sandbox-subroot-[0-9]+\) +VISIBLE: sub.sig, sub.toml, sub.trusted\n/#),
+            "\(check.stdout)\(check.stderr)")
         #expect(!check.stdout.contains("signer.key"))
         #expect(check.stdout.contains("ok   write into the application root              refused: Read-only file system"))
     }
@@ -207,7 +216,8 @@ private final class Printed: @unchecked Sendable {
         let (app, signer) = try preparedApp("sigterm")
         defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
         let log = app.folder + "/../launcher.log"
-        let launcher = try startLauncher(["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--api-port", "0", "--ingress-port", "0"], log: log)
+        let launcher = try startLauncher(
+            ["run", app.manifest.path, "--signer", signer, "--backend", "sandbox", "--api-port", "0", "--ingress-port", "0"], log: log)
         let printed = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         #expect(try await eventually(within: 60) { printed().contains("running http_ingress") }, "\(printed())")
         launcher.signal(SIGTERM)
@@ -224,7 +234,8 @@ private final class Printed: @unchecked Sendable {
             let (app, signer) = try preparedApp("sigkill-\(backend)", manifestTail: "\n[node]\nbackend = \"\(backend)\"\n")
             defer { try? FileManager.default.removeItem(atPath: (app.folder as NSString).deletingLastPathComponent) }
             let log = app.folder + "/../launcher.log"
-            let launcher = try startLauncher(["run", app.manifest.path, "--signer", signer, "--backend", backend, "--api-port", "0", "--ingress-port", "0"], log: log)
+            let launcher = try startLauncher(
+                ["run", app.manifest.path, "--signer", signer, "--backend", backend, "--api-port", "0", "--ingress-port", "0"], log: log)
             let printed = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
             #expect(try await eventually(within: 60) { printed().contains("running http_ingress") }, "\(printed())")
             let agents = processes(containing: "--launcher-pid \(launcher.pid)")
@@ -233,8 +244,9 @@ private final class Printed: @unchecked Sendable {
             #expect(!runtimes.isEmpty, "\(backend): runtime not found")
             launcher.signal(SIGKILL)
             launcher.wait()
-            #expect(try await eventually(within: 10) { (agents + runtimes).allSatisfy { kill($0, 0) != 0 || isZombie($0) } },
-                    "\(backend): still running: \((agents + runtimes).filter { kill($0, 0) == 0 })")
+            #expect(
+                try await eventually(within: 10) { (agents + runtimes).allSatisfy { kill($0, 0) != 0 || isZombie($0) } },
+                "\(backend): still running: \((agents + runtimes).filter { kill($0, 0) == 0 })")
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The trusted runtime must not carry the untrusted agent's /proc readers: the module graph
 /// keeps them apart (HostAgent is linked only into the agent), and this checks the result in

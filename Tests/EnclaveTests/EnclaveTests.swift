@@ -1,7 +1,7 @@
 import Enclave
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct BackendChoiceTests {
     @Test func theManifestsFloorDecidesWhatMayRun() throws {
@@ -26,12 +26,15 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: base) }
         let logs = open(base + "/app/logs", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { close(logs) }
-        let plan = LaunchPlan(executable: "/usr/bin/true", arguments: ["--flag"], applicationRoot: base + "/app",
-                              writable: [WritablePath(descriptor: logs, path: base + "/app/logs")], agentFolder: base)
+        let plan = LaunchPlan(
+            executable: "/usr/bin/true", arguments: ["--flag"], applicationRoot: base + "/app",
+            writable: [WritablePath(descriptor: logs, path: base + "/app/logs")], agentFolder: base)
         let command = try SandboxBackend().command(for: plan)
         let text = command.arguments.joined(separator: " ")
-        for expected in ["--cap-drop ALL", "--clearenv", "--unshare-pid", "--unshare-user", "--setenv PATH /usr/bin:/bin",
-                         "--ro-bind \(base)/app \(base)/app", "--bind-fd \(logs) \(base)/app/logs", "--chdir \(base)/app -- /usr/bin/true --flag"] {
+        for expected in [
+            "--cap-drop ALL", "--clearenv", "--unshare-pid", "--unshare-user", "--setenv PATH /usr/bin:/bin",
+            "--ro-bind \(base)/app \(base)/app", "--bind-fd \(logs) \(base)/app/logs", "--chdir \(base)/app -- /usr/bin/true --flag",
+        ] {
             #expect(text.contains(expected), "missing \(expected)")
         }
         #expect(!text.contains("--bind \(base)/app "), "the root must not be writable")

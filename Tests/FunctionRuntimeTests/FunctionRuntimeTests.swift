@@ -1,11 +1,12 @@
 import Foundation
 import Manifest
 import MetricsTestKit
-import Testing
-import WAT
 import Shield
 import TestSupport
+import Testing
 import TrustedFiles
+import WAT
+
 @testable import FunctionRuntime
 
 private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
@@ -52,20 +53,21 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
             try instance.cast(from: id, payload: Array(message.utf8))
         }
         try instance.stop()
-        let expected: [Effect] = [
-            .log(level: .info, target: "init", message: "k=v"),
-            .cast(to: "out", payload: text("hello")),
-            .cast(to: "self", payload: text("to-myself")),
-            .call(to: "out", payload: text("question"), reply: .noReply),
-            .log(level: .warn, target: "function", message: "no reply"),
-            .call(to: "self", payload: text("raw-question"), reply: .noReply),
-            .log(level: .info, target: "function", message: "raw no reply"),
-            .delayedCast(to: "out", payload: text("later"), delayMilliseconds: 1500),
-            .cast(to: "self", payload: text("again")),
-        ] + LogLevel.allCases.map { .log(level: $0, target: "levels", message: "x") } + [
-            .cast(to: "echo", payload: Array("\u{00}\u{FF}binary".utf8)),
-            .log(level: .info, target: "function", message: "stopping"),
-        ]
+        let expected: [Effect] =
+            [
+                .log(level: .info, target: "init", message: "k=v"),
+                .cast(to: "out", payload: text("hello")),
+                .cast(to: "self", payload: text("to-myself")),
+                .call(to: "out", payload: text("question"), reply: .noReply),
+                .log(level: .warn, target: "function", message: "no reply"),
+                .call(to: "self", payload: text("raw-question"), reply: .noReply),
+                .log(level: .info, target: "function", message: "raw no reply"),
+                .delayedCast(to: "out", payload: text("later"), delayMilliseconds: 1500),
+                .cast(to: "self", payload: text("again")),
+            ] + LogLevel.allCases.map { .log(level: $0, target: "levels", message: "x") } + [
+                .cast(to: "echo", payload: Array("\u{00}\u{FF}binary".utf8)),
+                .log(level: .info, target: "function", message: "stopping"),
+            ]
         #expect(router.effects == expected)
     }
 
@@ -75,7 +77,10 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         let caller = InstanceID(node: UUID())
         #expect(try responder.call(from: caller, payload: text("ping")) == .reply(text("pong")))
         #expect(try responder.call(from: caller, payload: text("quiet")) == .noReply)
-        guard case .error? = try? responder.call(from: caller, payload: text("fail")) else { Issue.record("no error reply"); return }
+        guard case .error? = try? responder.call(from: caller, payload: text("fail")) else {
+            Issue.record("no error reply")
+            return
+        }
         let binary: [UInt8] = [0, 255, 1, 254]
         #expect(try responder.call(from: caller, payload: binary) == .reply(binary))
     }
@@ -109,13 +114,19 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         let stopping = FunctionRuntime(limits: limits, preparedPerModule: 0)
         let fragile = try stopping.start(code, function: "counter", router: RecordingRouter())
         #expect(throws: FunctionError.self) { try fragile.cast(from: fragile.id, payload: text("crash")) }
-        guard case .failed(let reason) = fragile.state else { Issue.record("not failed"); return }
+        guard case .failed(let reason) = fragile.state else {
+            Issue.record("not failed")
+            return
+        }
         #expect(reason.contains("trapped in handle_cast_asm"))
         do {
             try fragile.cast(from: fragile.id, payload: [])
             Issue.record("a failed instance took an event")
         } catch {
-            guard case .notRunning = error else { Issue.record("\(error)"); return }
+            guard case .notRunning = error else {
+                Issue.record("\(error)")
+                return
+            }
         }
     }
 
@@ -133,11 +144,12 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         try probe.cast(from: probe.id, payload: text("41"))
         try probe.cast(from: probe.id, payload: text("-7"))
         try probe.cast(from: probe.id, payload: text("forty"))
-        #expect(recording.effects == [
-            .cast(to: "plus", payload: text("42")), .cast(to: "twice", payload: text("82")),
-            .cast(to: "plus", payload: text("-6")), .cast(to: "twice", payload: text("-14")),
-            .log(level: .error, target: "function", message: "not an integer"),
-        ])
+        #expect(
+            recording.effects == [
+                .cast(to: "plus", payload: text("42")), .cast(to: "twice", payload: text("82")),
+                .cast(to: "plus", payload: text("-6")), .cast(to: "twice", payload: text("-14")),
+                .log(level: .error, target: "function", message: "not an integer"),
+            ])
         for value in ["1", "2", "3"] { try splitter.cast(from: splitter.id, payload: text(value)) }
         router.waitUntilIdle()
         #expect(try plus.call(from: plus.id, payload: []) == .reply(text("3")))
@@ -167,33 +179,51 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
         var limits = FunctionLimits()
         limits.fuel = 2_000_000
         let error = try failure("loop", limits: limits)
-        guard case .outOfFuel(function: "hostile", _, handler: "handle_cast_asm", fuel: 2_000_000)? = error else { Issue.record("\(String(describing: error))"); return }
+        guard case .outOfFuel(function: "hostile", _, handler: "handle_cast_asm", fuel: 2_000_000)? = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
         #expect(error!.description.contains("ran out of fuel"))
     }
 
     @Test func memoryGrowthStopsAtTheLimit() throws {
         var limits = FunctionLimits()
         limits.memoryBytes = 4 << 20
-        guard case .memoryLimit(_, _, limit: 4 << 20)? = try failure("grow", limits: limits) else { Issue.record("grow not limited"); return }
+        guard case .memoryLimit(_, _, limit: 4 << 20)? = try failure("grow", limits: limits) else {
+            Issue.record("grow not limited")
+            return
+        }
     }
 
     @Test func trapsAndDeepRecursionAreReported() throws {
-        guard case .trap(_, _, _, let reason)? = try failure("trap") else { Issue.record("trap"); return }
+        guard case .trap(_, _, _, let reason)? = try failure("trap") else {
+            Issue.record("trap")
+            return
+        }
         #expect(reason.contains("unreachable"))
         // C recursion exhausts the shadow stack in linear memory or the interpreter's call
         // stack, whichever comes first; either is a trap, never a host crash.
-        guard case .trap(_, _, _, let overflow)? = try failure("recurse") else { Issue.record("recurse"); return }
+        guard case .trap(_, _, _, let overflow)? = try failure("recurse") else {
+            Issue.record("recurse")
+            return
+        }
         #expect(overflow.contains("call stack exhausted") || overflow.contains("out of bounds memory access"))
     }
 
     @Test(arguments: ["cast", "cast-payload", "cast_raw", "call", "call_raw", "log", "slf", "delayed", "sync", "overflow"])
     func badPointersToImportsAreGuestFaults(_ request: String) throws {
-        guard case .guestFault(_, _, _, let reason)? = try failure(request) else { Issue.record("\(request) not caught"); return }
+        guard case .guestFault(_, _, _, let reason)? = try failure(request) else {
+            Issue.record("\(request) not caught")
+            return
+        }
         #expect(reason.contains("outside the function's") || reason.contains("exceeds limits.payload"), "\(reason)")
     }
 
     @Test func hugePayloadsAreRefusedBothWays() throws {
-        guard case .guestFault(_, _, _, let reason)? = try failure("huge") else { Issue.record("huge not caught"); return }
+        guard case .guestFault(_, _, _, let reason)? = try failure("huge") else {
+            Issue.record("huge not caught")
+            return
+        }
         #expect(reason.contains("exceeds limits.payload"))
         let runtime = FunctionRuntime(preparedPerModule: 0)
         let good = try bystander(runtime)
@@ -208,22 +238,28 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
     }
 
     @Test func missingExportsAreBadCodeNamingThem() throws {
-        let wasm = try wat2wasm("""
-        (module (memory (export "memory") 1)
-          (func (export "edgeless_mem_alloc") (param i32) (result i32) i32.const 0)
-          (func (export "handle_init_asm") (param i32 i32 i32 i32)))
-        """)
+        let wasm = try wat2wasm(
+            """
+            (module (memory (export "memory") 1)
+              (func (export "edgeless_mem_alloc") (param i32) (result i32) i32.const 0)
+              (func (export "handle_init_asm") (param i32 i32 i32 i32)))
+            """)
         let runtime = FunctionRuntime()
         do {
             _ = try runtime.start(FunctionCode(name: "partial.wasm", bytes: wasm), function: "partial", router: RecordingRouter())
             Issue.record("accepted")
         } catch {
-            guard case let .badCode(function, problems) = error else { Issue.record("\(error)"); return }
+            guard case let .badCode(function, problems) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(function == "partial.wasm")
             #expect(problems.contains("missing export \"handle_cast_asm\""))
             #expect(problems.contains("missing export \"edgeless_mem_free\""))
         }
-        #expect(throws: FunctionError.self) { _ = try runtime.start(FunctionCode(name: "junk", bytes: text("not wasm")), function: "junk", router: RecordingRouter()) }
+        #expect(throws: FunctionError.self) {
+            _ = try runtime.start(FunctionCode(name: "junk", bytes: text("not wasm")), function: "junk", router: RecordingRouter())
+        }
     }
 
     @Test func callCyclesAndDepthAreRefused() throws {
@@ -244,15 +280,17 @@ private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
 @Suite struct TrustedCodeTests {
     @Test func codeLoadsFromTheSignedTableAndOnlyIfIntact() throws {
         let built = try TestFunctions.code("responder")
-        let app = try TemporaryApp(["README": "x"], manifest: """
-        [app]
-        name = "fn"
-        version = "1"
-        [trusted]
-        files = ["functions/"]
-        [allowed]
-        files = ["scratch/"]
-        """)
+        let app = try TemporaryApp(
+            ["README": "x"],
+            manifest: """
+                [app]
+                name = "fn"
+                version = "1"
+                [trusted]
+                files = ["functions/"]
+                [allowed]
+                files = ["scratch/"]
+                """)
         try app.write("functions/responder.wasm", bytes: built.bytes)
         try app.write("scratch/other.wasm", bytes: built.bytes)
         let (key, _) = try app.sign()

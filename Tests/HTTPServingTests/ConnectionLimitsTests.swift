@@ -52,7 +52,10 @@ private final class RawClient {
         // One header byte every 100 ms would keep an idle timer alive forever.
         for step in 1...40 {
             slow.send("X")
-            if slow.receive(within: 0.1).closed { closedAfter = step; break }
+            if slow.receive(within: 0.1).closed {
+                closedAfter = step
+                break
+            }
         }
         let honest = try RawClient(port: server.port)
         honest.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -21,8 +21,9 @@ struct ProcParserTests {
         let memory = ProcParsers.memory(info)
         #expect(memory.used == (8_000_000 - 1_000_000 - 200_000 - 3_000_000 - 300_000) * 1024)
         #expect(memory.available == 5_000_000 * 1024)
-        #expect(ProcParsers.memory(ProcParsers.meminfo("MemTotal: 10 kB\nMemFree: 5 kB\n")).used == nil,
-                "used is omitted when Buffers/Cached are missing, not guessed")
+        #expect(
+            ProcParsers.memory(ProcParsers.meminfo("MemTotal: 10 kB\nMemFree: 5 kB\n")).used == nil,
+            "used is omitted when Buffers/Cached are missing, not guessed")
     }
 
     @Test func loadavgAndGarbage() {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NIOConcurrencyHelpers
+import Testing
 
 @testable import HostBridge
 @testable import HostProtocol
@@ -180,10 +180,12 @@ struct HostileAgentTests {
 
     @Test func freeAboveTotalIsUnknownAndTheRestStands() throws {
         let agent = try HostileAgent("free-total") { request, _, connection in
-            connection.answer(request, json: """
-                {"memory_total_bytes": \(8 * gib), "memory_free_bytes": \(9 * gib),
-                 "memory_available_bytes": \(4 * gib), "memory_used_bytes": \(3 * gib), "load_1": 0.5}
-                """)
+            connection.answer(
+                request,
+                json: """
+                    {"memory_total_bytes": \(8 * gib), "memory_free_bytes": \(9 * gib),
+                     "memory_available_bytes": \(4 * gib), "memory_used_bytes": \(3 * gib), "load_1": 0.5}
+                    """)
             return .keepOpen
         }
         defer { agent.stop() }
@@ -202,9 +204,11 @@ struct HostileAgentTests {
 
     @Test func usedPlusFreeAboveTotalMakesBothUnknown() throws {
         let agent = try HostileAgent("sum") { request, _, connection in
-            connection.answer(request, json: """
-                {"memory_total_bytes": \(8 * gib), "memory_free_bytes": \(5 * gib), "memory_used_bytes": \(5 * gib)}
-                """)
+            connection.answer(
+                request,
+                json: """
+                    {"memory_total_bytes": \(8 * gib), "memory_free_bytes": \(5 * gib), "memory_used_bytes": \(5 * gib)}
+                    """)
             return .keepOpen
         }
         defer { agent.stop() }
@@ -253,7 +257,8 @@ struct HostileAgentTests {
 
     @Test func countersThatGoBackwardsAreUnknown() throws {
         let agent = try HostileAgent("backwards") { request, index, connection in
-            let json = index == 0
+            let json =
+                index == 0
                 ? #"{"network_rx_bytes": 1000, "network_tx_bytes": 500, "disk_reads_completed": 10, "disk_writes_completed": 10, "process_cpu_seconds": 5.0}"#
                 : #"{"network_rx_bytes": 10, "network_tx_bytes": 600, "disk_reads_completed": 10, "disk_writes_completed": 9, "process_cpu_seconds": 4.5}"#
             connection.answer(request, json: json)

@@ -1,6 +1,6 @@
 import Foundation
-import NIOConcurrencyHelpers
 import Logging
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 

@@ -37,10 +37,10 @@ struct WireTests {
 
     @Test func oneBadFieldDoesNotBlankTheOthers() throws {
         let json = #"""
-        {"load_1": "nan", "load_5": true, "load_15": 0.75, "memory_total_bytes": 4096,
-         "network_rx_bytes": -3, "network_tx_bytes": 1.5, "disk_free_bytes": {"a": 1},
-         "disk_total_bytes": [1], "memory_free_bytes": null, "unknown_future_field": 1}
-        """#
+            {"load_1": "nan", "load_5": true, "load_15": 0.75, "memory_total_bytes": 4096,
+             "network_rx_bytes": -3, "network_tx_bytes": 1.5, "disk_free_bytes": {"a": 1},
+             "disk_total_bytes": [1], "memory_free_bytes": null, "unknown_future_field": 1}
+            """#
         let report = try WireJSON.decode(HealthReport.self, from: Array(json.utf8))
         #expect(report.load1 == .invalid(found: "string \"nan\""))
         #expect(report.load5 == .invalid(found: "boolean true"))
@@ -68,15 +68,20 @@ struct WireTests {
 
     @Test func unknownReasonsReadAsOperatorMessages() {
         let gib: UInt64 = 1 << 30
-        #expect(UnknownReason.exceedsTotal(value: 9 * gib, total: 8 * gib, totalField: .memoryTotalBytes)
-            .describe(for: .memoryFreeBytes) == "9 GiB > memory total 8 GiB")
-        #expect(UnknownReason.outOfRange(value: -1, allowed: 0...1_000_000).describe(for: .load1)
-            == "-1 is below the plausible minimum 0")
-        #expect(UnknownReason.wrongType(expected: "number", found: "string \"nan\"").describe(for: .load5)
-            == "is string \"nan\", expected a number")
-        #expect(UnknownReason.wentBackwards(previous: 1000, now: 10).describe(for: .networkRxBytes)
-            == "went backwards from 1000 B to 10 B")
-        #expect(UnknownReason.notPrintable(scalar: 0x1b, offset: 4).describe(for: .hostname)
-            == "has control character U+001B at position 4")
+        #expect(
+            UnknownReason.exceedsTotal(value: 9 * gib, total: 8 * gib, totalField: .memoryTotalBytes)
+                .describe(for: .memoryFreeBytes) == "9 GiB > memory total 8 GiB")
+        #expect(
+            UnknownReason.outOfRange(value: -1, allowed: 0...1_000_000).describe(for: .load1)
+                == "-1 is below the plausible minimum 0")
+        #expect(
+            UnknownReason.wrongType(expected: "number", found: "string \"nan\"").describe(for: .load5)
+                == "is string \"nan\", expected a number")
+        #expect(
+            UnknownReason.wentBackwards(previous: 1000, now: 10).describe(for: .networkRxBytes)
+                == "went backwards from 1000 B to 10 B")
+        #expect(
+            UnknownReason.notPrintable(scalar: 0x1b, offset: 4).describe(for: .hostname)
+                == "has control character U+001B at position 4")
     }
 }

@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 
 private func select(_ app: TemporaryApp, _ trusted: [String], exclude: [String] = [], allowed: [String] = []) throws -> FileSelection {
-    FileSelection(root: app.root,
-                  include: try trusted.enumerated().map { try PathPattern($1, key: "trusted.files[\($0)]") },
-                  exclude: try exclude.enumerated().map { try PathPattern($1, key: "trusted.exclude[\($0)]") },
-                  allowed: try allowed.enumerated().map { try PathPattern($1, key: "allowed.files[\($0)]") })
+    FileSelection(
+        root: app.root,
+        include: try trusted.enumerated().map { try PathPattern($1, key: "trusted.files[\($0)]") },
+        exclude: try exclude.enumerated().map { try PathPattern($1, key: "trusted.exclude[\($0)]") },
+        allowed: try allowed.enumerated().map { try PathPattern($1, key: "allowed.files[\($0)]") })
 }
 
 @Suite struct FileSelectionTests {

@@ -1,5 +1,6 @@
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 
 private func parse(_ text: String, at path: String = "/apps/demo/demo.toml") throws(ManifestError) -> Manifest {
@@ -16,16 +17,16 @@ private func error(of text: String) -> String {
 }
 
 private let minimal = """
-[app]
-name = "demo"
-version = "1.0"
+    [app]
+    name = "demo"
+    version = "1.0"
 
-[trusted]
-files = ["bin/", "data/*.json", "README.txt"]
+    [trusted]
+    files = ["bin/", "data/*.json", "README.txt"]
 
-[allowed]
-files = ["logs/"]
-"""
+    [allowed]
+    files = ["logs/"]
+    """
 
 @Suite struct ManifestParsingTests {
     @Test func minimalManifestIsAcceptedAsWritten() throws {
@@ -44,37 +45,38 @@ files = ["logs/"]
     }
 
     @Test func everyDocumentedKeyIsRead() throws {
-        let manifest = try parse("""
-        [app]
-        name = "full"
-        version = "2.1"
-        description = "all keys"
-        root = "../app-root"
+        let manifest = try parse(
+            """
+            [app]
+            name = "full"
+            version = "2.1"
+            description = "all keys"
+            root = "../app-root"
 
-        [trusted]
-        files = ["code/", "**/*.wasm"]
-        exclude = ["code/cache/"]
-        chunk_size = "16 KiB"
+            [trusted]
+            files = ["code/", "**/*.wasm"]
+            exclude = ["code/cache/"]
+            chunk_size = "16 KiB"
 
-        [allowed]
-        files = ["logs/", "tmp/scratch.bin"]
+            [allowed]
+            files = ["logs/", "tmp/scratch.bin"]
 
-        [workflow]
-        file = "workflow.json"
+            [workflow]
+            file = "workflow.json"
 
-        [limits]
-        fuel = 1000
-        memory = "32 MiB"
-        timeout_ms = 250
-        payload = 4096
-        call_depth = 4
-        on_failure = "stop"
+            [limits]
+            fuel = 1000
+            memory = "32 MiB"
+            timeout_ms = 250
+            payload = 4096
+            call_depth = 4
+            on_failure = "stop"
 
-        [node]
-        listen = "127.0.0.1:9000"
-        backend = "direct"
-        chunk_cache = "8 MiB"
-        """)
+            [node]
+            listen = "127.0.0.1:9000"
+            backend = "direct"
+            chunk_cache = "8 MiB"
+            """)
         #expect(manifest.root == "/apps/app-root")
         #expect(manifest.app.description == "all keys")
         #expect(manifest.trusted.exclude.map(\.text) == ["code/cache/"])
@@ -100,12 +102,15 @@ files = ["logs/"]
     }
 
     @Test func wrongTypesNameTheKeyAndBothTypes() {
-        #expect(error(of: minimal.replacingOccurrences(of: "name = \"demo\"", with: "name = 7"))
-            == "/apps/demo/demo.toml: key \"app.name\" must be a string, found an integer")
-        #expect(error(of: minimal.replacingOccurrences(of: "files = [\"logs/\"]", with: "files = \"logs/\""))
-            .contains("key \"allowed.files\" must be an array of path strings, found a string"))
-        #expect(error(of: minimal.replacingOccurrences(of: "\"README.txt\"]", with: "3]"))
-            .contains("key \"trusted.files[2]\" must be a path string, found an integer"))
+        #expect(
+            error(of: minimal.replacingOccurrences(of: "name = \"demo\"", with: "name = 7"))
+                == "/apps/demo/demo.toml: key \"app.name\" must be a string, found an integer")
+        #expect(
+            error(of: minimal.replacingOccurrences(of: "files = [\"logs/\"]", with: "files = \"logs/\""))
+                .contains("key \"allowed.files\" must be an array of path strings, found a string"))
+        #expect(
+            error(of: minimal.replacingOccurrences(of: "\"README.txt\"]", with: "3]"))
+                .contains("key \"trusted.files[2]\" must be a path string, found an integer"))
         #expect(error(of: minimal + "\n[limits]\nfuel = \"lots\"\n").contains("\"limits.fuel\" must be an integer, found a string"))
         #expect(error(of: minimal + "\n[node]\nchunk_cache = true\n").contains("\"node.chunk_cache\" must be a size"))
         #expect(error(of: "app = 3\n").contains("\"app\" must be a table"))
@@ -115,10 +120,12 @@ files = ["logs/"]
         #expect(error(of: "[trusted]\nfiles = [\"a\"]\n").contains("required key \"app\" is missing"))
         #expect(error(of: "[app]\nname = \"x\"\n[trusted]\nfiles = [\"a\"]\n").contains("required key \"app.version\" is missing"))
         #expect(error(of: "[app]\nname = \" \"\nversion = \"1\"\n[trusted]\nfiles = [\"a\"]\n").contains("\"app.name\" must not be empty"))
-        #expect(error(of: minimal.replacingOccurrences(of: "[allowed]", with: "chunk_size = 1000\n[allowed]"))
-            .contains("\"trusted.chunk_size\" must be a power of two"))
-        #expect(error(of: minimal.replacingOccurrences(of: "[allowed]", with: "chunk_size = \"big\"\n[allowed]"))
-            .contains("is not a size: \"big\""))
+        #expect(
+            error(of: minimal.replacingOccurrences(of: "[allowed]", with: "chunk_size = 1000\n[allowed]"))
+                .contains("\"trusted.chunk_size\" must be a power of two"))
+        #expect(
+            error(of: minimal.replacingOccurrences(of: "[allowed]", with: "chunk_size = \"big\"\n[allowed]"))
+                .contains("is not a size: \"big\""))
         #expect(error(of: minimal + "\n[node]\nbackend = \"sgx\"\n").contains("must be \"sandbox\" or \"direct\""))
         #expect(error(of: minimal + "\n[limits]\ncall_depth = 0\n").contains("must be greater than zero"))
         #expect(error(of: minimal + "\n[limits]\non_failure = \"retry\"\n").contains("must be \"stop\" or \"restart\""))
@@ -141,7 +148,9 @@ files = ["logs/"]
     }
 
     @Test func headersTheParserCannotTakeAreRefusedBeforeIt() {
-        #expect(error(of: "[app]\nname = \"x\"\n[;]\n") == "/apps/demo/demo.toml:3:1: TOML syntax error: a table header must start with a key (a bare key or a quoted one)")
+        #expect(
+            error(of: "[app]\nname = \"x\"\n[;]\n")
+                == "/apps/demo/demo.toml:3:1: TOML syntax error: a table header must start with a key (a bare key or a quoted one)")
         #expect(error(of: "  [[ ;]]\n").hasPrefix("/apps/demo/demo.toml:1:3:"))
         #expect(error(of: "a = [}]\n") == "/apps/demo/demo.toml:1:6: TOML syntax error: an array must be closed by ], not }")
         #expect(error(of: "a = [1,\n # c\n }\n").hasPrefix("/apps/demo/demo.toml:3:2:"))

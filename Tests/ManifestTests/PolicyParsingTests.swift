@@ -1,16 +1,17 @@
 import Testing
+
 @testable import Manifest
 
 private let app = """
-[app]
-name = "demo"
-version = "1.0"
-[trusted]
-files = ["bin/"]
-[allowed]
-files = ["logs/"]
+    [app]
+    name = "demo"
+    version = "1.0"
+    [trusted]
+    files = ["bin/"]
+    [allowed]
+    files = ["logs/"]
 
-"""
+    """
 
 private func policy(_ text: String) throws(ManifestError) -> Manifest {
     try Manifest(bytes: Array((app + text).utf8), path: "/apps/demo/demo.toml")
@@ -37,18 +38,19 @@ private func error(of text: String) -> String {
     }
 
     @Test func everyPolicyKeyIsReadAndItsLineKnown() throws {
-        let manifest = try policy("""
-        [policy.http-egress]
-        hosts = ["api.example.com", "*.cdn.example.com:8443", "10.0.0.1:8000-8099", "[::1]:*"]
-        schemes = ["http", "https"]
-        [policy.redis]
-        endpoints = ["127.0.0.1", "cache.internal:7000"]
-        [policy.file-log]
-        paths = ["logs/app-*.log"]
-        [policy.http-ingress]
-        hosts = ["shop.example.com", "*.shop.example.com"]
-        paths = ["/api/"]
-        """)
+        let manifest = try policy(
+            """
+            [policy.http-egress]
+            hosts = ["api.example.com", "*.cdn.example.com:8443", "10.0.0.1:8000-8099", "[::1]:*"]
+            schemes = ["http", "https"]
+            [policy.redis]
+            endpoints = ["127.0.0.1", "cache.internal:7000"]
+            [policy.file-log]
+            paths = ["logs/app-*.log"]
+            [policy.http-ingress]
+            hosts = ["shop.example.com", "*.shop.example.com"]
+            paths = ["/api/"]
+            """)
         let egress = manifest.policy.httpEgress
         #expect(egress.hosts.map(\.text) == ["api.example.com", "*.cdn.example.com:8443", "10.0.0.1:8000-8099", "[::1]:*"])
         #expect(egress.hosts[0].allows(host: "api.example.com", port: 443, defaultPort: 443))
@@ -72,11 +74,15 @@ private func error(of text: String) -> String {
     }
 
     @Test func badEntriesNameTheKeyAndIndex() {
-        #expect(error(of: "[policy.http-egress]\nhosts = [\"ok.example\", \"bad host\"]\n")
-            == "/apps/demo/demo.toml: key \"policy.http-egress.hosts[1]\" \"bad host\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6]; ports 1-65535)")
+        #expect(
+            error(of: "[policy.http-egress]\nhosts = [\"ok.example\", \"bad host\"]\n")
+                == "/apps/demo/demo.toml: key \"policy.http-egress.hosts[1]\" \"bad host\" is not HOST, HOST:PORT, HOST:LOW-HIGH or HOST:* (HOST: a name, *.SUFFIX, an IPv4 address or [IPv6]; ports 1-65535)"
+        )
         #expect(error(of: "[policy.http-egress]\nhosts = [\"a.example:99999\"]\n").contains("key \"policy.http-egress.hosts[0]\""))
         #expect(error(of: "[policy.http-egress]\nhosts = [\"*\"]\n").contains("key \"policy.http-egress.hosts[0]\""), "egress to any host is not a policy")
-        #expect(error(of: "[policy.http-egress]\nschemes = [\"ftp\"]\n").contains("key \"policy.http-egress.schemes[0]\" must be \"http\" or \"https\", got \"ftp\""))
+        #expect(
+            error(of: "[policy.http-egress]\nschemes = [\"ftp\"]\n").contains(
+                "key \"policy.http-egress.schemes[0]\" must be \"http\" or \"https\", got \"ftp\""))
         #expect(error(of: "[policy.redis]\nendpoints = \"127.0.0.1\"\n").contains("policy.redis.endpoints"))
         #expect(error(of: "[policy.http-ingress]\npaths = [\"api\"]\n").contains("key \"policy.http-ingress.paths[0]\" \"api\" must start with /"))
         #expect(error(of: "[policy.http-ingress]\nhosts = [\"shop.example:80\"]\n").contains("key \"policy.http-ingress.hosts[0]\""))

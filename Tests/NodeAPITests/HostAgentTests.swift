@@ -1,12 +1,12 @@
 import Examples
 import Foundation
-import HostBridge
 import HTTPServing
+import HostBridge
 import Logging
 import Node
 import NodeAPI
-import Testing
 import TestSupport
+import Testing
 
 /// A host agent process reading a /proc the test writes: it can be made to lie.
 private final class FakeHostAgent: @unchecked Sendable {
@@ -49,10 +49,12 @@ private let honestMemory = "MemTotal: 8000000 kB\nMemFree: 2000000 kB\nMemAvaila
 private func nodeWithAgent(_ agent: FakeHostAgent, lines: Lines) async throws -> (AnyObject, NodeAPI) {
     let metrics = NodeMetrics()
     let (app, node) = try signedApp(workflows: ["chain": chain], metrics: metrics.factory)
-    let client = HostInfoClient(configuration: .init(socketPath: agent.socket, requestTimeout: .milliseconds(500), cacheInterval: .zero),
-                                logger: Logger(label: "agent", factory: { _ in LineHandler(lines: lines) }))
-    let api = try await NodeAPI.start(node: node, metrics: metrics, hostInfo: client, backend: "direct", port: 0,
-                                      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let client = HostInfoClient(
+        configuration: .init(socketPath: agent.socket, requestTimeout: .milliseconds(500), cacheInterval: .zero),
+        logger: Logger(label: "agent", factory: { _ in LineHandler(lines: lines) }))
+    let api = try await NodeAPI.start(
+        node: node, metrics: metrics, hostInfo: client, backend: "direct", port: 0,
+        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     _ = try node.start(workflowAt: "workflows/chain.json", id: "chain")
     return (app, api)
 }

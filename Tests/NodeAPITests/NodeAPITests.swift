@@ -5,8 +5,8 @@ import Logging
 import NIOHTTP1
 import Node
 import NodeAPI
-import Testing
 import TestSupport
+import Testing
 
 /// The chain workflow with code paths relative to the app root, as the API takes them.
 private let postedChain = chain.replacingOccurrences(of: "../functions/", with: "functions/")
@@ -14,8 +14,9 @@ private let postedChain = chain.replacingOccurrences(of: "../functions/", with: 
 private func startAPI(warnings: [String] = [], lines: Lines = Lines()) async throws -> (app: AnyObject, api: NodeAPI) {
     let metrics = NodeMetrics()
     let (app, node) = try signedApp(workflows: ["chain": chain], metrics: metrics.factory)
-    let api = try await NodeAPI.start(node: node, metrics: metrics, warnings: warnings, port: 0,
-                                      logger: Logger(label: "test", factory: { _ in LineHandler(lines: lines) }))
+    let api = try await NodeAPI.start(
+        node: node, metrics: metrics, warnings: warnings, port: 0,
+        logger: Logger(label: "test", factory: { _ in LineHandler(lines: lines) }))
     return (app, api)
 }
 
@@ -57,10 +58,12 @@ private func json(_ answer: HTTPAnswer) throws -> Any { try JSONSerialization.js
 
         let metrics = try await call(api, .GET, "/metrics")
         #expect(metrics.status == 200)
-        for line in [#"secure_executor_events_delivered_total{workflow="chain"} 1500"#,
-                     #"secure_executor_queue_depth{workflow="chain",target="sink"} 0.0"#,
-                     #"secure_executor_function_startup_count{phase="total"} 3"#,
-                     #"secure_executor_events_per_second{workflow="chain"}"#] {
+        for line in [
+            #"secure_executor_events_delivered_total{workflow="chain"} 1500"#,
+            #"secure_executor_queue_depth{workflow="chain",target="sink"} 0.0"#,
+            #"secure_executor_function_startup_count{phase="total"} 3"#,
+            #"secure_executor_events_per_second{workflow="chain"}"#,
+        ] {
             #expect(metrics.text.contains(line), "\(line) missing from /metrics")
         }
 
@@ -95,8 +98,10 @@ private func json(_ answer: HTTPAnswer) throws -> Any { try JSONSerialization.js
         defer { withExtendedLifetime(app) {} }
         #expect(try await unauthorizedCount(api) == "secure_executor_api_unauthorized_total 0")
 
-        for (method, path) in [(HTTPMethod.GET, "/health"), (.GET, "/metrics"), (.GET, "/workflows"), (.POST, "/workflows?id=chain"),
-                               (.DELETE, "/workflows/chain"), (.GET, "/instances"), (.GET, "/nothing")] {
+        for (method, path) in [
+            (HTTPMethod.GET, "/health"), (.GET, "/metrics"), (.GET, "/workflows"), (.POST, "/workflows?id=chain"),
+            (.DELETE, "/workflows/chain"), (.GET, "/instances"), (.GET, "/nothing"),
+        ] {
             let refused = try await HTTPCall.send(method, api.baseURL + path, body: Array(postedChain.utf8))
             #expect(refused.status == 401, "\(method) \(path) answered \(refused.status) without a token")
             #expect(refused.headers["www-authenticate"] == #"Bearer realm="secure-executor node API""#)

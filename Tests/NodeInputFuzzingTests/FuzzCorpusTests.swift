@@ -80,7 +80,10 @@ import Testing
         let frames = Dictionary(uniqueKeysWithValues: try Self.inputs(.frame))
         var decoder = FrameDecoder()
         decoder.feed(try #require(frames["health-answer"]).dropFirst())
-        guard case let .frame(frame) = decoder.next() else { Issue.record("health-answer is not a frame"); return }
+        guard case let .frame(frame) = decoder.next() else {
+            Issue.record("health-answer is not a frame")
+            return
+        }
         #expect(frame.kind == .healthAnswer)
         let report = try JSONDecoder().decode(HealthReport.self, from: Data(frame.payload))
         var baselines = CounterBaselines()

@@ -4,8 +4,9 @@ import HTTPServing
 import Logging
 import Manifest
 import NIOHTTP1
-import Testing
 import TestSupport
+import Testing
+
 @testable import Node
 
 private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -39,9 +40,9 @@ private func acceptsConnections(_ port: Int) -> Bool {
 
 /// A policy under which the tests' workflows may claim any route.
 private let anyRoute = """
-[policy.http-ingress]
-hosts = ["*"]
-"""
+    [policy.http-ingress]
+    hosts = ["*"]
+    """
 
 @Suite struct IngressTests {
     @Test func aRequestBecomesACallInEdgelessShapeAndTheReplyBecomesTheResponse() async throws {
@@ -106,8 +107,11 @@ hosts = ["*"]
     }
 
     @Test func routesAreChosenByPathPrefixAndHost() async throws {
-        let (app, node) = try signedApp(workflows: ["api": ingressWorkflow(host: "*", methods: "GET,POST", path: "/api/"),
-                                                    "any": ingressWorkflow(host: "*", methods: "GET")], policy: anyRoute)
+        let (app, node) = try signedApp(
+            workflows: [
+                "api": ingressWorkflow(host: "*", methods: "GET,POST", path: "/api/"),
+                "any": ingressWorkflow(host: "*", methods: "GET"),
+            ], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         let port = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: "workflows/any.json", id: "any")
@@ -129,8 +133,11 @@ hosts = ["*"]
     }
 
     @Test func ingressConfigurationMistakesNameTheResource() async throws {
-        let (app, node) = try signedApp(workflows: ["fetch": ingressWorkflow(methods: "FETCH"), "port": ingressWorkflow(host: "demo.test:80"),
-                                                    "path": ingressWorkflow(path: "api")], policy: anyRoute)
+        let (app, node) = try signedApp(
+            workflows: [
+                "fetch": ingressWorkflow(methods: "FETCH"), "port": ingressWorkflow(host: "demo.test:80"),
+                "path": ingressWorkflow(path: "api"),
+            ], policy: anyRoute)
         defer { withExtendedLifetime(app) {} }
         _ = try await node.listenForIngress(port: 0)
         #expect(refusal(node, "workflows/fetch.json") == "resource ingress: methods \"FETCH\" must list some of GET, HEAD, POST, PUT, DELETE, PATCH")
@@ -143,23 +150,28 @@ hosts = ["*"]
 
 @Suite struct EdgelessHTTPTests {
     @Test func theRequestEncoderWritesWhatJSONDecoderReadsBack() throws {
-        let tricky = EdgelessHTTPRequest(method: "Put", protocol: "HTTP", host: "h\u{e9}.test:80", path: "/a\"b\\c\u{1}?q=\u{2603}",
-                                         body: [0, 9, 10, 99, 100, 255], headers: ["x-a": "1\t2", "b": "\"quoted\""])
+        let tricky = EdgelessHTTPRequest(
+            method: "Put", protocol: "HTTP", host: "h\u{e9}.test:80", path: "/a\"b\\c\u{1}?q=\u{2603}",
+            body: [0, 9, 10, 99, 100, 255], headers: ["x-a": "1\t2", "b": "\"quoted\""])
         for request in [tricky, EdgelessHTTPRequest(method: "Get", host: "x", path: "/")] {
             #expect(try JSONDecoder().decode(EdgelessHTTPRequest.self, from: Data(request.json)) == request)
         }
-        #expect(String(decoding: EdgelessHTTPRequest(method: "Get", host: "x", path: "/p").json, as: UTF8.self)
+        #expect(
+            String(decoding: EdgelessHTTPRequest(method: "Get", host: "x", path: "/p").json, as: UTF8.self)
                 == #"{"method":"Get","protocol":"HTTP","host":"x","path":"/p","body":null,"headers":{}}"#)
     }
 }
 
 @Suite struct EgressTests {
     /// An egress resource under a policy that allows plain HTTP to `hosts` (any port).
-    private func makeEgress(_ name: String, _ configuration: [String: String] = [:], hosts: [String] = ["127.0.0.1:*"],
-                        maxResponseBytes: Int = 1 << 20) throws -> HTTPEgressResource {
-        try HTTPEgressResource(name: name, configuration: configuration,
-                               policy: Policy.HTTPEgress(hosts: hosts.compactMap(NetworkRule.init), schemes: ["http", "https"]),
-                               origin: "app.toml:3", maxResponseBytes: maxResponseBytes)
+    private func makeEgress(
+        _ name: String, _ configuration: [String: String] = [:], hosts: [String] = ["127.0.0.1:*"],
+        maxResponseBytes: Int = 1 << 20
+    ) throws -> HTTPEgressResource {
+        try HTTPEgressResource(
+            name: name, configuration: configuration,
+            policy: Policy.HTTPEgress(hosts: hosts.compactMap(NetworkRule.init), schemes: ["http", "https"]),
+            origin: "app.toml:3", maxResponseBytes: maxResponseBytes)
     }
 
     private func request(_ host: String, path: String = "/in", method: String = "Post", body: String = "hello") -> [UInt8] {
@@ -172,7 +184,10 @@ hosts = ["*"]
         let reply = await Task.detached { egress.call(payload: request(peer.address)) }.value
         await peer.stop()
 
-        guard case let .reply(bytes) = reply else { Issue.record("expected a reply, got \(reply)"); return }
+        guard case let .reply(bytes) = reply else {
+            Issue.record("expected a reply, got \(reply)")
+            return
+        }
         let response = try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(bytes))
         #expect(response.status == 200)
         #expect(response.body == Array("ok hello".utf8))
@@ -192,16 +207,21 @@ hosts = ["*"]
         let egress = try makeEgress("egress", ["timeout-ms": "200"])
         let limited = try makeEgress("limited", ["allowed-hosts": "example.org"], hosts: ["127.0.0.1:*", "example.org"])
         let replies = await Task.detached {
-            [egress.call(payload: request("127.0.0.1:\(slow.port)")),
-             egress.call(payload: request(closedAddress)),
-             limited.call(payload: request("127.0.0.1:9")),
-             egress.call(payload: Array("not json".utf8)),
-             egress.call(payload: request("127.0.0.1:9", method: "Fetch"))]
+            [
+                egress.call(payload: request("127.0.0.1:\(slow.port)")),
+                egress.call(payload: request(closedAddress)),
+                limited.call(payload: request("127.0.0.1:9")),
+                egress.call(payload: Array("not json".utf8)),
+                egress.call(payload: request("127.0.0.1:9", method: "Fetch")),
+            ]
         }.value
         await slow.stop()
 
         #expect(replies[0] == .error("http-egress egress: POST http://127.0.0.1:\(slow.port)/in timed out after 200 ms"))
-        guard case let .error(refused) = replies[1] else { Issue.record("expected an error, got \(replies[1])"); return }
+        guard case let .error(refused) = replies[1] else {
+            Issue.record("expected an error, got \(replies[1])")
+            return
+        }
         #expect(refused.hasPrefix("http-egress egress: POST http://\(closedAddress)/in failed:"))
         #expect(replies[2] == .error("http-egress limited: http://127.0.0.1:9/in is refused: 127.0.0.1:9 is not in allowed-hosts (example.org)"))
         #expect(replies[3] == .error("http-egress egress: the call is not an EDGELESS HTTP request: not JSON (8 bytes starting \"not json\")"))
@@ -212,18 +232,39 @@ hosts = ["*"]
         let peer = try await PeerServer.start(logger: quiet)
         let egress = try makeEgress("egress", hosts: ["allowed.example:*"])
         let replies = await Task.detached {
-            [egress.call(payload: request("allowed.example:1@\(peer.address)")),
-             egress.call(payload: request("allowed.example@\(peer.address)")),
-             egress.call(payload: request(peer.address)),
-             egress.call(payload: request("allowed.example%2F@127.0.0.1")),
-             egress.call(payload: request("allowed.example:99999999999999999999"))]
+            [
+                egress.call(payload: request("allowed.example:1@\(peer.address)")),
+                egress.call(payload: request("allowed.example@\(peer.address)")),
+                egress.call(payload: request(peer.address)),
+                egress.call(payload: request("allowed.example%2F@127.0.0.1")),
+                egress.call(payload: request("allowed.example:99999999999999999999")),
+            ]
         }.value
         await peer.stop()
-        #expect(replies[0] == .error("http-egress egress: http://allowed.example:1@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"))
-        #expect(replies[1] == .error("http-egress egress: http://allowed.example@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"))
-        #expect(replies[2] == .error("http-egress egress: http://\(peer.address)/in is refused: \(peer.address) is not in policy.http-egress.hosts (app.toml:3): allowed.example:*"))
-        guard case .error = replies[3] else { Issue.record("a percent-encoded host was accepted: \(replies[3])"); return }
-        #expect(replies[4] == .error("http-egress egress: url \"http://allowed.example:99999999999999999999/in\": port \"99999999999999999999\" is not a number from 1 to 65535"))
+        #expect(
+            replies[0]
+                == .error(
+                    "http-egress egress: http://allowed.example:1@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"
+                ))
+        #expect(
+            replies[1]
+                == .error(
+                    "http-egress egress: http://allowed.example@\(peer.address)/in is refused: it has userinfo (USER@ before the host), which would send the request to 127.0.0.1, not to the host it seems to name"
+                ))
+        #expect(
+            replies[2]
+                == .error(
+                    "http-egress egress: http://\(peer.address)/in is refused: \(peer.address) is not in policy.http-egress.hosts (app.toml:3): allowed.example:*"
+                ))
+        guard case .error = replies[3] else {
+            Issue.record("a percent-encoded host was accepted: \(replies[3])")
+            return
+        }
+        #expect(
+            replies[4]
+                == .error(
+                    "http-egress egress: url \"http://allowed.example:99999999999999999999/in\": port \"99999999999999999999\" is not a number from 1 to 65535")
+        )
         #expect(peer.requests.isEmpty, "a refused request reached the peer")
     }
 
@@ -236,7 +277,10 @@ hosts = ["*"]
         let reply = await Task.detached { egress.call(payload: request("127.0.0.1:\(redirecting.port)")) }.value
         await redirecting.stop()
         await peer.stop()
-        guard case let .reply(bytes) = reply else { Issue.record("expected the 302 as the reply, got \(reply)"); return }
+        guard case let .reply(bytes) = reply else {
+            Issue.record("expected the 302 as the reply, got \(reply)")
+            return
+        }
         let response = try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(bytes))
         #expect(response.status == 302)
         #expect(response.headers["location"] == "http://\(peer.address)/elsewhere")
@@ -283,7 +327,10 @@ extension EdgelessHTTPTests {
         ]
         for (text, reason) in refused {
             #expect(throws: Error.self, "\(text)") { try JSONDecoder().decode(EdgelessHTTPResponse.self, from: Data(text.utf8)) }
-            guard case let .failure(problem) = EdgelessResponseReader.read(Array(text.utf8)) else { Issue.record("accepted \(text)"); continue }
+            guard case let .failure(problem) = EdgelessResponseReader.read(Array(text.utf8)) else {
+                Issue.record("accepted \(text)")
+                continue
+            }
             #expect(problem.description == reason)
         }
     }
@@ -293,26 +340,37 @@ extension EdgelessHTTPTests {
 @Suite struct HostileReplyTests {
     @Test func deepNestingIsRefusedNotACrash() throws {
         let deepArrays = Array("{\"status\":200,\"x\":".utf8) + [UInt8](repeating: UInt8(ascii: "["), count: 1_000_000)
-        guard case let .failure(problem) = EdgelessResponseReader.read(deepArrays) else { Issue.record("accepted"); return }
+        guard case let .failure(problem) = EdgelessResponseReader.read(deepArrays) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(problem.description.contains("nested deeper than 64"))
         let deepObjects = Array("{\"status\":200,\"x\":".utf8) + Array(String(repeating: "{\"a\":", count: 100_000).utf8)
-        guard case .failure = EdgelessResponseReader.read(deepObjects) else { Issue.record("accepted"); return }
+        guard case .failure = EdgelessResponseReader.read(deepObjects) else {
+            Issue.record("accepted")
+            return
+        }
         let fine = Array("{\"status\":200,\"x\":[[[{\"a\":[1]}]]],\"body\":null}".utf8)
         #expect(try EdgelessResponseReader.read(fine).get().status == 200)
     }
 
     @Test func aReplyThatIsNotJSONCannotForgeALogLine() {
         let forged = Array("oops\n2026-12-03T00:00:00+0000 info secure-executor: [Node] workflow started\u{1b}[2J".utf8)
-        guard case let .failure(problem) = EdgelessResponseReader.read(forged) else { Issue.record("accepted"); return }
+        guard case let .failure(problem) = EdgelessResponseReader.read(forged) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(!problem.description.contains("\n") && !problem.description.contains("\u{1b}"))
         #expect(problem.description.hasPrefix("not JSON (\(forged.count) bytes starting \"oops\\n2026-12-03"))
     }
 
     @Test func framingHeadersAreDroppedAndForgedHeadersRefused() throws {
-        let reply = EdgelessHTTPResponse(status: 200, headers: ["Content-Length": "2", "connection": "keep-alive", "transfer-encoding": "chunked", "x-kept": "1"])
+        let reply = EdgelessHTTPResponse(
+            status: 200, headers: ["Content-Length": "2", "connection": "keep-alive", "transfer-encoding": "chunked", "x-kept": "1"])
         #expect(try reply.clientHeaders().get() == ["x-kept": "1"])
         guard case let .failure(problem) = EdgelessHTTPResponse(status: 200, headers: ["x-a": "1\r\nset-cookie: x"]).clientHeaders() else {
-            Issue.record("CR LF accepted"); return
+            Issue.record("CR LF accepted")
+            return
         }
         #expect(problem.description.contains("CR, LF or NUL"))
     }

@@ -1,11 +1,12 @@
+import Examples
 import Foundation
 import FunctionRuntime
 import Logging
 import Metrics
-import Testing
 import TestSupport
+import Testing
 import TrustedFiles
-import Examples
+
 @testable import Node
 
 func refusal(_ node: Node, _ path: String) -> String {
@@ -21,15 +22,16 @@ func refusal(_ node: Node, _ path: String) -> String {
     @Test func castsMadeWhileTheWorkflowStartsAreDelivered() throws {
         // The sink is listed after the caster, so it starts after the caster's init has cast.
         let workflow = """
-        { "functions": [ \(function("caster", code: "eager", outputs: ["out": "sink"])), \(function("sink", code: "sink")) ],
-          "resources": [], "annotations": {} }
-        """
+            { "functions": [ \(function("caster", code: "eager", outputs: ["out": "sink"])), \(function("sink", code: "sink")) ],
+              "resources": [], "annotations": {} }
+            """
         let (app, node) = try signedApp(workflows: ["eager": workflow])
         defer { withExtendedLifetime(app) {} }
         let running = try node.start(workflowAt: "workflows/eager.json")
         running.dataplane.drain()
         guard case let .reply(bytes) = try running.instances["sink"]!.call(from: running.instances["sink"]!.id, payload: []) else {
-            Issue.record("the sink did not answer"); return
+            Issue.record("the sink did not answer")
+            return
         }
         #expect(String(decoding: bytes, as: UTF8.self) == "2 0")
         #expect(running.dataplane.counts.undelivered == 0)
@@ -51,8 +53,10 @@ func refusal(_ node: Node, _ path: String) -> String {
 
     @Test func badWorkflowsAreRefusedWithReasons() throws {
         let (app, node) = try signedApp(workflows: [
-            "type": #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "CONTAINER", "version": "1", "code": "../functions/relay.wasm", "outputs": []}}]}"#,
-            "code": #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1", "code": "../functions/absent.wasm", "outputs": []}}]}"#,
+            "type":
+                #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "CONTAINER", "version": "1", "code": "../functions/relay.wasm", "outputs": []}}]}"#,
+            "code":
+                #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1", "code": "../functions/absent.wasm", "outputs": []}}]}"#,
             "mapping": "{ \"functions\": [ \(function("f", code: "relay", outputs: ["out": "nobody"])) ] }",
             "resource": #"{"resources": [{"name": "r", "class_type": "kafka", "configurations": {}}]}"#,
             "config": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"file": "x"}}]}"#,
@@ -72,11 +76,16 @@ func refusal(_ node: Node, _ path: String) -> String {
     }
 
     @Test func callCyclesThatCannotTerminateAreRefused() {
-        let workflow = try! Workflow.parse(Data("""
-        { "functions": [ \(function("a", code: "x", outputs: ["out": "b"])), \(function("b", code: "x", outputs: ["out": "a"])),
-                         \(function("c", code: "x", outputs: ["out": "a"])) ] }
-        """.utf8), source: "w")
-        #expect(WorkflowCheck.callCycles(workflow) { _ in true } == ["call cycle a → b → a: every function in it makes synchronous calls to the next, which cannot terminate"])
+        let workflow = try! Workflow.parse(
+            Data(
+                """
+                { "functions": [ \(function("a", code: "x", outputs: ["out": "b"])), \(function("b", code: "x", outputs: ["out": "a"])),
+                                 \(function("c", code: "x", outputs: ["out": "a"])) ] }
+                """.utf8), source: "w")
+        #expect(
+            WorkflowCheck.callCycles(workflow) { _ in true } == [
+                "call cycle a → b → a: every function in it makes synchronous calls to the next, which cannot terminate"
+            ])
         #expect(WorkflowCheck.callCycles(workflow) { $0 != "b" }.isEmpty)
     }
 
@@ -117,7 +126,8 @@ func refusal(_ node: Node, _ path: String) -> String {
 
     @Test func fileLogAppendsLinesToAnAllowedFile() throws {
         let (app, node) = try signedApp(workflows: [
-            "log": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/out.log", "add-timestamp": "true"}}], "functions": []}"#,
+            "log":
+                #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/out.log", "add-timestamp": "true"}}], "functions": []}"#,
             "escape": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"filename": "functions/relay.wasm"}}], "functions": []}"#,
         ])
         let workflow = try node.start(workflowAt: "workflows/log.json")
@@ -148,7 +158,10 @@ func refusal(_ node: Node, _ path: String) -> String {
     @Test func unreachableServerAndBadConfigurationAreNamed() throws {
         let closed = try RedisResource(name: "store", configuration: ["url": "redis://127.0.0.1:\(LocalRedis.freePort())/", "key": "k"])
         #expect(throws: NodeError.self) { try closed.cast(payload: Array("1".utf8)) }
-        guard case let .error(reason) = closed.call(payload: Array("1".utf8)) else { Issue.record("no error"); return }
+        guard case let .error(reason) = closed.call(payload: Array("1".utf8)) else {
+            Issue.record("no error")
+            return
+        }
         #expect(reason.contains("cannot connect to redis"))
         #expect(throws: NodeError.resource("r", "url \"http://x\" is not redis://HOST:PORT[/DB]")) {
             try RedisResource(name: "r", configuration: ["url": "http://x", "key": "k"])
@@ -181,8 +194,9 @@ private final class SlowResource: Resource, @unchecked Sendable {
 @Suite struct BackpressureTests {
     @Test func aFullQueueMakesSendersWaitAndKeepsOrder() {
         let slow = SlowResource(delay: 0.002)
-        let dataplane = Dataplane(workflow: "w", queueCapacity: 2, backpressureTimeout: .seconds(5),
-                                  logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let dataplane = Dataplane(
+            workflow: "w", queueCapacity: 2, backpressureTimeout: .seconds(5),
+            logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         dataplane.add("slow", endpoint: .resource(slow), outputs: [:])
         for index in 0..<50 { dataplane.inject(into: "slow", payload: Array(String(index).utf8)) }
         dataplane.drain()
@@ -192,8 +206,9 @@ private final class SlowResource: Resource, @unchecked Sendable {
 
     @Test func eventsThatCannotWaitAreCountedNotLost() {
         let slow = SlowResource(delay: 0.05)
-        let dataplane = Dataplane(workflow: "w", queueCapacity: 1, backpressureTimeout: .milliseconds(5),
-                                  logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let dataplane = Dataplane(
+            workflow: "w", queueCapacity: 1, backpressureTimeout: .milliseconds(5),
+            logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         dataplane.add("slow", endpoint: .resource(slow), outputs: [:])
         for index in 0..<10 { dataplane.inject(into: "slow", payload: Array(String(index).utf8)) }
         dataplane.inject(into: "nobody", payload: Array("x".utf8))

@@ -1,22 +1,23 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 @testable import Shield
 @testable import TrustedFiles
 
 private let manifestText = """
-[app]
-name = "shielded"
-version = "1"
+    [app]
+    name = "shielded"
+    version = "1"
 
-[trusted]
-files = ["bin/", "data/"]
-chunk_size = 4096
+    [trusted]
+    files = ["bin/", "data/"]
+    chunk_size = 4096
 
-[allowed]
-files = ["logs/"]
-"""
+    [allowed]
+    files = ["logs/"]
+    """
 
 /// bin/big: 10 chunks + 100 bytes; bin/same: same size as bin/twin; data/small: one chunk.
 private func signedApp(cacheBytes: Int = 1 << 20) throws -> (TemporaryApp, Shield) {
@@ -106,12 +107,14 @@ private func refusal(_ body: () throws -> Void) -> ShieldError? {
 
     @Test func swappedTrustedFilesAreRefused() throws {
         let (app, shield) = try signedApp()
-        let same = try app.read("bin/same"), twin = try app.read("bin/twin")
+        let same = try app.read("bin/same")
+        let twin = try app.read("bin/twin")
         try app.write("bin/same", bytes: twin)
         try app.write("bin/twin", bytes: same)
         #expect(refusal { _ = try shield.openTrusted("bin/same").readAll() } == .modified(path: "bin/same", chunk: 0, chunkCount: 2))
         #expect(refusal { _ = try shield.openTrusted("bin/twin").readAll() } == .modified(path: "bin/twin", chunk: 0, chunkCount: 2))
-        let big = try app.read("bin/big"), other = try app.read("bin/other")
+        let big = try app.read("bin/big")
+        let other = try app.read("bin/other")
         try app.write("bin/big", bytes: other)
         try app.write("bin/other", bytes: big)
         #expect(refusal { _ = try shield.openTrusted("bin/big").read(count: 1, at: 0) } == .modified(path: "bin/big", chunk: 0, chunkCount: 11))

@@ -18,7 +18,10 @@ private func shortfall(_ result: Result<Void, DescriptorIO.Shortfall>) -> Descri
 
     @Test func readsAllOfARangeAndSaysWhereAShortFileEnds() throws {
         let (path, fd) = try temporaryFile(Array(0..<200))
-        defer { close(fd); unlink(path) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
         var buffer = [UInt8](repeating: 0, count: 50)
         let whole = buffer.withUnsafeMutableBytes { DescriptorIO.readFully(fd, into: $0, at: 100) }
         #expect(shortfall(whole) == nil)
@@ -37,7 +40,10 @@ private func shortfall(_ result: Result<Void, DescriptorIO.Shortfall>) -> Descri
 
     @Test func writesEverythingOrSaysWhyNot() throws {
         let (path, fd) = try temporaryFile([])
-        defer { close(fd); unlink(path) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
         let bytes = [UInt8](repeating: 7, count: 300_000)
         #expect(shortfall(DescriptorIO.writeAll(fd, bytes)) == nil)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes))

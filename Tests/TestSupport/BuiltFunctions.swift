@@ -1,6 +1,6 @@
 import Foundation
-import NIOConcurrencyHelpers
 import FunctionRuntime
+import NIOConcurrencyHelpers
 
 /// C test functions built from source once per test run, with the same builder as
 /// `secure-executor function build`. Each of `folders` holds one sub-folder per function; the

@@ -9,22 +9,26 @@ import TrustedFiles
 // workflow text, and a log that can be read back.
 
 /// The C test functions of the node's tests (Tests/NodeTests/Functions), built once per run.
-public let functions = BuiltFunctions(folders: [URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("NodeTests/Functions").path])
+public let functions = BuiltFunctions(folders: [
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("NodeTests/Functions").path
+])
 
 /// A signed app holding the test functions and the given workflows.
 /// `policy`: manifest text appended after `[allowed]` (e.g. `[policy.http-ingress]`).
 public func signedApp(workflows: [String: String], policy: String = "", metrics: MetricsFactory? = nil) throws -> (TemporaryApp, Node) {
-    let app = try TemporaryApp(["logs/.keep": ""], manifest: """
-    [app]
-    name = "node-test"
-    version = "1"
-    [trusted]
-    files = ["functions/", "workflows/"]
-    [allowed]
-    files = ["logs/"]
-    \(policy)
-    """)
+    let app = try TemporaryApp(
+        ["logs/.keep": ""],
+        manifest: """
+            [app]
+            name = "node-test"
+            version = "1"
+            [trusted]
+            files = ["functions/", "workflows/"]
+            [allowed]
+            files = ["logs/"]
+            \(policy)
+            """)
     for name in ["relay", "sink", "crasher", "http_echo", "eager"] {
         try app.write("functions/\(name).wasm", bytes: try functions.code(name).bytes)
     }
@@ -37,19 +41,19 @@ public func signedApp(workflows: [String: String], policy: String = "", metrics:
 public func function(_ name: String, code: String, outputs: [String: String] = [:]) -> String {
     let mapping = outputs.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ")
     return """
-    { "name": "\(name)", "class_specification": { "id": "\(name)", "function_type": "RUST_WASM", "version": "0.1",
-      "code": "../functions/\(code).wasm", "outputs": [\(outputs.keys.map { "\"\($0)\"" }.joined(separator: ", "))] },
-      "output_mapping": { \(mapping) }, "annotations": {} }
-    """
+        { "name": "\(name)", "class_specification": { "id": "\(name)", "function_type": "RUST_WASM", "version": "0.1",
+          "code": "../functions/\(code).wasm", "outputs": [\(outputs.keys.map { "\"\($0)\"" }.joined(separator: ", "))] },
+          "output_mapping": { \(mapping) }, "annotations": {} }
+        """
 }
 
 /// Three functions in a row: first → second → sink, which counts what reaches it.
 public let chain = """
-{ "functions": [ \(function("first", code: "relay", outputs: ["out": "second"])),
-                 \(function("second", code: "relay", outputs: ["out": "sink"])),
-                 \(function("sink", code: "sink")) ],
-  "resources": [], "annotations": {} }
-"""
+    { "functions": [ \(function("first", code: "relay", outputs: ["out": "second"])),
+                     \(function("second", code: "relay", outputs: ["out": "sink"])),
+                     \(function("sink", code: "sink")) ],
+      "resources": [], "annotations": {} }
+    """
 
 /// Log lines, to see what the node says (about a lying agent, about refused callers).
 public final class Lines: Sendable {

@@ -67,7 +67,8 @@ public func runProcess(_ executable: String, _ arguments: [String], directory: S
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
@@ -81,9 +82,10 @@ public func runProcess(_ executable: String, _ arguments: [String], directory: S
     let output = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: String(decoding: output, as: UTF8.self),
-                         stderr: String(decoding: errors.data, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: output, as: UTF8.self),
+        stderr: String(decoding: errors.data, as: UTF8.self))
 }
 
 /// A product built next to the test bundle (`swift build` puts all products in one folder).

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 @testable import TrustedFiles
 
@@ -16,7 +17,9 @@ private func poison(_ cachePath: String, record relative: String, with identity:
         return
     }
     var at = start + marker.count
-    for field in [identity.size, identity.device, identity.inode, UInt64(bitPattern: identity.modifiedNanoseconds), UInt64(bitPattern: identity.changedNanoseconds)] {
+    for field in [
+        identity.size, identity.device, identity.inode, UInt64(bitPattern: identity.modifiedNanoseconds), UInt64(bitPattern: identity.changedNanoseconds),
+    ] {
         withUnsafeBytes(of: field.littleEndian) { bytes.replaceSubrange(at..<(at + 8), with: $0) }
         at += 8
     }
@@ -82,7 +85,7 @@ private func identity(_ path: String) -> FileIdentity {
             chmod(app.path("k"), mode)
             #expect(throws: KeyError.exposed(app.path("k"), mode: mode)) { try SigningKey.load(path: app.path("k")) }
         }
-        #expect(KeyError.exposed(app.path("k"), mode: 0o644).description.contains("mode 644") )
+        #expect(KeyError.exposed(app.path("k"), mode: 0o644).description.contains("mode 644"))
         #expect(KeyError.exposed(app.path("k"), mode: 0o644).description.contains("chmod 600 \(app.path("k"))"))
         chmod(app.path("k"), 0o400)
         #expect(try SigningKey.load(path: app.path("k")).publicKey == key.publicKey)
@@ -95,8 +98,12 @@ private func identity(_ path: String) -> FileIdentity {
         try app.symlink("k.pub", to: app.path("precious"))
         try app.symlink("dangling", to: app.path("created-through-link"))
         #expect(throws: KeyError.notAKeyFile(app.path("k"), "a symbolic link")) { try SigningKey.generate().save(path: app.path("k"), overwrite: true) }
-        #expect(throws: KeyError.notAKeyFile(app.path("k.pub"), "a symbolic link")) { try SigningKey.generate().publicKey.save(path: app.path("k.pub"), overwrite: true) }
-        #expect(throws: KeyError.notAKeyFile(app.path("dangling"), "a symbolic link")) { try SigningKey.generate().save(path: app.path("dangling"), overwrite: true) }
+        #expect(throws: KeyError.notAKeyFile(app.path("k.pub"), "a symbolic link")) {
+            try SigningKey.generate().publicKey.save(path: app.path("k.pub"), overwrite: true)
+        }
+        #expect(throws: KeyError.notAKeyFile(app.path("dangling"), "a symbolic link")) {
+            try SigningKey.generate().save(path: app.path("dangling"), overwrite: true)
+        }
         #expect(throws: KeyError.exists(app.path("dangling"))) { try SigningKey.generate().save(path: app.path("dangling"), overwrite: false) }
         #expect(String(decoding: try app.read("precious"), as: UTF8.self) == "not yours\n")
         #expect(!FileManager.default.fileExists(atPath: app.path("created-through-link")))
@@ -109,13 +116,18 @@ private func identity(_ path: String) -> FileIdentity {
         try app.write("notes", "ed25519-private: my shopping list\n")
         try app.write("notes.pub", "hello\n")
         try FileManager.default.createDirectory(atPath: app.path("folder"), withIntermediateDirectories: true)
-        #expect(throws: KeyError.notAKeyFile(app.path("notes"), "a file that is not a private key")) { try SigningKey.generate().save(path: app.path("notes"), overwrite: true) }
-        #expect(throws: KeyError.notAKeyFile(app.path("notes.pub"), "a file that is not a public key")) { try SigningKey.generate().publicKey.save(path: app.path("notes.pub"), overwrite: true) }
+        #expect(throws: KeyError.notAKeyFile(app.path("notes"), "a file that is not a private key")) {
+            try SigningKey.generate().save(path: app.path("notes"), overwrite: true)
+        }
+        #expect(throws: KeyError.notAKeyFile(app.path("notes.pub"), "a file that is not a public key")) {
+            try SigningKey.generate().publicKey.save(path: app.path("notes.pub"), overwrite: true)
+        }
         #expect(throws: KeyError.notAKeyFile(app.path("folder"), "a folder")) { try SigningKey.generate().save(path: app.path("folder"), overwrite: true) }
         #expect(String(decoding: try app.read("notes"), as: UTF8.self) == "ed25519-private: my shopping list\n")
 
         // A key this tool wrote is replaced, with mode 0600.
-        let first = SigningKey.generate(), second = SigningKey.generate()
+        let first = SigningKey.generate()
+        let second = SigningKey.generate()
         try first.save(path: app.path("k"), overwrite: false)
         try first.publicKey.save(path: app.path("k.pub"), overwrite: false)
         #expect(throws: KeyError.exists(app.path("k"))) { try second.save(path: app.path("k"), overwrite: false) }
@@ -177,7 +189,9 @@ private extension TemporaryApp {
             defer { withExtendedLifetime(folder) {} }
             #expect(throws: TrustedSignersError.writableByOthers(path, mode: mode, folder: false)) { try TrustedSignersFile.load(path: path) }
         }
-        #expect(TrustedSignersError.writableByOthers("/x", mode: 0o664, folder: false).description.contains("writable by group or others; refusing to trust it to pin signers (fix: chmod go-w /x)"))
+        #expect(
+            TrustedSignersError.writableByOthers("/x", mode: 0o664, folder: false).description.contains(
+                "writable by group or others; refusing to trust it to pin signers (fix: chmod go-w /x)"))
         // A folder above it that others can write lets them replace the file.
         let folder = try signersFolder(key)
         let path = folder.file
@@ -250,7 +264,8 @@ private extension TemporaryApp {
         permissive.requirePin = false
         #expect(try permissive.load(manifestPath: app.path("app.toml"), bundleDirectory: nil).outcome == .unpinned)
         // Several --signer keys: any one of them will do.
-        let pinned = try trust(signers: [SigningKey.generate().publicKey.description, key.publicKey.description]).load(manifestPath: app.path("app.toml"), bundleDirectory: nil)
+        let pinned = try trust(signers: [SigningKey.generate().publicKey.description, key.publicKey.description]).load(
+            manifestPath: app.path("app.toml"), bundleDirectory: nil)
         #expect(pinned.bundle.signer == key.publicKey)
         #expect(SignerTrust.insecureWarning(signer: key.publicKey).hasPrefix("WARNING: --insecure-any-signer"))
     }

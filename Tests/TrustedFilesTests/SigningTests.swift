@@ -1,25 +1,27 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 @testable import TrustedFiles
 
 let appManifest = """
-[app]
-name = "demo"
-version = "1.0"
+    [app]
+    name = "demo"
+    version = "1.0"
 
-[trusted]
-files = ["bin/", "data/*.json", "README.txt"]
-chunk_size = 4096
+    [trusted]
+    files = ["bin/", "data/*.json", "README.txt"]
+    chunk_size = 4096
 
-[allowed]
-files = ["logs/"]
-"""
+    [allowed]
+    files = ["logs/"]
+    """
 
 func makeApp() throws -> TemporaryApp {
-    let app = try TemporaryApp(["README.txt": "hello\n", "data/a.json": "{}", "data/b.json": "[1,2,3]", "logs/x.log": "log"],
-                               manifest: appManifest)
+    let app = try TemporaryApp(
+        ["README.txt": "hello\n", "data/a.json": "{}", "data/b.json": "[1,2,3]", "logs/x.log": "log"],
+        manifest: appManifest)
     try app.write("bin/app", bytes: TemporaryApp.bytes(5 * 4096 + 100))
     try app.write("bin/tool", bytes: TemporaryApp.bytes(3 * 4096, seed: 9))
     return app
@@ -56,7 +58,10 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         let app = try makeApp()
         try app.sign()
         try app.write("app.toml", appManifest + "\n# edited\n")
-        guard case .manifestChanged(let path, _, _)? = loadError(app) else { Issue.record("not refused"); return }
+        guard case .manifestChanged(let path, _, _)? = loadError(app) else {
+            Issue.record("not refused")
+            return
+        }
         #expect(path == app.path("app.toml"))
         #expect(loadError(app)!.description.contains("the manifest changed after signing"))
     }
@@ -67,7 +72,10 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         // `[;]` trips toml++'s assumption (an assertion in debug, undefined behaviour in
         // release); the hash check must refuse it before the parser runs.
         try app.write("app.toml", "[;]\n")
-        guard case .manifestChanged? = loadError(app) else { Issue.record("not refused as changed: \(String(describing: loadError(app)))"); return }
+        guard case .manifestChanged? = loadError(app) else {
+            Issue.record("not refused as changed: \(String(describing: loadError(app)))")
+            return
+        }
     }
 
     @Test func tableEditedAfterSigningIsNamed() throws {
@@ -76,7 +84,10 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         var table = try app.read("app.trusted")
         table[table.count - 1] ^= 1
         try app.write("app.trusted", bytes: table)
-        guard case .tableChanged? = loadError(app) else { Issue.record("not refused"); return }
+        guard case .tableChanged? = loadError(app) else {
+            Issue.record("not refused")
+            return
+        }
         #expect(loadError(app)!.description.contains("trusted-file table changed after signing"))
     }
 
@@ -85,7 +96,10 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         let (key, _) = try app.sign()
         let other = SigningKey.generate()
         try app.sign(key: other)
-        guard case .wrongSigner(_, let found, let expected)? = loadError(app, signer: key.publicKey) else { Issue.record("not refused"); return }
+        guard case .wrongSigner(_, let found, let expected)? = loadError(app, signer: key.publicKey) else {
+            Issue.record("not refused")
+            return
+        }
         #expect(found == other.publicKey.keyID && expected == [key.publicKey.keyID])
     }
 
@@ -103,17 +117,29 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         edits.append(created)
         // Another key's signature over the same measurement, presented with our public key.
         var forged = original
-        forged.signature = SignatureFile.make(measurement: Measurement(manifestHash: unhex(original.manifestSHA256)!, tableDigest: unhex(original.tableDigest)!),
-                                              key: .generate(), created: original.created, appName: "demo", appVersion: "1.0").signature
+        forged.signature =
+            SignatureFile.make(
+                measurement: Measurement(manifestHash: unhex(original.manifestSHA256)!, tableDigest: unhex(original.tableDigest)!),
+                key: .generate(), created: original.created, appName: "demo", appVersion: "1.0"
+            ).signature
         edits.append(forged)
         for edit in edits {
             try app.write("app.sig", bytes: [UInt8](edit.encoded()))
-            guard case .badSignature? = loadError(app, signer: key.publicKey) else { Issue.record("accepted \(edit)"); continue }
+            guard case .badSignature? = loadError(app, signer: key.publicKey) else {
+                Issue.record("accepted \(edit)")
+                continue
+            }
         }
         try app.write("app.sig", "not json")
-        guard case .malformedSignature? = loadError(app) else { Issue.record("garbage accepted"); return }
+        guard case .malformedSignature? = loadError(app) else {
+            Issue.record("garbage accepted")
+            return
+        }
         try app.remove("app.sig")
-        guard case .missingSignature? = loadError(app) else { Issue.record("missing accepted"); return }
+        guard case .missingSignature? = loadError(app) else {
+            Issue.record("missing accepted")
+            return
+        }
     }
 
     @Test func keysRoundTripWithPrivateMode() throws {
@@ -140,7 +166,8 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         try app.remove("README.txt")
         #expect(throws: SignError.self) { try app.sign() }
         do { try app.sign() } catch { #expect("\(error)".contains("README.txt")) }
-        let workflow = try TemporaryApp(["f": "x", "w.json": "{}"], manifest: "[app]\nname=\"a\"\nversion=\"1\"\n[trusted]\nfiles=[\"f\"]\n[workflow]\nfile=\"w.json\"\n")
+        let workflow = try TemporaryApp(
+            ["f": "x", "w.json": "{}"], manifest: "[app]\nname=\"a\"\nversion=\"1\"\n[trusted]\nfiles=[\"f\"]\n[workflow]\nfile=\"w.json\"\n")
         do {
             try workflow.sign()
             Issue.record("untrusted workflow accepted")
@@ -152,8 +179,9 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
 
 @Suite struct SignerOutputTests {
     @Test func signingNeverTrustsItsOwnOutputs() throws {
-        let app = try TemporaryApp(["a.txt": "a", "b.txt": "b"],
-                                   manifest: "[app]\nname = \"x\"\nversion = \"1\"\n[trusted]\nfiles = [\"*\"]\n")
+        let app = try TemporaryApp(
+            ["a.txt": "a", "b.txt": "b"],
+            manifest: "[app]\nname = \"x\"\nversion = \"1\"\n[trusted]\nfiles = [\"*\"]\n")
         let (key, first) = try app.sign()
         #expect(first.files == 3)  // a.txt, b.txt, app.toml; not app.trusted / app.sig / the stat cache
         let second = try app.sign(key: key).report
@@ -245,11 +273,17 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         for (index, result) in results.dropLast().enumerated() {
             #expect(try result.get() == digest(of: try app.read("f\(index)"), chunkSize: 4096), "size \(sizes[index])")
         }
-        guard case .failure(let failure) = results.last! else { Issue.record("absent file hashed"); return }
+        guard case .failure(let failure) = results.last! else {
+            Issue.record("absent file hashed")
+            return
+        }
         #expect(failure.reason.contains("cannot open"))
         // A file shorter than announced is caught, not padded.
         let short = ParallelHasher(chunkSize: 4096).hash([.init(path: app.path("f2"), size: 5000)])
-        guard case .failure(let shrank) = short[0] else { Issue.record("short read accepted"); return }
+        guard case .failure(let shrank) = short[0] else {
+            Issue.record("short read accepted")
+            return
+        }
         #expect(shrank.reason.contains("shrank"))
     }
 }

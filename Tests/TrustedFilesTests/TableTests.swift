@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Manifest
 @testable import TrustedFiles
 
@@ -26,8 +27,9 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
         hashes += bytes[offset..<end].withUnsafeBytes(FileHashing.sha256)
         offset = end
     }
-    return FileDigest(size: UInt64(bytes.count), chunkHashes: hashes,
-                      rootHash: hashes.withUnsafeBytes { FileHashing.rootHash(size: UInt64(bytes.count), chunkHashes: $0) })
+    return FileDigest(
+        size: UInt64(bytes.count), chunkHashes: hashes,
+        rootHash: hashes.withUnsafeBytes { FileHashing.rootHash(size: UInt64(bytes.count), chunkHashes: $0) })
 }
 
 @Suite struct TableRoundTripTests {
@@ -52,7 +54,10 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
                 #expect(table.chunkHash(of: entry, chunk: 0) == nil)
             }
         }
-        #expect(table.entries.map { table.path(of: $0) } == ["README.txt", "bin/app", "bin/lib/a.so", "bin/lib/b.so", "data/x.json", "data/y.json", "z/deep/er/file"])
+        #expect(
+            table.entries.map { table.path(of: $0) } == [
+                "README.txt", "bin/app", "bin/lib/a.so", "bin/lib/b.so", "data/x.json", "data/y.json", "z/deep/er/file",
+            ])
     }
 
     @Test func missesAreMisses() throws {
@@ -116,8 +121,9 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
     @Test func wrongMagicAndUnknownVersion() throws {
         #expect(problem(try patched { $0[0] = UInt8(ascii: "X") }) == .badMagic)
         #expect(problem(try patched { put(UInt16(2), at: H.version, in: &$0) }) == .unsupportedVersion(2))
-        #expect(problem(try patched { put(UInt32(3000), at: H.chunkSize, in: &$0) })
-            == .badHeader(field: "chunk size", reason: "3000 is not a power of two between 4 KiB and 16 MiB"))
+        #expect(
+            problem(try patched { put(UInt32(3000), at: H.chunkSize, in: &$0) })
+                == .badHeader(field: "chunk size", reason: "3000 is not a power of two between 4 KiB and 16 MiB"))
         #expect(problem(try patched { put(UInt32(2), at: H.hashAlgorithm, in: &$0) }) != nil)
         #expect(problem(try patched { $0[100] = 1 }) == .badHeader(field: "reserved bytes 88..<128", reason: "must be zero"))
     }
@@ -129,22 +135,26 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
     }
 
     @Test func offsetsOrLengthsPastTheEnd() throws {
-        #expect(problem(try patched { put(UInt32(1_000_000), at: H.entryCount, in: &$0) })
-            == .countTooLarge("entries", count: 1_000_000, recordSize: 52, available: UInt64(try sampleTable().bytes.count - (try layout.entries))))
+        #expect(
+            problem(try patched { put(UInt32(1_000_000), at: H.entryCount, in: &$0) })
+                == .countTooLarge("entries", count: 1_000_000, recordSize: 52, available: UInt64(try sampleTable().bytes.count - (try layout.entries))))
         #expect(problem(try patched { put(UInt64(1) << 40, at: H.chunkHashesOffset, in: &$0) }) != nil)
         #expect(problem(try patched { put(UInt64(1) << 60, at: H.stringPoolLength, in: &$0) }) != nil)
         // A name pointing past the pool.
         let first = try layout.entries
-        #expect(problem(try patched { put(UInt16(60000), at: first + TableLayout.Entry.nameLength, in: &$0) })
-            .map { if case .badEntry(0, _) = $0 { true } else { false } } == true)
+        #expect(
+            problem(try patched { put(UInt16(60000), at: first + TableLayout.Entry.nameLength, in: &$0) })
+                .map { if case .badEntry(0, _) = $0 { true } else { false } } == true)
     }
 
     @Test func overlappingSections() throws {
         let entries = try layout.entries
-        #expect(problem(try patched { put(UInt64(entries - 16), at: H.entriesOffset, in: &$0) })
-            == .overlappingSections("entries", offset: UInt64(entries - 16), previousEnd: entries))
-        #expect(problem(try patched { put(UInt64(64), at: H.directoriesOffset, in: &$0) })
-            == .overlappingSections("directories", offset: 64, previousEnd: 128))
+        #expect(
+            problem(try patched { put(UInt64(entries - 16), at: H.entriesOffset, in: &$0) })
+                == .overlappingSections("entries", offset: UInt64(entries - 16), previousEnd: entries))
+        #expect(
+            problem(try patched { put(UInt64(64), at: H.directoriesOffset, in: &$0) })
+                == .overlappingSections("directories", offset: 64, previousEnd: 128))
     }
 
     @Test func unsortedEntriesAndDuplicatePaths() throws {
@@ -246,14 +256,18 @@ func digest(of bytes: [UInt8], chunkSize: Int) -> FileDigest {
     func largeTable() throws -> [UInt8] {
         let files = try (0..<5000).map { index in
             let bytes = TemporaryApp.bytes(index % 7 == 0 ? 9000 : 100, seed: UInt64(index))
-            return TableFile(path: try RelativePath(String(format: "dir%02d/file%04d", index / 100, index), origin: "t"),
-                             digest: digest(of: bytes, chunkSize: 4096), viaSymlink: false)
+            return TableFile(
+                path: try RelativePath(String(format: "dir%02d/file%04d", index / 100, index), origin: "t"),
+                digest: digest(of: bytes, chunkSize: 4096), viaSymlink: false)
         }
         return try TableWriter.serialise(files, chunkSize: 4096)
     }
 
     func problem(_ bytes: [UInt8]) -> TableError.Problem? {
-        do { _ = try TrustedTable(bytes: bytes); return nil } catch { return error.problem }
+        do {
+            _ = try TrustedTable(bytes: bytes)
+            return nil
+        } catch { return error.problem }
     }
 
     @Test func largeTablesLoadAndFindEverything() throws {
