@@ -123,6 +123,7 @@ public final class HTTPServer: Service, Sendable {
     private let requestedPort: Int
     private let application: Application<CallbackResponder<PeerRequestContext>>
     private let bound = BindResult()
+    private let connections = NIOLockedValueBox(0)
     private let logger: Logger
     /// The group and task of a server started with `start`; nil for one run by another group.
     private let ownGroup = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
@@ -137,6 +138,7 @@ public final class HTTPServer: Service, Sendable {
         self.host = host
         requestedPort = port
         self.logger = logger
+        let connections = self.connections
         let responder = CallbackResponder<PeerRequestContext> { request, context in
             var request = request
             let body: ByteBuffer
@@ -165,7 +167,7 @@ public final class HTTPServer: Service, Sendable {
                     idleTimeout: TimeAmount(limits.idleTimeout))),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: nil,
-                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
+                availableConnectionsDelegate: ConnectionCap(limit: limits.maxConnections, open: connections)),
             onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? port)) },
             logger: logger)
     }
@@ -185,6 +187,9 @@ public final class HTTPServer: Service, Sendable {
     /// Waits until the socket is bound and returns its port; throws if it never will be.
     @discardableResult
     public func listening() async throws -> Int { try await bound.value }
+
+    /// Connections open now (what the cap in `ConnectionLimits.maxConnections` counts).
+    public var openConnections: Int { connections.withLockedValue { $0 } }
 
     /// The bound port once `listening()` has returned (the requested one before).
     public var port: Int { bound.port ?? requestedPort }
@@ -244,6 +249,17 @@ struct PeerRequestContext: RequestContext, RemoteAddressRequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
+}
+
+/// Hummingbird's connection cap, counting into a box the server can read: while `open` is at
+/// `limit` the server stops accepting, and clients wait in the listen backlog.
+private struct ConnectionCap: AvailableConnectionsDelegate {
+    let limit: Int
+    let open: NIOLockedValueBox<Int>
+
+    func connectionOpened() { open.withLockedValue { $0 += 1 } }
+    func connectionClosed() { open.withLockedValue { $0 -= 1 } }
+    func isAcceptingNewConnections() -> Bool { open.withLockedValue { $0 < limit } }
 }
 
 /// The bind outcome, delivered once: by `onServerRunning`, or by the server task failing; any

@@ -124,12 +124,13 @@ struct MessageProblem: Error, CustomStringConvertible {
 }
 
 enum EdgelessJSON {
-    static func encode<Value: Encodable>(_ value: Value) -> [UInt8] {
+    /// nil only if JSONEncoder refuses the value (it holds plain strings, integers and
+    /// dictionaries of strings, so it does not), which the caller turns into an error reply.
+    static func encode<Value: Encodable>(_ value: Value) -> [UInt8]? {
         // serde writes "/" unescaped; so do we, so a function's plain string search for a path works.
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
-        // Only plain strings, integers and dictionaries of strings: encoding cannot fail.
-        return Array(try! encoder.encode(value))
+        return (try? encoder.encode(value)).map(Array.init)
     }
 
     /// Decodes a message from a function, naming the first thing wrong with it.

@@ -73,7 +73,10 @@ final class HTTPEgressResource: Resource {
             var headers: [String: String] = [:]
             for (field, value) in response.headers { headers[field.lowercased()] = headers[field.lowercased()].map { $0 + ", " + value } ?? value }
             let body = response.body.map { Array(buffer: $0) }
-            return .reply(EdgelessJSON.encode(EdgelessHTTPResponse(status: Int(response.status.code), body: body, headers: headers)))
+            guard let reply = EdgelessJSON.encode(EdgelessHTTPResponse(status: Int(response.status.code), body: body, headers: headers)) else {
+                return .error("http-egress \(name): could not encode the response of \(url) as JSON")
+            }
+            return .reply(reply)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return .error("http-egress \(name): \(method) \(url) timed out after \(timeout) ms")
         } catch is ResponseAccumulator.ResponseTooBigError {

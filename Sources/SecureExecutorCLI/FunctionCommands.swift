@@ -161,7 +161,9 @@ final class EffectPrinter {
 
     func event(_ fields: [String: Any], text: String) {
         if json {
-            let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+            guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                return print(#"{"error": "this event could not be written as JSON"}"#)
+            }
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(text)

@@ -198,7 +198,8 @@ struct Run: AsyncParsableCommand {
         guard parent >= 0 else { throw .unusable(path: root, reason: String(cString: strerror(errno))) }
         defer { close(parent) }
         for depth in 1...components.count {
-            let prefix = try! RelativePath(components[0..<depth].joined(separator: "/"), origin: "[allowed]")
+            // A prefix of a normalised path's components is itself normalised.
+            let prefix = RelativePath(uncheckedNormalised: components[0..<depth].joined(separator: "/"))
             let isLast = depth == components.count
             let flags = se_open_path_flag() | (folder || !isLast ? O_DIRECTORY : 0)
             var result = beneath.open(prefix, flags: flags)

@@ -140,7 +140,7 @@ public struct Signer {
         phase("serialise")
         let measurement = tableBytes.withUnsafeBytes { Measurement(manifest: manifest.bytes, table: $0) }
         let created = options.created ?? Int64(Date().timeIntervalSince1970)
-        let signature = SignatureFile.make(
+        let signature = try SignatureFile.make(
             measurement: measurement, key: key, created: created,
             appName: manifest.app.name, appVersion: manifest.app.version)
         do {

@@ -66,9 +66,9 @@ public struct SigningKey {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: key.rawRepresentation), info: Array(label.utf8), outputByteCount: 32)
     }
 
-    func sign(_ message: [UInt8]) -> [UInt8] {
-        // Ed25519 signing fails only on allocation failure inside BoringSSL.
-        [UInt8](try! key.signature(for: message))
+    /// Ed25519 signing fails only if BoringSSL cannot allocate; that is reported, not trapped.
+    func sign(_ message: [UInt8]) throws(SignError) -> [UInt8] {
+        do { return [UInt8](try key.signature(for: message)) } catch { throw .write("cannot sign: \(error)") }
     }
 }
 
@@ -238,10 +238,10 @@ public struct SignatureFile: Codable, Sendable, Equatable {
     }
 
     /// Signs `measurement` with `key` and fills in every field; `created` is seconds since 1970.
-    public static func make(measurement: Measurement, key: SigningKey, created: Int64, appName: String, appVersion: String) -> SignatureFile {
+    public static func make(measurement: Measurement, key: SigningKey, created: Int64, appName: String, appVersion: String) throws(SignError) -> SignatureFile {
         let publicKey = key.publicKey
         let value = measurement.value
-        let signature = key.sign(message(measurement: value, keyID: publicKey.keyID, created: created, appName: appName, appVersion: appVersion))
+        let signature = try key.sign(message(measurement: value, keyID: publicKey.keyID, created: created, appName: appName, appVersion: appVersion))
         return SignatureFile(
             format: formatName, version: 1, algorithm: "ed25519", publicKey: publicKey.description, keyID: publicKey.keyID,
             created: created, appName: appName, appVersion: appVersion,
@@ -250,10 +250,10 @@ public struct SignatureFile: Codable, Sendable, Equatable {
     }
 
     /// Pretty-printed JSON with sorted keys and a trailing newline, as written to `APP.sig`.
-    public func encoded() -> Data {
+    public func encoded() throws(SignError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try! encoder.encode(self)) + Data("\n".utf8)
+        do { return try encoder.encode(self) + Data("\n".utf8) } catch { throw .write("cannot encode the signature file: \(error)") }
     }
 
     /// Parses the JSON and checks format, version and algorithm only; the signature itself

@@ -70,7 +70,9 @@ private final class RawClient {
         let server = try await HTTPServer.start(limits: .init(headTimeout: .seconds(30), maxConnections: 2), logger: quiet) { _ in .text(200, "ok") }
         var idle: [RawClient] = [try RawClient(port: server.port), try RawClient(port: server.port)]
         // Both idle connections are accepted before the third client comes.
-        try await Task.sleep(for: .milliseconds(300))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.openConnections < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.openConnections == 2)
         let waiting = try RawClient(port: server.port)
         waiting.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         let whileFull = waiting.receive(within: 1)

@@ -175,7 +175,7 @@ private let anyRoute = """
     }
 
     private func request(_ host: String, path: String = "/in", method: String = "Post", body: String = "hello") -> [UInt8] {
-        EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: host, path: path, body: Array(body.utf8), headers: ["x-from": "function"]))
+        EdgelessJSON.encode(EdgelessHTTPRequest(method: method, host: host, path: path, body: Array(body.utf8), headers: ["x-from": "function"]))!
     }
 
     @Test func aCallPerformsTheRequestAndRepliesWithTheResponse() async throws {

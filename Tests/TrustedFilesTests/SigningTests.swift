@@ -118,7 +118,7 @@ func loadError(_ app: TemporaryApp, signer: PublicKey? = nil) -> BundleError? {
         // Another key's signature over the same measurement, presented with our public key.
         var forged = original
         forged.signature =
-            SignatureFile.make(
+            try SignatureFile.make(
                 measurement: Measurement(manifestHash: unhex(original.manifestSHA256)!, tableDigest: unhex(original.tableDigest)!),
                 key: .generate(), created: original.created, appName: "demo", appVersion: "1.0"
             ).signature
