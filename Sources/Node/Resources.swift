@@ -104,6 +104,26 @@ public enum NodeError: Error, Equatable, CustomStringConvertible {
     case function(String, String)
     case unknownWorkflow(String)
 
+    /// A stable name for what went wrong, for programs (the API sends it in a header; the
+    /// HTTP status comes from it in one place, `NodeAPI`'s `ErrorStatus`).
+    public enum Code: String, Sendable, CaseIterable {
+        case workflowMalformed = "workflow.malformed"
+        case workflowRefused = "workflow.refused"
+        case workflowUnknown = "workflow.unknown"
+        case resource = "resource"
+        case function = "function"
+    }
+
+    public var code: Code {
+        switch self {
+        case .workflow(.malformed): return .workflowMalformed
+        case .workflow(.invalid): return .workflowRefused
+        case .unknownWorkflow: return .workflowUnknown
+        case .resource: return .resource
+        case .function: return .function
+        }
+    }
+
     public var description: String {
         switch self {
         case let .resource(name, reason): return "resource \(name): \(reason)"

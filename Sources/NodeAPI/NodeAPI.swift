@@ -155,7 +155,7 @@ struct Router: Sendable {
             let workflow = try node.start(Data(body), source: .api("POST /workflows"), codeFolder: "", id: id)
             return .json(201, WorkflowSummary(workflow, rate: 0))
         } catch {
-            return .text(400, "\(error)")
+            return ErrorStatus.answer(error)
         }
     }
 
@@ -164,7 +164,7 @@ struct Router: Sendable {
             try node.stop(workflow: id)
             return .text(200, "workflow \(id) stopped")
         } catch {
-            return .text(404, "\(error)")
+            return ErrorStatus.answer(error)
         }
     }
 
@@ -176,6 +176,25 @@ struct Router: Sendable {
     /// if that changes.
     private func blocking<Value: Sendable>(_ work: @escaping @Sendable () -> Value, unlessStopped fallback: Value) async -> Value {
         (try? await NIOThreadPool.singleton.runIfActive(work)) ?? fallback
+    }
+}
+
+/// The one mapping from the node's error codes to HTTP statuses; the code itself travels in the
+/// `x-secure-executor-error` header, the operator's message in the body.
+enum ErrorStatus {
+    static let header = "x-secure-executor-error"
+
+    static func status(_ code: NodeError.Code) -> Int {
+        switch code {
+        case .workflowMalformed, .workflowRefused, .resource, .function: return 400
+        case .workflowUnknown: return 404
+        }
+    }
+
+    static func answer(_ error: NodeError) -> HTTPAnswer {
+        var answer = HTTPAnswer.text(status(error.code), error.description)
+        answer.headers[header] = error.code.rawValue
+        return answer
     }
 }
 
