@@ -40,7 +40,7 @@ struct IngressClaim: Sendable, Equatable {
     /// The claims of a workflow's `http-ingress` resources, as they are configured.
     static func claims(of workflow: Workflow, named name: String) -> [IngressClaim] {
         workflow.resources.compactMap { resource in
-            guard resource.classType == ResourceClass.httpIngress.rawValue else { return nil }
+            guard resource.classType == HTTPIngressResource.classType else { return nil }
             return IngressClaim(
                 host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
                 owner: "resource \(resource.name) of \(name)")
@@ -105,103 +105,15 @@ struct Admission {
             case let .failure(refused): problems += refused.problems
             }
         }
+        let context = AdmissionContext(manifest: manifest, source: source, reserved: reserved)
         for (index, resource) in workflow.resources.enumerated() {
-            let key = "resources[\(index)]"
-            switch ResourceClass(rawValue: resource.classType) {
-            case .fileLog?: problems += fileLog(resource, key: key)
-            case .redis?: problems += redis(resource, key: key)
-            case .httpEgress?: problems += httpEgress(resource, key: key)
-            case .httpIngress?: problems += httpIngress(resource, key: key, source: source, reserved: reserved)
-            case nil: break  // the structure check names it
-            }
+            // An unknown class admits nothing here; the structure check names it.
+            problems += ResourceClasses.named(resource.classType)?.admit(resource, key: "resources[\(index)]", in: context) ?? []
         }
         return problems.isEmpty ? .success(admitted) : .failure(AdmissionRefusal(problems: problems))
     }
 
-    /// `policy.redis.endpoints (app.toml:14)`: the key and where it is set, or that it is not.
-    private func named(_ key: String, default fallback: String) -> String {
-        "\(key) (\(manifest.origin(of: key, default: fallback)))"
-    }
-
-    private func listing(_ rules: [CustomStringConvertible]) -> String {
-        rules.isEmpty ? "none" : rules.map(\.description).joined(separator: ", ")
-    }
-
-    private func fileLog(_ resource: Workflow.Resource, key: String) -> [String] {
-        guard let patterns = manifest.policy.fileLog.paths, let filename = resource.configurations["filename"] else { return [] }
-        let path: RelativePath
-        do { path = try RelativePath(filename, origin: "\(key).configurations.filename") } catch { return [error.description] }
-        guard patterns.contains(where: { $0.covers(path) }) else {
-            return [
-                "\(key).configurations.filename \"\(filename)\" is not under \(named("policy.file-log.paths", default: "anything [allowed] allows")): "
-                    + "\(patterns.map(\.text).joined(separator: ", "))"
-            ]
-        }
-        return []
-    }
-
-    private func redis(_ resource: Workflow.Resource, key: String) -> [String] {
-        guard let url = resource.configurations["url"] else { return [] }
-        let endpoint: RedisEndpoint
-        switch RedisEndpoint.parse(url) {
-        case let .failure(reason): return ["\(key).configurations.url: \(reason)"]
-        case let .success(parsed): endpoint = parsed
-        }
-        let rules = manifest.policy.redis.endpoints
-        guard rules.contains(where: { $0.allows(host: endpoint.host, port: endpoint.port, defaultPort: Policy.redisPort) }) else {
-            return [
-                "\(key).configurations.url \"\(url)\": \(endpoint.address) is not among \(named("policy.redis.endpoints", default: "none")): "
-                    + "\(listing(rules)); add it there and re-sign to allow it"
-            ]
-        }
-        return []
-    }
-
-    private func httpEgress(_ resource: Workflow.Resource, key: String) -> [String] {
-        let policy = manifest.policy.httpEgress
-        guard !policy.hosts.isEmpty else {
-            return [
-                "\(key) (http-egress \(resource.name)): \(named("policy.http-egress.hosts", default: "none")) allows no destination; "
-                    + "list the hosts the app may reach there and re-sign"
-            ]
-        }
-        guard let listed = resource.configurations["allowed-hosts"] else { return [] }
-        switch EgressRules.parseAllowedHosts(listed) {
-        case let .failure(reason): return ["\(key).configurations.allowed-hosts: \(reason)"]
-        case let .success(rules):
-            return rules.filter { rule in !policy.hosts.contains { rule.isWithin($0, defaultPorts: [80, 443]) } }.map { rule in
-                "\(key).configurations.allowed-hosts \"\(rule)\" widens \(named("policy.http-egress.hosts", default: "none")): \(listing(policy.hosts)); "
-                    + "a workflow may only narrow it"
-            }
-        }
-    }
-
-    private func httpIngress(_ resource: Workflow.Resource, key: String, source: WorkflowSource, reserved: [IngressClaim]) -> [String] {
-        let policy = manifest.policy.httpIngress
-        var problems: [String] = []
-        let host = (resource.configurations["host"] ?? "").lowercased()
-        let path = resource.configurations["path"] ?? ""
-        if !host.isEmpty && !policy.allows(host: host) {
-            problems.append(
-                "\(key).configurations.host \"\(host)\" is not among \(named("policy.http-ingress.hosts", default: "none")): "
-                    + "\(listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
-        }
-        if !policy.allows(pathPrefix: path) {
-            problems.append(
-                "\(key).configurations.path \"\(path.isEmpty ? "(every path)" : path)\" is not under \(named("policy.http-ingress.paths", default: "/")): "
-                    + "\(policy.paths.joined(separator: ", "))")
-        }
-        if !source.isSigned {
-            let claim = IngressClaim(host: host, pathPrefix: path, owner: resource.name)
-            // One reason is enough: the manifest's [workflow] may be running and reserve it twice.
-            if let held = reserved.first(where: { $0.collides(with: claim) }) {
-                problems.append(
-                    "\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
-                        + "of the signed application; a workflow from \(source) may not claim, overlap or nest inside it")
-            }
-        }
-        return problems
-    }
+    private func named(_ key: String, default fallback: String) -> String { manifest.keyWithOrigin(key, default: fallback) }
 
     /// A function's own limits: `[limits]`, lowered by the annotations named like its keys.
     private func limits(for function: Workflow.Function, key: String) -> Result<FunctionLimits, AdmissionRefusal> {

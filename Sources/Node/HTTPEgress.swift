@@ -171,3 +171,34 @@ struct EgressRules: Sendable {
         return nil
     }
 }
+
+extension HTTPEgressResource: ResourceClass {
+    static let classType = "http-egress"
+    static let requiredConfiguration: [String] = []
+    static let optionalConfiguration = ["timeout-ms", "allowed-hosts"]
+
+    static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
+        let policy = context.manifest.policy.httpEgress
+        guard !policy.hosts.isEmpty else {
+            return [
+                "\(key) (http-egress \(resource.name)): \(context.named("policy.http-egress.hosts", default: "none")) allows no destination; "
+                    + "list the hosts the app may reach there and re-sign"
+            ]
+        }
+        guard let listed = resource.configurations["allowed-hosts"] else { return [] }
+        switch EgressRules.parseAllowedHosts(listed) {
+        case let .failure(reason): return ["\(key).configurations.allowed-hosts: \(reason)"]
+        case let .success(rules):
+            return rules.filter { rule in !policy.hosts.contains { rule.isWithin($0, defaultPorts: [80, 443]) } }.map { rule in
+                "\(key).configurations.allowed-hosts \"\(rule)\" widens \(context.named("policy.http-egress.hosts", default: "none")): \(context.listing(policy.hosts)); "
+                    + "a workflow may only narrow it"
+            }
+        }
+    }
+
+    static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> HTTPEgressResource {
+        try HTTPEgressResource(
+            name: resource.name, configuration: resource.configurations, policy: context.manifest.policy.httpEgress,
+            origin: context.manifest.origin(of: "policy.http-egress", default: "none"), maxResponseBytes: context.maxPayloadBytes)
+    }
+}

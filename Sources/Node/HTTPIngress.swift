@@ -3,6 +3,7 @@ import Foundation
 import FunctionRuntime
 import HTTPServing
 import Logging
+import Manifest
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -199,4 +200,43 @@ final class HTTPIngressResource: Resource {
     }
 
     func stop() { ingress.remove(workflow: workflow, resource: name) }
+}
+
+extension HTTPIngressResource: ResourceClass {
+    static let classType = "http-ingress"
+    static let requiredConfiguration = ["host"]
+    static let optionalConfiguration = ["methods", "path"]
+
+    static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
+        let policy = context.manifest.policy.httpIngress
+        var problems: [String] = []
+        let host = (resource.configurations["host"] ?? "").lowercased()
+        let path = resource.configurations["path"] ?? ""
+        if !host.isEmpty && !policy.allows(host: host) {
+            problems.append(
+                "\(key).configurations.host \"\(host)\" is not among \(context.named("policy.http-ingress.hosts", default: "none")): "
+                    + "\(context.listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
+        }
+        if !policy.allows(pathPrefix: path) {
+            problems.append(
+                "\(key).configurations.path \"\(path.isEmpty ? "(every path)" : path)\" is not under \(context.named("policy.http-ingress.paths", default: "/")): "
+                    + "\(policy.paths.joined(separator: ", "))")
+        }
+        if !context.source.isSigned {
+            let claim = IngressClaim(host: host, pathPrefix: path, owner: resource.name)
+            // One reason is enough: the manifest's [workflow] may be running and reserve it twice.
+            if let held = context.reserved.first(where: { $0.collides(with: claim) }) {
+                problems.append(
+                    "\(key) (http-ingress \(resource.name)): \(claim.summary) overlaps \(held.summary), reserved by \(held.owner) "
+                        + "of the signed application; a workflow from \(context.source) may not claim, overlap or nest inside it")
+            }
+        }
+        return problems
+    }
+
+    static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> HTTPIngressResource {
+        try HTTPIngressResource(
+            name: resource.name, workflow: context.workflow, configuration: resource.configurations, ingress: context.ingress,
+            dataplane: context.dataplane)
+    }
 }

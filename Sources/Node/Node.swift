@@ -224,18 +224,10 @@ public final class Node: Sendable {
     }
 
     private func makeResource(_ resource: Workflow.Resource, workflow: String, dataplane: Dataplane) throws(NodeError) -> Resource {
-        let configuration = resource.configurations
-        switch ResourceClass(rawValue: resource.classType) {
-        case .fileLog?: return try FileLogResource(name: resource.name, configuration: configuration, shield: shield)
-        case .redis?: return try RedisResource(name: resource.name, configuration: configuration)
-        case .httpIngress?:
-            return try HTTPIngressResource(name: resource.name, workflow: workflow, configuration: configuration, ingress: ingress, dataplane: dataplane)
-        case .httpEgress?:
-            return try HTTPEgressResource(
-                name: resource.name, configuration: configuration, policy: admission.manifest.policy.httpEgress,
-                origin: admission.manifest.origin(of: "policy.http-egress", default: "none"), maxResponseBytes: maxPayloadBytes)
-        case nil: throw .resource(resource.name, "unknown class_type \(resource.classType)")
-        }
+        guard let kind = ResourceClasses.named(resource.classType) else { throw .resource(resource.name, "unknown class_type \(resource.classType)") }
+        let context = ResourceContext(
+            workflow: workflow, dataplane: dataplane, shield: shield, ingress: ingress, manifest: admission.manifest, maxPayloadBytes: maxPayloadBytes)
+        return try kind.make(resource, in: context)
     }
 }
 
@@ -266,18 +258,16 @@ enum WorkflowCheck {
             }
         }
         for resource in workflow.resources {
-            guard let kind = ResourceClass(rawValue: resource.classType) else {
-                problems.append(
-                    "resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClass.allCases.map(\.rawValue).joined(separator: ", ")))"
-                )
+            guard let kind = ResourceClasses.named(resource.classType) else {
+                problems.append("resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClasses.known))")
                 continue
             }
             for key in kind.requiredConfiguration where resource.configurations[key] == nil {
-                problems.append("resource \(resource.name): configuration \"\(key)\" is required for \(kind.rawValue)")
+                problems.append("resource \(resource.name): configuration \"\(key)\" is required for \(kind.classType)")
             }
             for key in resource.configurations.keys.sorted() where !(kind.requiredConfiguration + kind.optionalConfiguration).contains(key) {
                 problems.append(
-                    "resource \(resource.name): unknown configuration \"\(key)\" for \(kind.rawValue) (known: \((kind.requiredConfiguration + kind.optionalConfiguration).joined(separator: ", ")))"
+                    "resource \(resource.name): unknown configuration \"\(key)\" for \(kind.classType) (known: \((kind.requiredConfiguration + kind.optionalConfiguration).joined(separator: ", ")))"
                 )
             }
             for (alias, target) in resource.outputMapping.sorted(by: { $0.key < $1.key }) where !names.contains(target) {

@@ -159,3 +159,30 @@ struct RedisEndpoint: Sendable, Equatable {
         return .success(RedisEndpoint(host: host, port: port, database: database))
     }
 }
+
+extension RedisResource: ResourceClass {
+    static let classType = "redis"
+    static let requiredConfiguration = ["url", "key"]
+    static let optionalConfiguration: [String] = []
+
+    static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
+        guard let url = resource.configurations["url"] else { return [] }
+        let endpoint: RedisEndpoint
+        switch RedisEndpoint.parse(url) {
+        case let .failure(reason): return ["\(key).configurations.url: \(reason)"]
+        case let .success(parsed): endpoint = parsed
+        }
+        let rules = context.manifest.policy.redis.endpoints
+        guard rules.contains(where: { $0.allows(host: endpoint.host, port: endpoint.port, defaultPort: Policy.redisPort) }) else {
+            return [
+                "\(key).configurations.url \"\(url)\": \(endpoint.address) is not among \(context.named("policy.redis.endpoints", default: "none")): "
+                    + "\(context.listing(rules)); add it there and re-sign to allow it"
+            ]
+        }
+        return []
+    }
+
+    static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> RedisResource {
+        try RedisResource(name: resource.name, configuration: resource.configurations)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import FunctionRuntime
+import Manifest
 import NIOConcurrencyHelpers
 import Shield
 import Support
@@ -21,32 +22,6 @@ extension Resource {
             return .noReply
         } catch {
             return .error("\(error)")
-        }
-    }
-}
-
-/// Resource classes this node knows, with the configuration each requires.
-public enum ResourceClass: String, CaseIterable, Sendable {
-    case fileLog = "file-log"
-    case httpIngress = "http-ingress"
-    case httpEgress = "http-egress"
-    case redis
-
-    var requiredConfiguration: [String] {
-        switch self {
-        case .fileLog: return ["filename"]
-        case .httpIngress: return ["host"]
-        case .httpEgress: return []
-        case .redis: return ["url", "key"]
-        }
-    }
-
-    var optionalConfiguration: [String] {
-        switch self {
-        case .fileLog: return ["add-timestamp"]
-        case .httpIngress: return ["methods", "path"]
-        case .httpEgress: return ["timeout-ms", "allowed-hosts"]
-        case .redis: return []
         }
     }
 }
@@ -131,5 +106,28 @@ public enum NodeError: Error, Equatable, CustomStringConvertible {
         case let .function(name, reason): return "function \(name): \(reason)"
         case let .unknownWorkflow(id): return "no running workflow \(id)"
         }
+    }
+}
+
+extension FileLogResource: ResourceClass {
+    static let classType = "file-log"
+    static let requiredConfiguration = ["filename"]
+    static let optionalConfiguration = ["add-timestamp"]
+
+    static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
+        guard let patterns = context.manifest.policy.fileLog.paths, let filename = resource.configurations["filename"] else { return [] }
+        let path: RelativePath
+        do { path = try RelativePath(filename, origin: "\(key).configurations.filename") } catch { return [error.description] }
+        guard patterns.contains(where: { $0.covers(path) }) else {
+            return [
+                "\(key).configurations.filename \"\(filename)\" is not under \(context.named("policy.file-log.paths", default: "anything [allowed] allows")): "
+                    + "\(patterns.map(\.text).joined(separator: ", "))"
+            ]
+        }
+        return []
+    }
+
+    static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> FileLogResource {
+        try FileLogResource(name: resource.name, configuration: resource.configurations, shield: context.shield)
     }
 }

@@ -1,0 +1,66 @@
+import Manifest
+import Shield
+
+/// What makes a resource class: its `class_type`, the configuration keys it takes, what the
+/// signed `[policy]` must allow before a workflow may use it, and how one starts.
+///
+/// Adding a class is one file with a `Resource` type conforming to this, and one line in
+/// `ResourceClasses.all` (docs/ARCHITECTURE.md, "How to add a resource class").
+protocol ResourceClass: Resource {
+    /// The workflow JSON's `class_type`, e.g. `file-log`.
+    static var classType: String { get }
+    static var requiredConfiguration: [String] { get }
+    static var optionalConfiguration: [String] { get }
+    /// The problems, each naming the workflow key and the manifest key that forbids it; empty
+    /// when the signed policy allows this resource as configured.
+    static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String]
+    /// Starts one, once the workflow has been admitted.
+    static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> Self
+}
+
+/// Every resource class this node runs.
+enum ResourceClasses {
+    static let all: [any ResourceClass.Type] = [
+        FileLogResource.self,
+        HTTPIngressResource.self,
+        HTTPEgressResource.self,
+        RedisResource.self,
+    ]
+
+    static func named(_ classType: String) -> (any ResourceClass.Type)? { all.first { $0.classType == classType } }
+
+    static var known: String { all.map { $0.classType }.joined(separator: ", ") }
+}
+
+/// What admission rules read: the signed manifest, and where the workflow came from.
+struct AdmissionContext {
+    let manifest: Manifest
+    let source: WorkflowSource
+    /// Ingress routes the signed application reserves against workflows from elsewhere.
+    let reserved: [IngressClaim]
+
+    /// `policy.redis.endpoints (app.toml:14)`: the key and where it is set, or that it is not.
+    func named(_ key: String, default fallback: String) -> String { manifest.keyWithOrigin(key, default: fallback) }
+
+    func listing(_ rules: [CustomStringConvertible]) -> String {
+        rules.isEmpty ? "none" : rules.map(\.description).joined(separator: ", ")
+    }
+}
+
+/// What a starting resource may use: the node's verified file access, its ingress, the
+/// workflow's dataplane and the signed manifest.
+struct ResourceContext {
+    let workflow: String
+    let dataplane: Dataplane
+    let shield: Shield
+    let ingress: HTTPIngress
+    let manifest: Manifest
+    /// The functions' payload limit; replies a resource hands them stay under it.
+    let maxPayloadBytes: Int
+}
+
+extension Manifest {
+    /// `policy.redis.endpoints (app.toml:14)`: a key and where it is set, or `fallback` (what
+    /// applies when it is not) in its place.
+    func keyWithOrigin(_ key: String, default fallback: String) -> String { "\(key) (\(origin(of: key, default: fallback)))" }
+}
