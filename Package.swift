@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Enclave",
             dependencies: [
-                "Support",
+                "Support", "CSyscalls", "Manifest", "Shield",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,6 +20,7 @@ public protocol EnclaveBackend: Sendable {
 public struct LaunchPlan: Sendable {
     /// The runtime's executable and its arguments.
     public var executable: String
+    /// Arguments after the executable (not including it).
     public var arguments: [String]
     /// The signed application's root: readable, never writable. The runtime starts in it.
     public var applicationRoot: String
@@ -36,6 +37,7 @@ public struct LaunchPlan: Sendable {
     /// A fixed PATH is all the runtime needs; the operator's shell may hold secrets.
     public static let minimalEnvironment = ["PATH=/usr/bin:/bin"]
 
+    /// By default nothing extra is readable or writable and the environment is `minimalEnvironment`.
     public init(
         executable: String, arguments: [String], applicationRoot: String, readable: [String] = [], writable: [WritablePath] = [],
         agentFolder: String, environment: [String] = LaunchPlan.minimalEnvironment
@@ -53,9 +55,12 @@ public struct LaunchPlan: Sendable {
 /// A host path the runtime may write, and a descriptor of exactly what was checked: the
 /// sandbox binds the descriptor, so swapping the path for a link after the check changes nothing.
 public struct WritablePath: Sendable {
+    /// Open descriptor of the checked file or folder; the launcher closes it once the runtime has started.
     public let descriptor: Int32
+    /// The host path; the sandbox binds the descriptor at this same path. Never reopen it: the descriptor is what was checked.
     public let path: String
 
+    /// Takes `descriptor` as opened and checked by the caller; nothing is checked here.
     public init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
@@ -65,16 +70,21 @@ public struct WritablePath: Sendable {
 /// The process a backend starts: its command line (arguments[0] an absolute path) and the
 /// descriptors it must inherit (which the launcher closes once it has started).
 public struct LaunchCommand: Sendable {
+    /// The full command line; arguments[0] is an absolute path.
     public var arguments: [String]
+    /// Descriptors the child must inherit open.
     public var passing: [Int32]
 }
 
+/// Why no runtime was started: a backend name nobody knows, one this host cannot run, a failed launch,
+/// or less isolation than the signed manifest's `[node] backend` requires.
 public enum EnclaveError: Error, Equatable, CustomStringConvertible {
     case unknownBackend(String)
     case unavailable(backend: String, reason: String)
     case launchFailed(backend: String, reason: String)
     case belowFloor(requested: String, floor: String)
 
+    /// One message for the operator; `belowFloor` also says how to proceed.
     public var description: String {
         switch self {
         case let .unknownBackend(name): return "unknown backend \"\(name)\" (known: sandbox, direct)"
@@ -94,6 +104,7 @@ public enum EnclaveError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Picks the backend for `--backend`, enforcing the signed manifest's floor.
 public enum Backends {
     /// The backend asked for, or with `name` nil the sandbox. `floor` is the least isolation the
     /// signed manifest accepts (`[node] backend`): under a floor of `sandbox`, `direct` is
@@ -122,11 +133,17 @@ public enum Backends {
 /// Development only: the runtime runs as a plain child process and can read every file the
 /// user can. It says so at start, loudly.
 public struct DirectBackend: EnclaveBackend {
+    /// Always available; `Backends.named` refuses it unless the manifest's floor is `direct`.
     public init() {}
+    /// "direct", as given to `--backend`.
     public var name: String { "direct" }
+    /// A warning that nothing is isolated.
     public var banner: String {
         "WARNING: backend direct: NO ISOLATION. The runtime can read and write every host file this user can, and read /proc. For development only; use --backend sandbox."
     }
+    /// True: the child is the runtime itself.
     public var startsRuntimeDirectly: Bool { true }
+    /// The plan's command line as is: no wrapper, no descriptors passed, and `environment`, `readable` and
+    /// `writable` are not applied.
     public func command(for plan: LaunchPlan) -> LaunchCommand { LaunchCommand(arguments: [plan.executable] + plan.arguments, passing: []) }
 }

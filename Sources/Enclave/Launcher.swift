@@ -17,7 +17,9 @@ import Support
 public enum Launcher {
     /// How long a stopping runtime may take to run its stop handlers and flush, before SIGKILL.
     public static let stopGrace: Duration = .seconds(10)
+    /// Environment variable naming the inherited stop pipe's descriptor; a byte or end-of-file on it means "stop".
     public static let stopDescriptorVariable = "SECURE_EXECUTOR_STOP_FD"
+    /// Environment variable with the launcher's pid, set only when the backend starts the runtime itself.
     public static let launcherPIDVariable = "SECURE_EXECUTOR_LAUNCHER_PID"
 
     /// `plan` receives the agent's socket path (which the runtime must be told) and the folder
@@ -119,6 +121,7 @@ public enum Launcher {
     /// and installed next to `secure-executor`).
     public static var currentExecutable: String { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
 
+    /// The path of `name` in this executable's folder; not checked to exist.
     public static func sibling(_ name: String) -> String {
         (currentExecutable as NSString).deletingLastPathComponent + "/" + name
     }
@@ -165,7 +168,9 @@ private final class RuntimeSupervisor: Service, Sendable {
 
 /// The runtime's side of what the launcher put in its environment.
 public enum LauncherLink {
+    /// A launcher variable is set but unusable (not a pid, not an open descriptor), or tying to the launcher failed.
     public struct Broken: Error, CustomStringConvertible {
+        /// Which variable was wrong and why, for the operator.
         public let description: String
     }
 

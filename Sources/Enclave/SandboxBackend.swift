@@ -27,12 +27,16 @@ public struct SandboxBackend: EnclaveBackend {
     /// the examples' functions its clang). Programs and libraries only: no user data lives here.
     static let systemFolders = ["/usr", "/opt/swift", "/etc/ld.so.cache", "/etc/alternatives"]
 
+    /// Checks nothing; see `unavailableReason` before using it.
     public init() {}
+    /// "sandbox", as given to `--backend`.
     public var name: String { "sandbox" }
+    /// Says what is isolated, and that root on this host can still read the process.
     public var banner: String {
         "backend sandbox: own user/mount/pid/ipc namespaces, application root read-only, only allowed paths writable, host-wide /proc unreadable, no capabilities, seccomp filter, own environment. Not memory encryption: root on this host can still read the process."
     }
 
+    /// False: the child is bubblewrap, whose --die-with-parent kills the runtime when the launcher dies.
     public var startsRuntimeDirectly: Bool { false }
 
     /// Why the sandbox cannot start here, if it cannot: bubblewrap or libseccomp missing, or
@@ -60,6 +64,8 @@ public struct SandboxBackend: EnclaveBackend {
         return nil
     }
 
+    /// A bwrap command line for `plan`; passes the writable descriptors and a compiled seccomp filter.
+    /// Throws `.launchFailed` for a relative path, an environment entry without '=', or when the filter or /proc covers cannot be made.
     public func command(for plan: LaunchPlan) throws(EnclaveError) -> LaunchCommand {
         var arguments = [
             Self.bubblewrap, "--die-with-parent", "--new-session",

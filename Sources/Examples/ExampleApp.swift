@@ -7,11 +7,17 @@ import TrustedFiles
 /// One example made ready to run, as a user would: copied to `folder`, its C functions built,
 /// signed with a fresh key. Shared by `examples run-all`, `demo` and the HTTP benchmark.
 public struct ExampleApp {
+    /// The example's folder name under examples/, also its manifest's NAME.
     public let name: String
+    /// The scratch copy; anything there before `prepare` is deleted.
     public let folder: String
+    /// A key generated for this run only; it signed the bundle.
     public let key: SigningKey
+    /// The copy's NAME.toml, loaded after the replacements.
     public let manifest: Manifest
+    /// What the signing did.
     public let signed: Signer.Report
+    /// The signed copy loaded back and verified with `key`'s public key.
     public let bundle: SignedBundle
     /// Built module sizes by function folder name.
     public let modules: [(name: String, bytes: Int)]

@@ -10,10 +10,15 @@ import TrustedFiles
 /// `secure-executor examples run-all`: builds, signs and runs every example under examples/,
 /// checking each one's observable result.
 public enum ExampleRunner {
+    /// How one example went.
     public struct Outcome: Sendable {
+        /// The example's folder name under examples/.
         public var name: String
+        /// True when it was prepared, ran and its check held; an undelivered event fails it unless the check accounts for it.
         public var passed: Bool
+        /// The check's summary when passed, else the error that failed it.
         public var detail: String
+        /// Wall-clock time of the whole run, preparing included.
         public var seconds: Double
     }
 
@@ -185,6 +190,7 @@ public enum ExampleRunner {
         },
     ]
 
+    /// Every example this runner knows, in run order; the names `runAll(only:)` accepts.
     public static var names: [String] { examples.map(\.name) }
 
     /// Runs the examples found in `folder` (each copied to a scratch folder first).

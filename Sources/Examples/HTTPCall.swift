@@ -26,5 +26,6 @@ public enum HTTPCall {
 }
 
 extension HTTPAnswer {
+    /// The body as UTF-8; invalid bytes become U+FFFD.
     public var text: String { String(decoding: body, as: UTF8.self) }
 }

@@ -10,9 +10,12 @@ import Support
 ///
 /// `Sendable`: both properties are immutable; the process is signalled and reaped only in deinit.
 public final class LocalRedis: Sendable {
+    /// The loopback port redis listens on.
     public let port: Int
     private let process: ChildProcess
 
+    /// Starts redis-server and waits up to 5 s per port for it to answer. Throws if /usr/bin/redis-server
+    /// is missing or redis does not come up.
     public init() throws {
         for _ in 0..<5 {
             let port = LocalRedis.freePort()
@@ -47,6 +50,7 @@ public final class LocalRedis: Sendable {
         process.wait()
     }
 
+    /// The redis url to put in a workflow, e.g. "redis://127.0.0.1:40123/".
     public var url: String { "redis://127.0.0.1:\(port)/" }
 
     /// GET through redis-cli; "" for a missing key.

@@ -14,6 +14,7 @@ public final class PeerServer: Sendable {
         self.log = log
     }
 
+    /// Listens on 127.0.0.1 at a free port the kernel picks; read it from `address`. Throws if it cannot listen.
     public static func start(logger: Logger) async throws -> PeerServer {
         let log = RequestLog()
         let server = try await HTTPServer.start(logger: logger) { request in
@@ -26,8 +27,10 @@ public final class PeerServer: Sendable {
     /// host:port, what an example's workflow names in place of 127.0.0.1:8089.
     public var address: String { "\(server.host):\(server.port)" }
 
+    /// Every request received so far, in arrival order (a copy).
     public var requests: [HTTPRequestInfo] { log.requests.withLockedValue { $0 } }
 
+    /// Stops listening; `requests` stays readable.
     public func stop() async { await server.stop() }
 }
 

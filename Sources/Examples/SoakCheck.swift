@@ -7,7 +7,9 @@ import Node
 public struct SoakCounts: Sendable, Equatable {
     /// Events `counter` received, delayed casts it set, and those that fired.
     public var events: Int
+    /// Delayed casts `counter` set, one per 100 events.
     public var timersSet: Int
+    /// Delayed casts that fired; must equal `timersSet`.
     public var timersFired: Int
     /// The dataplane's count of events it could not deliver (a call that trapped is one).
     public var undelivered: Int

@@ -9,9 +9,14 @@ import Synchronization
 // cap on clients), but nothing in the trusted runtime relies on it being correct: the client
 // checks every answer as if it came from an attacker.
 
+/// The UNTRUSTED host agent: answers capabilities and health requests on a Unix socket, one thread per client.
+/// The trusted runtime checks everything it says; nothing relies on it being correct.
 public final class HostAgent: Sendable {
+    /// How the agent listens and how much it lets a client use.
     public struct Configuration: Sendable {
+        /// Unix socket to listen on. A stale socket file from a killed agent is replaced; a live agent's is not.
         public var socketPath: String
+        /// Where the figures in each answer come from.
         public var reader: HostReader
         /// Largest request payload accepted (requests are a few bytes).
         public var maxPayload: Int
@@ -20,6 +25,7 @@ public final class HostAgent: Sendable {
         /// A client that sends nothing for this long is dropped.
         public var idleTimeout: Duration
 
+        /// Defaults: 4096-byte requests, 16 clients, 30 s idle timeout, the real /proc and /sys.
         public init(
             socketPath: String, reader: HostReader = HostReader(), maxPayload: Int = 4096,
             maxClients: Int = 16, idleTimeout: Duration = .seconds(30)
@@ -32,6 +38,7 @@ public final class HostAgent: Sendable {
         }
     }
 
+    /// Fixed at init.
     public let configuration: Configuration
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
@@ -39,6 +46,7 @@ public final class HostAgent: Sendable {
     private let acceptLoopDone = NIOLockedValueBox<Bool>(true)
     private let listener = NIOLockedValueBox<Socket?>(nil)
 
+    /// Does not bind anything until `start()`.
     public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.agent")) {
         self.configuration = configuration
         self.logger = logger

@@ -8,8 +8,11 @@ import HostProtocol
 // The roots are configurable so tests can point the reader at fixture trees (or at an empty
 // directory, to see every /proc field omitted).
 
+/// The agent's measurements of the host (UNTRUSTED side). Reads /proc, /sys, statvfs, gethostname and sysconf.
 public struct HostReader: Sendable {
+    /// Where /proc is mounted; an empty directory makes every /proc field go unreported.
     public var procRoot: String
+    /// Where /sys is mounted; only /sys/block is read, to tell whole disks from partitions and virtual devices.
     public var sysRoot: String
     /// statvfs target for disk total/free: the file system the runtime's data lives on.
     public var diskPath: String
@@ -17,6 +20,7 @@ public struct HostReader: Sendable {
     /// live in a pid namespace where its own pid is not the host's.
     public var runtimePID: Int32?
 
+    /// Defaults read the real host; tests pass fixture roots.
     public init(procRoot: String = "/proc", sysRoot: String = "/sys", diskPath: String = "/", runtimePID: Int32? = nil) {
         self.procRoot = procRoot
         self.sysRoot = sysRoot
@@ -24,6 +28,7 @@ public struct HostReader: Sendable {
         self.runtimePID = runtimePID
     }
 
+    /// What the host is: cpus, memory, disk size and hostname. Fields that cannot be read are omitted.
     public func capabilities() -> CapabilitiesReport {
         var report = CapabilitiesReport()
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
@@ -42,6 +47,8 @@ public struct HostReader: Sendable {
         return report
     }
 
+    /// Current host figures. Process figures describe `runtimePID` if set, else `requestedPID`; none when both are nil.
+    /// Fields that cannot be read are omitted, never 0.
     public func health(requestedPID: Int32?) -> HealthReport {
         var report = HealthReport()
         if let text = read("\(procRoot)/meminfo") {

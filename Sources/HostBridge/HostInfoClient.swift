@@ -31,8 +31,12 @@ public enum HostAnswer: Sendable, Equatable {
     case health(HealthReport)
 }
 
+/// The trusted runtime's client for the host agent. Every answer is treated as hostile: transport and content are
+/// checked, and whatever fails is reported as unknown with a reason, never as 0. Safe to share between threads.
 public final class HostInfoClient: Sendable {
+    /// How the client reaches the agent and what it is willing to accept.
     public struct Configuration: Sendable {
+        /// The agent's Unix socket; a fresh connection is made after any failed request.
         public var socketPath: String
         /// Whole budget of one request: connect, send, and the complete answer.
         public var requestTimeout: Duration
@@ -43,8 +47,10 @@ public final class HostInfoClient: Sendable {
         public var maxPayload: Int
         /// Whose process figures to ask for: this process by default.
         public var runtimePID: Int32?
+        /// Bounds the content checks apply to every answer.
         public var limits: PlausibilityLimits
 
+        /// Defaults: 1 s per request, answers reused for 1 s, 64 KiB payload cap, this process's pid.
         public init(
             socketPath: String, requestTimeout: Duration = .seconds(1), cacheInterval: Duration = .seconds(1),
             maxPayload: Int = Frame.defaultMaxPayload, runtimePID: Int32? = getpid(),
@@ -78,10 +84,12 @@ public final class HostInfoClient: Sendable {
         var capabilitiesInFlight = false
     }
 
+    /// Fixed at init.
     public let configuration: Configuration
     private let log: OnceLog
     private let state = NIOLockedValueBox(State())
 
+    /// Does not connect: the first request does. Rejected fields and transport failures are logged once per kind.
     public init(configuration: Configuration, logger: Logger = Logger(label: "host-bridge.client")) {
         self.configuration = configuration
         self.log = OnceLog(logger: logger)

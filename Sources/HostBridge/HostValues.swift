@@ -28,10 +28,12 @@ public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
     case diskReadsCompleted = "disk_reads_completed"
     case diskWritesCompleted = "disk_writes_completed"
 
+    /// What a field's value measures, which decides how it is shown in log lines.
     public enum Unit: Sendable {
         case bytes, count, seconds, megahertz, load, text
     }
 
+    /// What the field's numbers measure; `.text` fields carry strings.
     public var unit: Unit {
         switch self {
         case .cpuCount, .physicalCores, .diskReadsCompleted, .diskWritesCompleted: .count
@@ -71,6 +73,7 @@ public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// The JSON key, e.g. "memory_free_bytes".
     public var description: String { rawValue }
 
     /// Renders a value of this field for a log line.
@@ -126,6 +129,7 @@ public enum UnknownReason: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `describe(for: nil)`: values shown as plain numbers, without a unit.
     public var description: String { describe(for: nil) }
 
     /// The reason as the tail of "host agent: <field label> <this>"; values in the field's unit.
@@ -171,11 +175,13 @@ public enum HostValue<Value: Sendable & Equatable>: Sendable, Equatable {
     case known(Value)
     case unknown(UnknownReason)
 
+    /// The checked value; nil when unknown. Never substitute 0 for nil: see `reason`.
     public var value: Value? {
         if case .known(let value) = self { return value }
         return nil
     }
 
+    /// Why the value is unknown; nil when it is known.
     public var reason: UnknownReason? {
         if case .unknown(let reason) = self { return reason }
         return nil
@@ -207,6 +213,7 @@ extension Double: HostReadable { public var hostReading: HostReading { .number(s
 extension String: HostReadable { public var hostReading: HostReading { .text(self) } }
 
 extension HostValue where Value: HostReadable {
+    /// The value as a reading, or `.unknown` with the same reason.
     public var reading: HostReading {
         switch self {
         case let .known(value): return value.hostReading
@@ -228,12 +235,19 @@ extension HostReadings {
 
 /// What the host is (from a capabilities answer), checked.
 public struct HostCapabilities: HostReadings, Equatable {
+    /// Logical cpus online.
     public var cpuCount: HostValue<Int>
+    /// Printable, non-empty and at most `maxStringBytes` long, or unknown.
     public var cpuModel: HostValue<String>
+    /// Clock of the first cpu, in MHz.
     public var cpuMHz: HostValue<Double>
+    /// Unknown if more than `cpuCount`; often not reported on ARM.
     public var physicalCores: HostValue<Int>
+    /// Physical memory, in bytes.
     public var memoryTotalBytes: HostValue<UInt64>
+    /// Size of the file system holding the agent's disk path, in bytes.
     public var diskTotalBytes: HostValue<UInt64>
+    /// Printable, non-empty and at most `maxStringBytes` long, or unknown.
     public var hostname: HostValue<String>
 
     /// Every field unknown for the same reason (no usable answer).
@@ -256,20 +270,35 @@ public struct HostCapabilities: HostReadings, Equatable {
 
 /// How the host is doing (from a health answer), checked.
 public struct HostHealth: HostReadings, Equatable {
+    /// Bytes, 1 B to 1 EiB by default; the memory parts are checked against it.
     public var memoryTotalBytes: HostValue<UInt64>
+    /// Bytes not used at all; unknown if above the total, or if used + free exceeds it.
     public var memoryFreeBytes: HostValue<UInt64>
+    /// Bytes the kernel estimates can be allocated without swapping; unknown if above the total.
     public var memoryAvailableBytes: HostValue<UInt64>
+    /// Bytes; unknown (together with `memoryFreeBytes`) if used + free exceeds the total.
     public var memoryUsedBytes: HostValue<UInt64>
+    /// The runtime process's user + system cpu time, in seconds; a counter, unknown if it went backwards.
     public var processCPUSeconds: HostValue<Double>
+    /// The runtime process's resident memory, in bytes; unknown if above `memoryTotalBytes`.
     public var processResidentBytes: HostValue<UInt64>
+    /// 1-minute load average, within `PlausibilityLimits.load`.
     public var load1: HostValue<Double>
+    /// 5-minute load average, within `PlausibilityLimits.load`.
     public var load5: HostValue<Double>
+    /// 15-minute load average, within `PlausibilityLimits.load`.
     public var load15: HostValue<Double>
+    /// Bytes received, loopback excluded; a counter, unknown if it went backwards.
     public var networkRxBytes: HostValue<UInt64>
+    /// Bytes sent, loopback excluded; a counter, unknown if it went backwards.
     public var networkTxBytes: HostValue<UInt64>
+    /// Bytes, 1 B to 1 EiB by default.
     public var diskTotalBytes: HostValue<UInt64>
+    /// Bytes free to unprivileged use on the agent's disk path; unknown if above `diskTotalBytes`.
     public var diskFreeBytes: HostValue<UInt64>
+    /// Whole-disk reads completed; unknown if it went backwards.
     public var diskReadsCompleted: HostValue<UInt64>
+    /// Whole-disk writes completed; unknown if it went backwards.
     public var diskWritesCompleted: HostValue<UInt64>
 
     /// Every field unknown for the same reason (no usable answer).

@@ -10,8 +10,11 @@ import HostProtocol
 /// Bounds beyond which no real host reports. Generous on purpose: they catch lies and
 /// corruption, not unusual machines.
 public struct PlausibilityLimits: Sendable, Equatable {
+    /// Longest cpu model or hostname accepted, in UTF-8 bytes.
     public var maxStringBytes = 256
+    /// Logical cpus; also bounds physical cores, which may not exceed the logical count.
     public var cpuCount: ClosedRange<Double> = 1...4096
+    /// Cpu clock, in MHz.
     public var cpuMHz: ClosedRange<Double> = 1...100_000
     /// Load averages of thousands happen on big, overloaded hosts; a million does not.
     public var load: ClosedRange<Double> = 0...1_000_000
@@ -23,6 +26,7 @@ public struct PlausibilityLimits: Sendable, Equatable {
     /// is not read atomically.
     public var memorySumTolerance = 0.01
 
+    /// Every limit at the default written on its property.
     public init() {}
 }
 
@@ -31,10 +35,13 @@ public struct CounterBaselines: Sendable, Equatable {
     var integers: [HostField: UInt64] = [:]
     var reals: [HostField: Double] = [:]
 
+    /// No baselines yet: the first value of each counter is accepted as is.
     public init() {}
 }
 
+/// The trusted side's content checks: turns an unchecked wire report into checked values.
 public enum Plausibility {
+    /// Checks a capabilities answer field by field; a failed field is unknown with the reason, never 0.
     public static func check(_ report: CapabilitiesReport, limits: PlausibilityLimits = .init()) -> HostCapabilities {
         let cpuCount = ranged(report.cpuCount, limits.cpuCount)
         var physicalCores = ranged(report.physicalCores, limits.cpuCount)
@@ -53,6 +60,8 @@ public enum Plausibility {
             hostname: text(report.hostname, limits))
     }
 
+    /// Checks a health answer. Counters must not fall below `baselines`, which accepted counters then update;
+    /// keep one `baselines` per agent across calls.
     public static func check(
         _ report: HealthReport, limits: PlausibilityLimits = .init(), baselines: inout CounterBaselines
     ) -> HostHealth {

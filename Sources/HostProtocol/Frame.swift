@@ -29,6 +29,7 @@ public enum MessageKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
+    /// Plain words for log lines, e.g. "health answer".
     public var description: String {
         switch self {
         case .capabilitiesRequest: "capabilities request"
@@ -52,6 +53,7 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The stream ended inside a frame.
     case truncated(have: Int, need: Int)
 
+    /// One line for an operator; bytes from the peer are shown log-safe.
     public var description: String {
         switch self {
         case .badMagic(let found):
@@ -70,11 +72,14 @@ public enum FrameError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One decoded (or to-be-encoded) frame.
 public struct Frame: Sendable, Equatable {
+    /// The first four bytes of every frame, "SEHA".
     public static let magic: [UInt8] = Array("SEHA".utf8)
+    /// The version this side writes by default.
     public static let currentVersion: UInt16 = 1
     /// Versions this build accepts. A frame with any other version is refused (docs/HOST-AGENT.md,
     /// "Versioning"): silently reading a future layout as today's would misread every field.
     public static let supportedVersions: Set<UInt16> = [1]
+    /// Bytes before the payload: magic, version, kind, request id and payload length.
     public static let headerSize = 19
     /// Default payload cap. Real answers are well under 2 KiB; 64 KiB leaves room to grow while
     /// bounding what a hostile peer can make us buffer.
@@ -82,11 +87,16 @@ public struct Frame: Sendable, Equatable {
     /// No configuration may raise the cap past this, whatever it asks for.
     public static let absoluteMaxPayload = 16 * 1024 * 1024
 
+    /// The header's protocol version; a decoded frame always has one in `supportedVersions`.
     public var version: UInt16
+    /// What the payload holds; an answer's kind is its request's kind + 1.
     public var kind: MessageKind
+    /// Chosen by the requester; an answer echoes its request's id.
     public var requestID: UInt64
+    /// The JSON payload, without the header.
     public var payload: [UInt8]
 
+    /// Nothing is checked here; `encoded(maxPayload:)` refuses a payload over the cap.
     public init(kind: MessageKind, requestID: UInt64, payload: [UInt8], version: UInt16 = Frame.currentVersion) {
         self.version = version
         self.kind = kind
@@ -141,6 +151,7 @@ private func readBigEndian<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArrayS
 /// After an error it stays failed: a byte stream has no resynchronisation point, so the only
 /// safe continuation is to drop the connection.
 public struct FrameDecoder: Sendable {
+    /// What `next()` found: a shortfall in bytes, one whole frame, or the error that ended the stream.
     public enum Step: Sendable, Equatable {
         /// At least this many more bytes are needed to finish the current frame.
         case needMore(Int)
@@ -148,10 +159,12 @@ public struct FrameDecoder: Sendable {
         case error(FrameError)
     }
 
+    /// Largest payload accepted, in bytes, after clamping. A header announcing more is refused before its payload arrives.
     public let maxPayload: Int
     private var buffer: [UInt8] = []
     private var failure: FrameError?
 
+    /// `maxPayload` (bytes) is clamped to `0...Frame.absoluteMaxPayload`.
     public init(maxPayload: Int = Frame.defaultMaxPayload) {
         self.maxPayload = Frame.clampCap(maxPayload)
     }
@@ -159,11 +172,14 @@ public struct FrameDecoder: Sendable {
     /// Bytes held that do not yet form a whole frame.
     public var bufferedCount: Int { buffer.count }
 
+    /// Appends received bytes; nothing is checked until `next()`. Ignored once the decoder has failed.
     public mutating func feed<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         guard failure == nil else { return }
         buffer.append(contentsOf: bytes)
     }
 
+    /// The next whole frame, how many more bytes the current one needs, or the error. Once failed,
+    /// it returns that same error forever.
     public mutating func next() -> Step {
         if let failure { return .error(failure) }
         switch inspectHeader() {

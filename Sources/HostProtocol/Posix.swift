@@ -22,14 +22,18 @@ import Glibc
 
 /// A failed system call, kept as the call's name and errno so an operator can read it.
 public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The system call's name, e.g. "connect".
     public let call: String
+    /// The errno value, e.g. ENOENT; compare with the Glibc constants.
     public let code: Int32
 
+    /// Pass `errno` as read right after the failed call, before anything else can change it.
     public init(call: String, code: Int32) {
         self.call = call
         self.code = code
     }
 
+    /// "call: strerror text (errno N)", for an operator.
     public var description: String {
         "\(call): \(String(cString: strerror(code))) (errno \(code))"
     }

@@ -43,6 +43,7 @@ public enum HostTransportError: Error, Sendable, Equatable, CustomStringConverti
         }
     }
 
+    /// One line for an operator, with values; anything from the agent is shown log-safe.
     public var description: String {
         switch self {
         case .connectFailed(let path, let error):

@@ -12,14 +12,17 @@ public protocol WireScalar: Codable, Sendable, Equatable {
 }
 
 extension UInt64: WireScalar {
+    /// Shown as the expected type when a field is mistyped.
     public static var wireTypeName: String { "unsigned integer" }
 }
 
 extension Double: WireScalar {
+    /// Shown as the expected type when a field is mistyped.
     public static var wireTypeName: String { "number" }
 }
 
 extension String: WireScalar {
+    /// Shown as the expected type when a field is mistyped.
     public static var wireTypeName: String { "string" }
 }
 
@@ -30,15 +33,19 @@ public enum WireValue<Value: WireScalar>: Codable, Sendable, Equatable {
     /// Present, but not a `Value`; `found` says what it was (already log-safe).
     case invalid(found: String)
 
+    /// Same as `.value(value)`.
     public init(_ value: Value) {
         self = .value(value)
     }
 
+    /// The value as sent, or nil when it was `.invalid`. Still unchecked: bounds come from the client's checks.
     public var value: Value? {
         if case .value(let value) = self { return value }
         return nil
     }
 
+    /// Never throws for a wrong type: a boolean, a mistyped value or an unreadable one becomes `.invalid`.
+    /// Throws only when there is no single value to read.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         // JSON true/false must never pass as 1/0 for a number.

@@ -111,7 +111,7 @@ struct Run: AsyncParsableCommand {
         do { chosen = try Backends.named(backend, floor: manifest.node.backend) } catch { fail(error) }
         FileHandle.standardError.write(Data((chosen.banner + "\n").utf8))
         let writable: [WritablePath]
-        do { writable = try Self.openWritable(manifest) } catch { fail(error) }
+        do { writable = try WritablePaths.open(manifest) } catch { fail(error) }
         // The runtime writes its control file into its own node folder; under the sandbox it
         // sees only that folder, not the other nodes' files beside it.
         let controlFolder = URL(fileURLWithPath: controlDir ?? ControlFile.defaultFolder()).standardizedFileURL.path
@@ -156,76 +156,19 @@ struct Run: AsyncParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// The host paths behind the manifest's allowed patterns: a folder pattern's folder, a
-    /// file's own path, a glob's fixed prefix.
-    static func writablePaths(_ manifest: Manifest) -> [String] {
-        writableParts(manifest).map { manifest.root + "/" + $0.path.string }
-    }
-
-    private static func writableParts(_ manifest: Manifest) -> [(path: RelativePath, folder: Bool, create: Bool)] {
-        manifest.allowed.compactMap { pattern in
-            let parts = pattern.kind == .glob ? pattern.fixedPrefix : pattern.components
-            guard let path = try? RelativePath(parts.joined(separator: "/"), origin: "[allowed]") else { return nil }
-            return (path, pattern.kind != .literal, pattern.kind == .directory)
-        }
-    }
-
-    /// Opens what the runtime may write beneath the root without following links (a link would
-    /// make the sandbox bind its target writable, `logs -> .` the whole root), creating a
-    /// folder pattern's missing folders the same way. Missing files and glob prefixes are left out.
-    static func openWritable(_ manifest: Manifest) throws(WritableError) -> [WritablePath] {
-        let beneath: BeneathRoot
-        do { beneath = try BeneathRoot(root: manifest.root) } catch { throw .unusable(path: manifest.root, reason: "\(error)") }
-        defer { beneath.close() }
-        var opened: [WritablePath] = []
-        do {
-            for part in writableParts(manifest) {
-                guard let fd = try open(part.path, folder: part.folder, create: part.create, beneath: beneath, root: manifest.root) else { continue }
-                opened.append(WritablePath(descriptor: fd, path: manifest.root + "/" + part.path.string))
-            }
-        } catch {
-            opened.forEach { close($0.descriptor) }
-            throw error
-        }
-        return opened
-    }
-
-    /// se_open_path_flag(): nothing is read; the descriptor only names what was checked. A missing folder
-    /// is made with mkdirat in its parent, itself opened beneath the root.
-    private static func open(_ path: RelativePath, folder: Bool, create: Bool, beneath: BeneathRoot, root: String) throws(WritableError) -> Int32? {
-        let components = path.components
-        var parent = Glibc.open(root, se_open_path_flag() | O_DIRECTORY | O_CLOEXEC)
-        guard parent >= 0 else { throw .unusable(path: root, reason: String(cString: strerror(errno))) }
-        defer { close(parent) }
-        for depth in 1...components.count {
-            // A prefix of a normalised path's components is itself normalised.
-            let prefix = RelativePath(uncheckedNormalised: components[0..<depth].joined(separator: "/"))
-            let isLast = depth == components.count
-            let flags = se_open_path_flag() | (folder || !isLast ? O_DIRECTORY : 0)
-            var result = beneath.open(prefix, flags: flags)
-            if case .failure(.errno(ENOENT)) = result, create {
-                guard mkdirat(parent, String(components[depth - 1]), 0o755) == 0 || errno == EEXIST else {
-                    throw .unusable(path: root + "/" + prefix.string, reason: "cannot create it: \(String(cString: strerror(errno)))")
-                }
-                result = beneath.open(prefix, flags: flags)
-            }
-            switch result {
-            case let .success(fd):
-                var info = stat()
-                guard fstat(fd, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
-                    close(fd)
-                    throw .symlink(path: root + "/" + prefix.string)
-                }
-                if isLast { return fd }
-                close(parent)
-                parent = fd
-            case .failure(.symlink): throw .symlink(path: root + "/" + prefix.string)
-            case .failure(.errno(ENOENT)): return nil
-            case .failure(.errno(ENOTDIR)) where !isLast || folder: throw .symlink(path: root + "/" + prefix.string)
-            case let .failure(.errno(code)): throw .unusable(path: root + "/" + prefix.string, reason: String(cString: strerror(code)))
-            }
-        }
-        return nil
+    /// `--check-isolation`: the sandbox's probes (Enclave), and whether the host agent still
+    /// answers through its socket. Exit 0 only if all held.
+    private func checkIsolation(backend: String, hostInfo: HostInfoClient) throws {
+        let manifest: Manifest
+        do { manifest = try Manifest.load(path: options.manifest) } catch { fail(error) }
+        let health = hostInfo.health()
+        let memory = health.memoryTotalBytes.value.map { formatBytes($0) }
+        let load = health.load1.value.map { String(format: "%.2f", $0) }
+        let agent = IsolationCheck.Probe(
+            what: "host agent: memory total, load", outcome: "\(memory ?? "UNKNOWN"), load \(load ?? "UNKNOWN")", held: memory != nil && load != nil)
+        let (text, held) = IsolationCheck.report(IsolationCheck.probes(manifest) + [agent], backend: backend)
+        print(text)
+        if !held { throw ExitCode(1) }
     }
 
     /// The trusted side: verify, start the node, serve until told to stop.
@@ -236,7 +179,7 @@ struct Run: AsyncParsableCommand {
                 socketPath: agentSocket, requestTimeout: .milliseconds(hostTimeoutMs),
                 cacheInterval: .milliseconds(hostCacheMs)),
             logger: Logger(label: "secure-executor.host-agent"))
-        if checkIsolation { return try IsolationCheck.run(backend: backend, manifest: options.manifest, hostInfo: hostInfo) }
+        if checkIsolation { return try checkIsolation(backend: backend, hostInfo: hostInfo) }
         let (loaded, outcome) = options.load(requirePin: true, anySigner: insecureAnySigner)
         let warnings = outcome == .anySigner ? [SignerTrust.insecureWarning(signer: loaded.signer)] : []
         for warning in warnings { Logger(label: "secure-executor.run").warning("\(warning)") }
@@ -272,20 +215,5 @@ struct Run: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do { try await group.run() } catch { fail(error) }
-    }
-}
-
-/// Why an allowed path cannot be made writable for the runtime.
-enum WritableError: Error, CustomStringConvertible {
-    case symlink(path: String)
-    case unusable(path: String, reason: String)
-
-    var description: String {
-        switch self {
-        case let .symlink(path):
-            return
-                "allowed path \(path) is a symbolic link, or not a folder, or lies behind one: refused (the sandbox would make its target writable); replace it with a real folder or file"
-        case let .unusable(path, reason): return "allowed path \(path) cannot be opened for the runtime: \(reason)"
-        }
     }
 }

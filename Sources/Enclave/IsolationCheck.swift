@@ -1,23 +1,25 @@
-import ArgumentParser
 import CSyscalls
-import Enclave
 import Foundation
-import HostBridge
 import Manifest
 
-/// `run --check-isolation`, inside the runtime: tries what a compromised runtime would try and
-/// prints what happened. Exit 0 only if everything the sandbox promises held, and the host
-/// agent still answered.
-enum IsolationCheck {
-    struct Probe {
-        var what: String
-        var outcome: String
-        var held: Bool
+/// What the sandbox promises, as probes the runtime runs on itself (`run --check-isolation`):
+/// each tries what a compromised runtime would try and says whether the boundary held.
+public enum IsolationCheck {
+    /// One attempt and its outcome.
+    public struct Probe: Sendable {
+        public var what: String
+        public var outcome: String
+        public var held: Bool
+
+        public init(what: String, outcome: String, held: Bool) {
+            self.what = what
+            self.outcome = outcome
+            self.held = held
+        }
     }
 
-    static func run(backend: String, manifest path: String, hostInfo: HostInfoClient) throws {
-        let manifest: Manifest
-        do { manifest = try Manifest.load(path: path) } catch { fail(error) }
+    /// Every probe of the boundary, run from inside it, for the app `manifest` describes.
+    public static func probes(_ manifest: Manifest) -> [Probe] {
         var probes: [Probe] = []
 
         for file in ["/proc/meminfo", "/proc/loadavg", "/proc/cpuinfo", "/proc/sys/kernel/hostname"] {
@@ -41,7 +43,7 @@ enum IsolationCheck {
         let wroteRoot = FileManager.default.createFile(atPath: intruder, contents: Data("x".utf8))
         if wroteRoot { try? FileManager.default.removeItem(atPath: intruder) }
         probes.append(Probe(what: "write into the application root", outcome: wroteRoot ? "WROTE" : "refused: \(errnoText())", held: !wroteRoot))
-        for folder in Run.writablePaths(manifest) where FileManager.default.fileExists(atPath: folder) {
+        for folder in WritablePaths.paths(manifest) where FileManager.default.fileExists(atPath: folder) {
             let probe = folder + "/.isolation-check-\(getpid())"
             let wrote = FileManager.default.createFile(atPath: probe, contents: Data("x".utf8))
             probes.append(Probe(what: "write into allowed \(folder)", outcome: wrote ? "written" : "REFUSED: \(errnoText())", held: wrote))
@@ -65,25 +67,19 @@ enum IsolationCheck {
         let names = ProcessInfo.processInfo.environment.keys.filter { !Self.launcherVariables.contains($0) }.sorted()
         // PWD: bubblewrap sets it for --chdir.
         probes.append(Probe(what: "environment", outcome: names.joined(separator: " "), held: Set(names).isSubset(of: ["PATH", "PWD"])))
-        let health = hostInfo.health()
-        let memory = health.memoryTotalBytes.value.map { formatBytes($0) }
-        let load = health.load1.value.map { String(format: "%.2f", $0) }
-        probes.append(
-            Probe(
-                what: "host agent: memory total, load", outcome: "\(memory ?? "UNKNOWN"), load \(load ?? "UNKNOWN")",
-                held: memory != nil && load != nil))
+        return probes
+    }
 
-        print("isolation check, backend \(backend):")
+    /// The probes as a table, and whether all held (`direct` is expected not to).
+    public static func report(_ probes: [Probe], backend: String) -> (text: String, held: Bool) {
+        var lines = ["isolation check, backend \(backend):"]
         for probe in probes {
-            print("  \(probe.held ? "ok  " : "FAIL") \(probe.what)\(String(repeating: " ", count: max(1, 45 - probe.what.count)))\(probe.outcome)")
+            lines.append("  \(probe.held ? "ok  " : "FAIL") \(probe.what)\(String(repeating: " ", count: max(1, 45 - probe.what.count)))\(probe.outcome)")
         }
         let failed = probes.filter { !$0.held }.count
-        if failed == 0 {
-            print("the boundary holds")
-        } else {
-            print("\(failed) check(s) failed\(backend == "direct" ? " (expected: backend direct does not isolate)" : "")")
-            throw ExitCode(1)
-        }
+        lines.append(
+            failed == 0 ? "the boundary holds" : "\(failed) check(s) failed\(backend == "direct" ? " (expected: backend direct does not isolate)" : "")")
+        return (lines.joined(separator: "\n"), failed == 0)
     }
 
     /// What the launcher itself puts in the environment (Launcher's documentation), beside PATH.
