@@ -105,6 +105,7 @@ let package = Package(
                 "HostAgent", "HostProtocol", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Where the trusted runtime runs: the backend interface, the bubblewrap sandbox, direct.
         .target(

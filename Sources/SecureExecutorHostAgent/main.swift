@@ -1,15 +1,15 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import HostAgent
 import HostProtocol
 import Logging
+import ServiceLifecycle
 import Support
 
 /// The untrusted host agent as a process: `secure-executor run` starts one beside the trusted
 /// runtime, which may not read /proc itself. The protocol is docs/HOST-AGENT.md.
 @main
-struct HostAgentCommand: ParsableCommand {
+struct HostAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secure-executor-host-agent",
         abstract: "Answer the trusted runtime's questions about this host over a Unix socket.",
@@ -38,7 +38,7 @@ struct HostAgentCommand: ParsableCommand {
         if let runtimePID, runtimePID <= 0 { throw ValidationError("--runtime-pid must be a positive process id") }
     }
 
-    func run() throws {
+    func run() async throws {
         if let launcherPID {
             do { try ParentDeath.tie(toLauncher: launcherPID) } catch { throw ValidationError("\(error)") }
         }
@@ -49,17 +49,20 @@ struct HostAgentCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot listen on \(socket): \(error)")
         }
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)  // the dispatch source sees it instead of the default exit
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
-            source.setEventHandler {
-                agent.stop()
-                Foundation.exit(0)
-            }
-            source.resume()
-            sources.append(source)
-        }
-        withExtendedLifetime(sources) { dispatchMain() }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [AgentService(agent: agent)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "host-bridge.agent")))
+        try await group.run()
+    }
+}
+
+/// The agent's serving as a service: its group owns SIGTERM and SIGINT, on which the agent
+/// stops serving and removes its socket.
+struct AgentService: Service {
+    let agent: HostAgent
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        agent.stop()
     }
 }

@@ -24,6 +24,22 @@ struct RealAgentTests {
         #expect(rejected.isEmpty, "rejected real values: \(rejected)")
     }
 
+    @Test func sigtermStopsTheAgentCleanlyAndRemovesItsSocket() throws {
+        let path = temporarySocketPath("sigterm")
+        let agent = try spawnAgent(socketPath: path)
+        defer {
+            killAgent(agent)
+            unlink(path)
+        }
+        agent.terminate()  // SIGTERM
+        let deadline = ContinuousClock.now + .seconds(10)
+        while agent.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(!agent.isRunning, "the agent did not stop on SIGTERM")
+        agent.waitUntilExit()
+        #expect(agent.terminationReason == .exit && agent.terminationStatus == 0, "\(agent.terminationReason) \(agent.terminationStatus)")
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket file was left behind")
+    }
+
     @Test func realAgentProcessAnswersPlausibly() throws {
         let path = temporarySocketPath("real")
         let agent = try spawnAgent(socketPath: path)
