@@ -73,23 +73,15 @@ public enum Launcher {
             close(stopPipe[0])
             throw error
         }
-        let runtime: ChildProcess
-        do {
-            let environment = planned.environment
-            let passing = command.passing + [stopPipe[0]]
-            runtime = try await fromLastingThread {
-                try ChildProcess.spawn(
-                    command.arguments[0], Array(command.arguments.dropFirst()), environment: environment,
-                    passing: passing, ownProcessGroup: true, output: .inherit)
-            }
-        } catch {
-            close(stopPipe[0])
-            Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
-            throw .launchFailed(backend: backend.name, reason: "\(error)")
+        let environment = planned.environment
+        let passing = command.passing + [stopPipe[0]]
+        // The group traps SIGINT/SIGTERM before its service spawns the runtime, so a signal that
+        // comes early is not lost: the stop byte waits in the pipe for the runtime to read.
+        let supervisor = RuntimeSupervisor(stopWriteEnd: stopPipe[1]) {
+            try ChildProcess.spawn(
+                command.arguments[0], Array(command.arguments.dropFirst()), environment: environment,
+                passing: passing, ownProcessGroup: true, output: .inherit)
         }
-        close(stopPipe[0])
-        Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
-        let supervisor = RuntimeSupervisor(runtime: runtime, stopWriteEnd: stopPipe[1])
         // The supervisor returning (the runtime exited) ends the group.
         let service = ServiceGroupConfiguration.ServiceConfiguration(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup)
         let group = ServiceGroup(
@@ -97,17 +89,24 @@ public enum Launcher {
                 services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "secure-executor.launcher")))
         try? await group.run()
-        if let status = supervisor.status { return status }
-        // Only if the blocking pool refused the wait: the child is unreaped and still ours.
-        runtime.signal(SIGKILL)
-        return runtime.wait()
+        close(stopPipe[0])
+        Set(command.passing).subtracting(planned.writable.map(\.descriptor)).forEach { close($0) }
+        switch supervisor.outcome {
+        case let .exited(status): return status
+        case let .couldNotStart(reason): throw .launchFailed(backend: backend.name, reason: reason)
+        case let .running(runtime):
+            // Only if the blocking pool refused the wait: the child is unreaped and still ours.
+            runtime.signal(SIGKILL)
+            return runtime.wait()
+        case .notStarted: throw .launchFailed(backend: backend.name, reason: "stopped before the runtime was started")
+        }
     }
 
     /// Runs `spawn` on a thread of NIO's blocking pool. The kernel ties a child's parent-death
     /// signal (bubblewrap's --die-with-parent, `ParentDeath`) to the thread that spawned it, not
     /// to the process; the pool's threads live as long as the process, while Swift's shared
     /// threads (and the one serving the main actor) may exit when idle and take the child along.
-    private static func fromLastingThread(_ spawn: @escaping @Sendable () throws -> ChildProcess) async throws -> ChildProcess {
+    fileprivate static func fromLastingThread(_ spawn: @escaping @Sendable () throws -> ChildProcess) async throws -> ChildProcess {
         try await NIOThreadPool.singleton.runIfActive(spawn)
     }
 
@@ -127,28 +126,39 @@ public enum Launcher {
     }
 }
 
-/// The runtime child as the launcher's one service. The group owns SIGINT/SIGTERM; on either,
-/// the supervisor writes one byte on the stop pipe (bubblewrap does not pass signals on) and,
-/// if the runtime has not exited within `Launcher.stopGrace`, kills it. It returns the
-/// runtime's exit status once the child is gone, which ends the group.
+/// The runtime child as the launcher's one service: it spawns the runtime (from a thread of
+/// NIO's pool, see `fromLastingThread`) and returns its exit status once it is gone, which ends
+/// the group. The group owns SIGINT/SIGTERM; on either, the supervisor writes one byte on the
+/// stop pipe (bubblewrap does not pass signals on) and, if the runtime has not exited within
+/// `Launcher.stopGrace`, kills it.
 private final class RuntimeSupervisor: Service, Sendable {
-    private struct State {
-        var status: Int32?
+    enum Outcome: Sendable {
+        case notStarted
+        case couldNotStart(String)
+        case running(ChildProcess)
+        case exited(Int32)
     }
 
-    private let runtime: ChildProcess
+    private let spawn: @Sendable () throws -> ChildProcess
     private let stopWriteEnd: Int32
-    private let state = NIOLockedValueBox(State())
+    private let state = NIOLockedValueBox(Outcome.notStarted)
 
-    init(runtime: ChildProcess, stopWriteEnd: Int32) {
-        self.runtime = runtime
+    init(stopWriteEnd: Int32, spawn: @escaping @Sendable () throws -> ChildProcess) {
+        self.spawn = spawn
         self.stopWriteEnd = stopWriteEnd
     }
 
-    /// The exit status, once the runtime has exited.
-    var status: Int32? { state.withLockedValue { $0.status } }
+    var outcome: Outcome { state.withLockedValue { $0 } }
 
     func run() async throws {
+        let runtime: ChildProcess
+        do {
+            runtime = try await Launcher.fromLastingThread(spawn)
+        } catch {
+            state.withLockedValue { $0 = .couldNotStart("\(error)") }
+            return
+        }
+        state.withLockedValue { $0 = .running(runtime) }
         try await withThrowingTaskGroup(of: Void.self) { stopper in
             stopper.addTask { [self] in
                 try await gracefulShutdown()
@@ -156,11 +166,11 @@ private final class RuntimeSupervisor: Service, Sendable {
                 _ = write(stopWriteEnd, &byte, 1)
                 try await Task.sleep(for: Launcher.stopGrace)
                 // After `wait` the pid may be reused: only a child not yet reaped is signalled.
-                state.withLockedValue { if $0.status == nil { runtime.signal(SIGKILL) } }
+                state.withLockedValue { if case .running = $0 { runtime.signal(SIGKILL) } }
             }
             // waitpid blocks: NIO's bounded pool, never Swift's shared threads.
-            let status = try await NIOThreadPool.singleton.runIfActive { [runtime] in runtime.wait() }
-            state.withLockedValue { $0.status = status }
+            let status = try await NIOThreadPool.singleton.runIfActive { runtime.wait() }
+            state.withLockedValue { $0 = .exited(status) }
             stopper.cancelAll()
         }
     }

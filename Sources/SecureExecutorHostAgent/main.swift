@@ -44,24 +44,27 @@ struct HostAgentCommand: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let agent = HostAgent(configuration: .init(socketPath: socket, reader: HostReader(procRoot: procRoot, diskPath: diskPath, runtimePID: runtimePID)))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [AgentService(agent: agent, socket: socket)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "host-bridge.agent")))
+        try await group.run()
+    }
+}
+
+/// The agent's serving as a service: it listens only once its group traps SIGTERM and SIGINT
+/// (a signal right after the socket appears must not kill the agent with its socket left
+/// behind), and on either stops serving and removes its socket.
+struct AgentService: Service {
+    let agent: HostAgent
+    let socket: String
+
+    func run() async throws {
         do {
             try agent.start()
         } catch {
             throw ValidationError("cannot listen on \(socket): \(error)")
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [AgentService(agent: agent)], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "host-bridge.agent")))
-        try await group.run()
-    }
-}
-
-/// The agent's serving as a service: its group owns SIGTERM and SIGINT, on which the agent
-/// stops serving and removes its socket.
-struct AgentService: Service {
-    let agent: HostAgent
-
-    func run() async throws {
         try? await gracefulShutdown()
         agent.stop()
     }
