@@ -113,8 +113,6 @@ struct Admission {
         return problems.isEmpty ? .success(admitted) : .failure(AdmissionRefusal(problems: problems))
     }
 
-    private func named(_ key: String, default fallback: String) -> String { manifest.keyWithOrigin(key, default: fallback) }
-
     /// A function's own limits: `[limits]`, lowered by the annotations named like its keys.
     private func limits(for function: Workflow.Function, key: String) -> Result<FunctionLimits, AdmissionRefusal> {
         var limits = FunctionLimits(manifest.limits)
@@ -129,7 +127,7 @@ struct Admission {
             }
             guard value <= ceiling else {
                 problems.append(
-                    "\(key).\(name) = \(value) is above \(named("limits.\(name)", default: "\(ceiling)")), which is \(ceiling); "
+                    "\(key).\(name) = \(value) is above \(manifest.keyWithOrigin("limits.\(name)", default: "\(ceiling)")), which is \(ceiling); "
                         + "a workflow may only lower it")
                 return
             }

@@ -32,7 +32,6 @@ public final class NodeAPI: Service, Sendable {
     /// The credential every call but /livez must carry; written to the control file by `run`.
     public let token: ControlToken
     private let server: HTTPServer
-    private let logger: Logger
 
     /// The bound port once `listening()` has returned.
     public var port: Int { server.port }
@@ -60,19 +59,15 @@ public final class NodeAPI: Service, Sendable {
         self.node = node
         self.metrics = metrics
         self.token = token
-        self.logger = logger
     }
 
     /// Serves until the service group shuts it down.
     public func run() async throws { try await server.run() }
 
-    /// Waits until the API listens; its port.
+    /// Waits until the API listens (any number of callers); its port. HummingbirdCore logs the
+    /// address once, under this API's logger.
     @discardableResult
-    public func listening() async throws -> Int {
-        let port = try await server.listening()
-        logger.info("node API listening", metadata: ["address": "\(server.baseURL)"])
-        return port
-    }
+    public func listening() async throws -> Int { try await server.listening() }
 
     /// An API serving in a group of its own (tests); `stop` ends it.
     public static func start(
@@ -83,7 +78,6 @@ public final class NodeAPI: Service, Sendable {
             node: node, metrics: metrics, hostInfo: hostInfo, backend: backend, warnings: warnings, token: token,
             host: host, port: port, logger: logger)
         try await api.server.serveAlone()
-        logger.info("node API listening", metadata: ["address": "\(api.baseURL)"])
         return api
     }
 

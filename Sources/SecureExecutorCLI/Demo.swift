@@ -106,7 +106,7 @@ struct Demo: AsyncParsableCommand {
 
             demo OK (the byte is restored). Try it yourself, in two terminals:
               swift run secure-executor run \(folder)/simple_workflow_http.toml --signer \(folder)/signer.key.pub
-              curl -H 'Host: demo.edgeless.com' -d 42 http://127.0.0.1:7008/ ; curl http://127.0.0.1:7021/instances
+              curl -H 'Host: demo.edgeless.com' -d 42 http://127.0.0.1:7008/ ; swift run secure-executor node workflows
             (the demo's outside server has stopped, so http_write_number will log that its POST failed)
             """)
     }
