@@ -55,6 +55,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         // One small HTTP server (Hummingbird) behind the ingress, the node API and test peers.
         .target(
@@ -78,6 +80,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         // Host information from an untrusted agent (docs/HOST-AGENT.md), in three modules so the
@@ -91,6 +94,8 @@ let package = Package(
                 "HostProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .target(
             name: "HostBridge",
@@ -192,6 +197,7 @@ let package = Package(
                 "Node", "NodeAPI", "HTTPServing", "HostBridge", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ], exclude: ["Functions"]),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HostProtocolTests", dependencies: ["HostProtocol"]),

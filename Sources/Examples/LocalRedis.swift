@@ -29,7 +29,7 @@ public final class LocalRedis: Sendable {
             }
             let deadline = ContinuousClock.now + .seconds(5)
             while !process.hasExited, ContinuousClock.now < deadline {
-                if (try? LocalRedis.get("ping-probe", port: port)) != nil {
+                if (try? LocalRedis.command(["PING"], port: port)) != nil {
                     self.port = port
                     self.process = process
                     return
@@ -54,18 +54,21 @@ public final class LocalRedis: Sendable {
     public var url: String { "redis://127.0.0.1:\(port)/" }
 
     /// GET through redis-cli; "" for a missing key.
-    public func get(_ key: String) throws -> String { try LocalRedis.get(key, port: port) }
+    public func get(_ key: String) throws -> String { try command(["GET", key]) }
 
-    private static func get(_ key: String, port: Int) throws -> String {
-        let result = try ChildProcess.run("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw", "GET", key])
-        guard result.status == 0 else { throw ExampleRunner.Failure("redis-cli GET failed: \(result.output)") }
+    /// Any command through redis-cli, e.g. `["CLIENT", "KILL", "TYPE", "normal"]`; its raw output.
+    public func command(_ arguments: [String]) throws -> String { try LocalRedis.command(arguments, port: port) }
+
+    private static func command(_ arguments: [String], port: Int) throws -> String {
+        let result = try ChildProcess.run("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments)
+        guard result.status == 0 else { throw ExampleRunner.Failure("redis-cli \(arguments.first ?? "") failed: \(result.output)") }
         let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.hasPrefix("Could not connect") else { throw ExampleRunner.Failure(text) }
         return text
     }
 
     /// A port the kernel just handed out and released.
-    public static func freePort() -> Int {
+    private static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -70,8 +70,9 @@ final class InstanceTimers: @unchecked Sendable {
         var bytes = 0
     }
 
-    // Concurrent: a firing cast may wait on a full target (backpressure) without holding up others.
-    private static let queue = DispatchQueue(label: "secure-executor.timers", attributes: .concurrent)
+    // Dispatch only keeps time; what a timer does runs on a guest thread, because a firing
+    // cast may wait on a full target (backpressure).
+    private static let queue = DispatchQueue(label: "secure-executor.timers")
     private let budget: TimerBudget
     private let maxTimers: Int
     private let maxBytes: Int
@@ -102,7 +103,9 @@ final class InstanceTimers: @unchecked Sendable {
             let source = DispatchSource.makeTimerSource(queue: Self.queue)
             // Dispatch takes milliseconds as Int; a delay past Int32.max ms (24 days) waits that long.
             source.schedule(deadline: .now() + .milliseconds(Int(min(delay, UInt64(Int32.max)))))
-            source.setEventHandler { [weak self] in self?.take(id)?() }
+            source.setEventHandler { [weak self] in
+                if let fire = self?.take(id) { GuestThreads.run(fire) }
+            }
             state.entries[id] = Entry(source: source, bytes: bytes, fire: fire)
             state.bytes += bytes
             source.resume()

@@ -69,75 +69,87 @@ public final class RecordingRouter: FunctionRouter {
 }
 
 /// Routes between instances in this process by each function's output mapping (alias → name).
-/// Casts are queued and delivered in order on one queue; calls run synchronously in the
-/// caller's thread; an event that cannot be delivered is kept with its reason, never dropped
-/// silently. The node's dataplane replaces this; tests and `invoke` use it.
+/// Casts are queued and delivered in order in one mailbox on the guest threads; calls run
+/// synchronously in the caller's thread; an event that cannot be delivered is kept with its
+/// reason, never dropped silently. The node's dataplane replaces this; tests and `invoke` use it.
 public final class LocalRouter: FunctionRouter {
     private struct Registration {
         var instance: FunctionInstance
         var outputs: [String: String]
     }
 
-    private let instances = NIOLockedValueBox<[String: Registration]>([:])
-    private let byID = NIOLockedValueBox<[InstanceID: String]>([:])
-    private let states = NIOLockedValueBox<[String: [UInt8]]>([:])
-    private let failures = NIOLockedValueBox<[Undelivered]>([])
-    private let logs = NIOLockedValueBox<[(function: String, level: LogLevel, message: String)]>([])
-    private let queue = DispatchQueue(label: "secure-executor.local-router")
+    private struct State {
+        var instances: [String: Registration] = [:]
+        var names: [InstanceID: String] = [:]
+        var states: [String: [UInt8]] = [:]
+        var failures: [Undelivered] = []
+        var logs: [(function: String, level: LogLevel, message: String)] = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let mailbox = SerialMailbox()
 
     public init() {}
 
     /// Makes `instance` reachable as `name`; `outputs` maps its aliases to other registered
     /// names. Registering a name again replaces the earlier instance.
     public func register(_ instance: FunctionInstance, name: String, outputs: [String: String]) {
-        instances.withLockedValue { $0[name] = Registration(instance: instance, outputs: outputs) }
-        byID.withLockedValue { $0[instance.id] = name }
+        state.withLockedValue { state in
+            state.instances[name] = Registration(instance: instance, outputs: outputs)
+            state.names[instance.id] = name
+        }
     }
 
     /// The last state `name` passed to `sync_asm`, for its next start.
-    public func savedState(of name: String) -> [UInt8] { states.withLockedValue { $0[name] ?? [] } }
+    public func savedState(of name: String) -> [UInt8] { state.withLockedValue { $0.states[name] ?? [] } }
     /// Every event that could not be delivered so far, oldest first.
-    public var undelivered: [Undelivered] { failures.withLockedValue { $0 } }
+    public var undelivered: [Undelivered] { state.withLockedValue { $0.failures } }
     /// Guest log lines received so far, oldest first (the target is not kept).
-    public var logLines: [(function: String, level: LogLevel, message: String)] { logs.withLockedValue { $0 } }
+    public var logLines: [(function: String, level: LogLevel, message: String)] { state.withLockedValue { $0.logs } }
 
     /// Blocks until every queued cast has been delivered.
-    public func waitUntilIdle() { queue.sync {} }
+    public func waitUntilIdle() { mailbox.waitForQueuedJobs() }
 
     private func resolve(from source: InstanceID, _ destination: Destination) -> Result<FunctionInstance, Undelivered> {
-        let sourceName = byID.withLockedValue { $0[source] } ?? source.description
-        switch destination {
-        case let .instance(id):
-            guard let name = byID.withLockedValue({ $0[id] }), let target = instances.withLockedValue({ $0[name]?.instance }) else {
-                return .failure(Undelivered(from: sourceName, to: destination.description, reason: "no such instance"))
+        state.withLockedValue { state in
+            let sourceName = state.names[source] ?? source.description
+            switch destination {
+            case let .instance(id):
+                guard let name = state.names[id], let target = state.instances[name]?.instance else {
+                    return .failure(Undelivered(from: sourceName, to: destination.description, reason: "no such instance"))
+                }
+                return .success(target)
+            case let .alias(alias):
+                guard let mapped = state.instances[sourceName]?.outputs[alias] else {
+                    return .failure(Undelivered(from: sourceName, to: alias, reason: "output \"\(alias)\" is not mapped"))
+                }
+                guard let target = state.instances[mapped]?.instance else {
+                    return .failure(Undelivered(from: sourceName, to: mapped, reason: "mapped function \"\(mapped)\" is not running"))
+                }
+                return .success(target)
             }
-            return .success(target)
-        case let .alias(alias):
-            guard let mapped = instances.withLockedValue({ $0[sourceName]?.outputs[alias] }) else {
-                return .failure(Undelivered(from: sourceName, to: alias, reason: "output \"\(alias)\" is not mapped"))
-            }
-            guard let target = instances.withLockedValue({ $0[mapped]?.instance }) else {
-                return .failure(Undelivered(from: sourceName, to: mapped, reason: "mapped function \"\(mapped)\" is not running"))
-            }
-            return .success(target)
+        }
+    }
+
+    private func failed(from source: InstanceID, to target: FunctionInstance, _ error: FunctionError) {
+        state.withLockedValue { state in
+            state.failures.append(Undelivered(from: state.names[source] ?? "?", to: target.function, reason: error.description))
         }
     }
 
     public func cast(from source: InstanceID, to destination: Destination, payload: [UInt8]) {
-        queue.async { [self] in deliver(from: source, to: destination, payload: payload) }
+        mailbox.submit { [self] in deliver(from: source, to: destination, payload: payload) }
     }
 
     private func deliver(from source: InstanceID, to destination: Destination, payload: [UInt8]) {
         switch resolve(from: source, destination) {
         case let .failure(problem):
-            failures.withLockedValue { $0.append(problem) }
+            state.withLockedValue { $0.failures.append(problem) }
         case let .success(target):
             do {
                 try target.cast(from: source, payload: payload)
             } catch {
-                failures.withLockedValue {
-                    $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description))
-                }
+                failed(from: source, to: target, error)
             }
         }
     }
@@ -145,25 +157,23 @@ public final class LocalRouter: FunctionRouter {
     public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
         switch resolve(from: source, destination) {
         case let .failure(problem):
-            failures.withLockedValue { $0.append(problem) }
+            state.withLockedValue { $0.failures.append(problem) }
             return .error(problem.reason)
         case let .success(target):
             do {
                 return try target.call(from: source, payload: payload, context: context)
             } catch {
-                failures.withLockedValue {
-                    $0.append(Undelivered(from: byID.withLockedValue { $0[source] } ?? "?", to: target.function, reason: error.description))
-                }
+                failed(from: source, to: target, error)
                 return .error(error.description)
             }
         }
     }
 
     public func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String) {
-        logs.withLockedValue { $0.append((function, level, message)) }
+        state.withLockedValue { $0.logs.append((function, level, message)) }
     }
 
-    public func sync(from source: InstanceID, function: String, state: [UInt8]) {
-        states.withLockedValue { $0[function] = state }
+    public func sync(from source: InstanceID, function: String, state saved: [UInt8]) {
+        state.withLockedValue { $0.states[function] = saved }
     }
 }

@@ -250,7 +250,7 @@ public final class HostInfoClient: Sendable {
                 continue
             }
             log.warning(
-                key: "\(answer).\(field.rawValue).\(reason.kind)",
+                key: "\(answer).\(field.wireName).\(reason.kind)",
                 "host agent: \(field.label) \(reason.describe(for: field)), marked unknown",
                 metadata: ["field": "\(field)", "reason": "\(reason.kind)"])
         }

@@ -5,28 +5,56 @@ import HostProtocol
 // tool this replaces answered "0" on any error, and a 0 for free memory or load looks like a
 // real (and alarming or reassuring) measurement.
 
-/// Every field of both answers; the raw value is the JSON key.
-public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
-    case cpuCount = "cpu_count"
-    case cpuModel = "cpu_model"
-    case cpuMHz = "cpu_mhz"
-    case physicalCores = "physical_cores"
+/// Every field of both answers.
+public enum HostField: Sendable, CaseIterable, CustomStringConvertible {
+    case cpuCount
+    case cpuModel
+    case cpuMHz
+    case physicalCores
     case hostname
-    case memoryTotalBytes = "memory_total_bytes"
-    case memoryFreeBytes = "memory_free_bytes"
-    case memoryAvailableBytes = "memory_available_bytes"
-    case memoryUsedBytes = "memory_used_bytes"
-    case processCPUSeconds = "process_cpu_seconds"
-    case processResidentBytes = "process_resident_bytes"
-    case load1 = "load_1"
-    case load5 = "load_5"
-    case load15 = "load_15"
-    case networkRxBytes = "network_rx_bytes"
-    case networkTxBytes = "network_tx_bytes"
-    case diskTotalBytes = "disk_total_bytes"
-    case diskFreeBytes = "disk_free_bytes"
-    case diskReadsCompleted = "disk_reads_completed"
-    case diskWritesCompleted = "disk_writes_completed"
+    case memoryTotalBytes
+    case memoryFreeBytes
+    case memoryAvailableBytes
+    case memoryUsedBytes
+    case processCPUSeconds
+    case processResidentBytes
+    case load1
+    case load5
+    case load15
+    case networkRxBytes
+    case networkTxBytes
+    case diskTotalBytes
+    case diskFreeBytes
+    case diskReadsCompleted
+    case diskWritesCompleted
+
+    /// The JSON key on the wire, also used in the API's JSON, metric names and log keys. The
+    /// protocol's CodingKeys are the one place each is written; a field in both answers
+    /// (memory and disk totals) has the same key in both.
+    public var wireName: String {
+        switch self {
+        case .cpuCount: CapabilitiesReport.CodingKeys.cpuCount.stringValue
+        case .cpuModel: CapabilitiesReport.CodingKeys.cpuModel.stringValue
+        case .cpuMHz: CapabilitiesReport.CodingKeys.cpuMHz.stringValue
+        case .physicalCores: CapabilitiesReport.CodingKeys.physicalCores.stringValue
+        case .hostname: CapabilitiesReport.CodingKeys.hostname.stringValue
+        case .memoryTotalBytes: HealthReport.CodingKeys.memoryTotalBytes.stringValue
+        case .memoryFreeBytes: HealthReport.CodingKeys.memoryFreeBytes.stringValue
+        case .memoryAvailableBytes: HealthReport.CodingKeys.memoryAvailableBytes.stringValue
+        case .memoryUsedBytes: HealthReport.CodingKeys.memoryUsedBytes.stringValue
+        case .processCPUSeconds: HealthReport.CodingKeys.processCPUSeconds.stringValue
+        case .processResidentBytes: HealthReport.CodingKeys.processResidentBytes.stringValue
+        case .load1: HealthReport.CodingKeys.load1.stringValue
+        case .load5: HealthReport.CodingKeys.load5.stringValue
+        case .load15: HealthReport.CodingKeys.load15.stringValue
+        case .networkRxBytes: HealthReport.CodingKeys.networkRxBytes.stringValue
+        case .networkTxBytes: HealthReport.CodingKeys.networkTxBytes.stringValue
+        case .diskTotalBytes: HealthReport.CodingKeys.diskTotalBytes.stringValue
+        case .diskFreeBytes: HealthReport.CodingKeys.diskFreeBytes.stringValue
+        case .diskReadsCompleted: HealthReport.CodingKeys.diskReadsCompleted.stringValue
+        case .diskWritesCompleted: HealthReport.CodingKeys.diskWritesCompleted.stringValue
+        }
+    }
 
     /// What a field's value measures, which decides how it is shown in log lines.
     public enum Unit: Sendable {
@@ -74,7 +102,7 @@ public enum HostField: String, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// The JSON key, e.g. "memory_free_bytes".
-    public var description: String { rawValue }
+    public var description: String { wireName }
 
     /// Renders a value of this field for a log line.
     func format(_ value: Double) -> String {

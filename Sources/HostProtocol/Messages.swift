@@ -3,8 +3,8 @@ import Foundation
 // The JSON payloads of the four message kinds (docs/HOST-AGENT.md, "Messages").
 //
 // Answer fields are all optional: the agent omits what it could not read, and "not reported"
-// is never the same as 0. Field names are snake_case and carry their unit; they are the raw
-// values of `HostField`, which a test keeps in step with the CodingKeys below.
+// is never the same as 0. Field names are snake_case and carry their unit; the CodingKeys
+// below are the one place they are written (HostBridge's `HostField.wireName` reads them).
 
 /// Payload of `capabilitiesRequest`: nothing to say yet, an empty object.
 public struct CapabilitiesRequest: Codable, Sendable, Equatable {

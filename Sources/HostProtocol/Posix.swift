@@ -193,22 +193,17 @@ package final class Socket: Sendable {
         }
     }
 
+    /// Who is at the other end of a connection, as the kernel reports it in our pid namespace
+    /// (SO_PEERCRED): a runtime in a sandbox's own pid namespace cannot know its host pid; the
+    /// kernel does. Glibc hides `struct ucred` and SO_PEERCRED without _GNU_SOURCE, so both are
+    /// written here: the layout is the kernel's (pid, uid, gid, 32 bits each) and 17 is
+    /// SO_PEERCRED on x86_64 and aarch64.
+    package typealias PeerCredentials = (pid: Int32, uid: UInt32, gid: UInt32)
+    /// SO_PEERCRED; see `PeerCredentials`.
+    package static let peerCredentials: Int32 = 17
+
     /// Ends I/O in both directions; the peer sees end-of-stream. The descriptor stays allocated
     /// until deinit (invariant 4).
-    /// The connected process's pid as the kernel reports it in our pid namespace (SO_PEERCRED).
-    /// A runtime in a sandbox's own pid namespace cannot know its host pid; the kernel does.
-    /// Glibc hides `struct ucred` and SO_PEERCRED without _GNU_SOURCE: the layout is the
-    /// kernel's (pid, uid, gid, 32 bits each) and 17 is SO_PEERCRED on x86_64 and aarch64.
-    package func peerPID() -> Int32? {
-        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        let peerCredentials: Int32 = 17
-        guard getsockopt(fd, SOL_SOCKET, peerCredentials, &credentials, &length) == 0,
-            length == socklen_t(MemoryLayout.size(ofValue: credentials)), credentials.pid > 0
-        else { return nil }
-        return credentials.pid
-    }
-
     package func shutdown() {
         _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }

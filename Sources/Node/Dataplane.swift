@@ -5,10 +5,12 @@ import Metrics
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// Routes one workflow's events by its output mappings. Every target has its own serial queue
-/// with a bounded number of pending casts: a sender waits (backpressure) while the target is
-/// full, and an event that still cannot be delivered is logged with source, target and reason
-/// and counted — never dropped silently. Casts from one source to one target arrive in order.
+/// Routes one workflow's events by its output mappings. Every target has its own serial
+/// mailbox on the guest threads (`GuestThreads`) with a bounded number of pending casts: a
+/// sender waits (backpressure) while the target is full, and an event that still cannot be
+/// delivered is logged with source, target and reason and counted — never dropped silently.
+/// Casts from one source to one target arrive in order. Senders inside the workflow run on
+/// guest threads, so the wait never holds a shared thread.
 public final class Dataplane: FunctionRouter, Sendable {
     enum Endpoint: Sendable {
         case function(FunctionInstance)
@@ -18,13 +20,12 @@ public final class Dataplane: FunctionRouter, Sendable {
     final class Target: Sendable {
         let name: String
         let endpoint: Endpoint
-        let queue: DispatchQueue
+        let mailbox = SerialMailbox()
         let slots: DispatchSemaphore
         let pending = Atomic<Int>(0)
         init(name: String, endpoint: Endpoint, capacity: Int) {
             self.name = name
             self.endpoint = endpoint
-            queue = DispatchQueue(label: "secure-executor.target.\(name)")
             slots = DispatchSemaphore(value: capacity)
         }
     }
@@ -134,13 +135,14 @@ public final class Dataplane: FunctionRouter, Sendable {
     public func drain() {
         let all = state.withLockedValue { Array($0.targets.values) }
         while true {
-            for target in all { target.queue.sync {} }
+            for target in all { target.mailbox.waitForQueuedJobs() }
             let done = completedTotal.load(ordering: .sequentiallyConsistent)
             if done == enqueuedTotal.load(ordering: .sequentiallyConsistent) { return }
         }
     }
 
-    /// A cast from outside the workflow (a resource's output, or a test) into `name`.
+    /// A cast from outside the workflow (a benchmark's or a test's) into `name`; while the
+    /// target is full it blocks the caller, so call it from a thread that may block.
     public func inject(into name: String, payload: [UInt8], from source: String = "external") {
         enqueue(from: source, sourceID: nil, to: name, payload: payload)
     }
@@ -185,7 +187,7 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
         enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
         target.pending.add(1, ordering: .relaxed)
-        target.queue.async { [self] in
+        target.mailbox.submit { [self] in
             defer {
                 target.pending.subtract(1, ordering: .relaxed)
                 completedTotal.add(1, ordering: .sequentiallyConsistent)
@@ -241,7 +243,7 @@ public final class Dataplane: FunctionRouter, Sendable {
     }
 
     /// A call a resource makes on one of its outputs (the ingress turning a request into a
-    /// call). It runs on the target's serial queue, in turn with the casts it receives: a
+    /// call). It runs in the target's mailbox, in turn with the casts it receives: a
     /// burst of requests waits there instead of occupying a thread each.
     public func call(fromResource name: String, output alias: String, payload: [UInt8]) async -> CallReply {
         guard let id = state.withLockedValue({ $0.resourceIDs[name] }) else {
@@ -252,7 +254,7 @@ public final class Dataplane: FunctionRouter, Sendable {
             return call(from: name, id: id, to: .alias(alias), payload: payload, context: CallContext())
         }
         return await withCheckedContinuation { continuation in
-            target.queue.async { [self] in
+            target.mailbox.submit { [self] in
                 continuation.resume(returning: call(from: name, id: id, to: .alias(alias), payload: payload, context: CallContext()))
             }
         }

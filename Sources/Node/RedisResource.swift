@@ -2,24 +2,30 @@ import Foundation
 import FunctionRuntime
 import Manifest
 import NIOConcurrencyHelpers
+import NIOCore
 import Support
 
-/// `redis`: writes each cast payload to a configured key (SET), over one TCP connection
-/// speaking RESP, reconnecting when it drops. Configuration: `url` (`redis://HOST:PORT[/DB]`)
-/// and `key`. A call does the same and answers "no reply", or an error naming what failed.
+/// `redis`: writes each cast payload to a configured key (SET), over one connection speaking
+/// RESP on SwiftNIO (`RedisConnection`), reconnecting when it drops. Configuration: `url`
+/// (`redis://HOST:PORT[/DB]`) and `key`. A call does the same and answers "no reply", or an
+/// error naming what failed.
 public final class RedisResource: Resource {
     /// The resource's name in the workflow, used in errors.
     public let name: String
     private let endpoint: RedisEndpoint
     private let key: [UInt8]
-    /// The connection's socket (-1: none yet), behind the lock that also keeps one command's
-    /// request and reply together.
-    private let connection = NIOLockedValueBox<Int32>(-1)
+    /// The current connection, opening or open; nil before the first cast and after `stop`.
+    /// The lock is held only to read or replace it, never while talking to redis.
+    private let connection = NIOLockedValueBox<EventLoopFuture<RedisConnection>?>(nil)
+
+    /// How long connecting, and then each reply, may take.
+    let timeout: TimeAmount
 
     /// Checks `url` and `key` only; it connects at the first cast. Throws `.resource` for a bad
-    /// url or an empty key.
-    public init(name: String, configuration: [String: String]) throws(NodeError) {
+    /// url or an empty key. `timeout` bounds connecting and each reply (2 s in workflows).
+    public init(name: String, configuration: [String: String], timeout: TimeAmount = .seconds(2)) throws(NodeError) {
         self.name = name
+        self.timeout = timeout
         switch RedisEndpoint.parse(configuration["url"] ?? "") {
         case let .failure(reason): throw .resource(name, reason.description)
         case let .success(endpoint): self.endpoint = endpoint
@@ -28,92 +34,73 @@ public final class RedisResource: Resource {
         guard !key.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
     }
 
-    deinit { connection.withLockedValue { Self.disconnect(&$0) } }
+    deinit { stop() }
 
-    /// SETs the key to `payload`, retrying once on a new connection; blocks the caller (2 s
-    /// socket timeouts). Throws `NodeError.resource` if redis is unreachable or does not answer +OK.
+    /// SETs the key to `payload`, retrying once on a new connection (a server restart should
+    /// cost nothing); waits on the calling guest thread. Throws `NodeError.resource` if redis
+    /// is unreachable or does not answer +OK.
     public func cast(payload: [UInt8]) throws {
-        try connection.withLockedValue { socket in
-            // One retry on a fresh connection: a server restart should cost nothing.
-            do {
-                try set(payload, on: &socket)
-            } catch {
-                Self.disconnect(&socket)
-                try set(payload, on: &socket)
-            }
+        let command = [Array("SET".utf8), key, payload]
+        let reply: RedisReply
+        do {
+            reply = try send(command, replacing: nil)
+        } catch let failed as Retry {
+            reply = try send(command, replacing: failed.connection)
         }
+        guard reply == .status("OK") else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
     }
 
     /// Closes the connection; a later cast would open a new one.
-    public func stop() { connection.withLockedValue { Self.disconnect(&$0) } }
-
-    private func set(_ value: [UInt8], on socket: inout Int32) throws {
-        try connectIfNeeded(&socket)
-        try send(command: [Array("SET".utf8), key, value], on: socket)
-        let reply = try readLine(from: socket)
-        guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
+    public func stop() {
+        let current = connection.withLockedValue { current in
+            defer { current = nil }
+            return current
+        }
+        current?.whenSuccess { $0.close() }
     }
 
-    private func connectIfNeeded(_ socket: inout Int32) throws {
-        guard socket < 0 else { return }
-        var hints = addrinfo(
-            ai_flags: 0, ai_family: AF_UNSPEC, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0,
-            ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
-        var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &results) == 0, let first = results else {
-            throw NodeError.resource(name, "cannot resolve \(endpoint.host)")
-        }
-        defer { freeaddrinfo(results) }
-        let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
-        guard fd >= 0 else { throw NodeError.resource(name, "socket: \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw NodeError.resource(name, "cannot connect to redis at \(endpoint.address): \(reason)")
-        }
-        socket = fd
-        if endpoint.database != 0 {
-            try send(command: [Array("SELECT".utf8), Array(String(endpoint.database).utf8)], on: fd)
-            let reply = try readLine(from: fd)
-            guard reply == "+OK" else { throw NodeError.resource(name, "redis answered \(reply) to SELECT \(endpoint.database)") }
-        }
+    /// A command failed on `connection`; the retry replaces it.
+    private struct Retry: Error {
+        let connection: EventLoopFuture<RedisConnection>
     }
 
-    private static func disconnect(_ socket: inout Int32) {
-        if socket >= 0 { close(socket) }
-        socket = -1
-    }
-
-    private func send(command: [[UInt8]], on socket: Int32) throws {
-        var message = Array("*\(command.count)\r\n".utf8)
-        for part in command { message += Array("$\(part.count)\r\n".utf8) + part + Array("\r\n".utf8) }
-        var sent = 0
-        while sent < message.count {
-            let result = message[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { throw NodeError.resource(name, "sending to redis failed: \(String(cString: strerror(errno)))") }
-            sent += result
-        }
-    }
-
-    /// One reply line (`+OK`, `-ERR …`), at most 4 KiB.
-    private func readLine(from socket: Int32) throws -> String {
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while line.count < 4096 {
-            let result = recv(socket, &byte, 1, 0)
-            if result < 0 && errno == EINTR { continue }
-            guard result == 1 else { throw NodeError.resource(name, "redis closed the connection or timed out") }
-            // The server is a peer, not a trusted party: its line reaches messages and the log.
-            if byte == UInt8(ascii: "\n") {
-                return LogText.escaped(String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...], as: UTF8.self), maxBytes: 512)
+    private func send(_ command: [[UInt8]], replacing broken: EventLoopFuture<RedisConnection>?) throws -> RedisReply {
+        let opening = open(replacing: broken)
+        var problem: String
+        do {
+            let connection = try GuestThreads.wait(for: opening)
+            do {
+                return try GuestThreads.wait(for: connection.send(command))
+            } catch {
+                connection.close()
+                problem = "redis at \(endpoint.address): \(error)"
             }
-            line.append(byte)
+        } catch {
+            problem = "cannot connect to redis at \(endpoint.address): \(error)"
         }
-        throw NodeError.resource(name, "redis reply longer than 4 KiB")
+        guard broken == nil else { throw NodeError.resource(name, problem) }
+        throw Retry(connection: opening)
+    }
+
+    /// The current connection, or a new one if there is none or `broken` is still current.
+    private func open(replacing broken: EventLoopFuture<RedisConnection>?) -> EventLoopFuture<RedisConnection> {
+        connection.withLockedValue { current in
+            if let current, current !== broken { return current }
+            let endpoint = endpoint
+            let opening = RedisConnection.connect(host: endpoint.host, port: endpoint.port, timeout: timeout, replyTimeout: timeout)
+                .flatMap { connection -> EventLoopFuture<RedisConnection> in
+                    guard endpoint.database != 0 else { return connection.eventLoop.makeSucceededFuture(connection) }
+                    return connection.send([Array("SELECT".utf8), Array(String(endpoint.database).utf8)]).flatMapThrowing { reply in
+                        guard reply == .status("OK") else {
+                            connection.close()
+                            throw RedisFailure(description: "redis answered \(reply) to SELECT \(endpoint.database)")
+                        }
+                        return connection
+                    }
+                }
+            current = opening
+            return opening
+        }
     }
 }
 

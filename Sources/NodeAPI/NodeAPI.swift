@@ -222,9 +222,9 @@ struct HostReport: Encodable {
     init(_ readings: [(field: HostField, reading: HostReading)]) {
         for (field, reading) in readings {
             switch reading {
-            case let .number(number): values[field.rawValue] = .number(number)
-            case let .text(text): values[field.rawValue] = .text(text)
-            case let .unknown(reason): unknown[field.rawValue] = reason.describe(for: field)
+            case let .number(number): values[field.wireName] = .number(number)
+            case let .text(text): values[field.wireName] = .text(text)
+            case let .unknown(reason): unknown[field.wireName] = reason.describe(for: field)
             }
         }
     }

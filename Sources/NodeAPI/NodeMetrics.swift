@@ -107,13 +107,13 @@ public final class NodeMetrics: Sendable {
         hostGauges.withLockedValue { gauges in
             for (field, reading) in readings {
                 if case .text = reading { continue }
-                let unknown = registry.makeGauge(descriptor: Self.hostUnknown, labels: [("field", field.rawValue)])
+                let unknown = registry.makeGauge(descriptor: Self.hostUnknown, labels: [("field", field.wireName)])
                 if case let .number(value) = reading {
                     let gauge =
                         gauges[field]
                         ?? registry.makeGauge(
                             descriptor: MetricNameDescriptor(
-                                namespace: "secure_executor", subsystem: "host", metricName: field.rawValue, unitName: "",
+                                namespace: "secure_executor", subsystem: "host", metricName: field.wireName, unitName: "",
                                 helpText: "\(field.label), from the host agent, checked"))
                     gauge.set(value)
                     gauges[field] = gauge

@@ -61,11 +61,11 @@ struct AgentService: Service {
 
     func run() async throws {
         do {
-            try agent.start()
+            try await agent.start()
         } catch {
             throw ValidationError("cannot listen on \(socket): \(error)")
         }
         try? await gracefulShutdown()
-        agent.stop()
+        await agent.stop()
     }
 }

@@ -57,28 +57,27 @@ struct RealAgentTests {
         #expect(capture.all.isEmpty, "nothing to complain about: \(capture.all)")
     }
 
-    @Test func inProcessAgentAnswersAndAnswersAreCached() throws {
+    @Test func inProcessAgentAnswersAndAnswersAreCached() async throws {
         let path = temporarySocketPath("inproc")
         let agent = HostAgent(configuration: .init(socketPath: path, reader: HostReader(diskPath: NSTemporaryDirectory())))
-        try agent.start()
+        try await agent.start()
         let client = HostInfoClient(
             configuration: .init(socketPath: path, requestTimeout: .seconds(2), cacheInterval: .seconds(60)),
             logger: LogCapture().logger)
         let health = client.health()
         let capabilities = client.capabilities()
         expectPlausible(capabilities, health)
-        agent.stop()
+        await agent.stop()
         #expect(client.health() == health, "served from the cache, no new request")
         #expect(client.capabilities() == capabilities)
         // The low-level API is never cached: it sees the agent is gone.
         #expect(throws: HostTransportError.self) { try client.request(.health(pid: nil)) }
     }
 
-    @Test func lowLevelRequestEchoesKindAndCarriesValues() throws {
+    @Test func lowLevelRequestEchoesKindAndCarriesValues() async throws {
         let path = temporarySocketPath("lowlevel")
         let agent = HostAgent(configuration: .init(socketPath: path))
-        try agent.start()
-        defer { agent.stop() }
+        try await agent.start()
         let client = makeClient(path, capture: LogCapture(), timeout: .seconds(2))
         guard case .capabilities(let report) = try client.request(.capabilities) else {
             Issue.record("expected a capabilities answer")
@@ -90,17 +89,39 @@ struct RealAgentTests {
             return
         }
         #expect(health.processResidentBytes?.value != nil)
+        await agent.stop()
     }
 
-    @Test func aSecondAgentDoesNotStealALiveAgentsSocket() throws {
+    @Test func aSecondAgentDoesNotStealALiveAgentsSocket() async throws {
         let path = temporarySocketPath("twice")
         let first = HostAgent(configuration: .init(socketPath: path))
-        try first.start()
-        defer { first.stop() }
+        try await first.start()
         let second = HostAgent(configuration: .init(socketPath: path))
-        #expect(throws: SystemError(call: "bind", code: EADDRINUSE)) { try second.start() }
+        await #expect(throws: SystemError(call: "bind", code: EADDRINUSE)) { try await second.start() }
         let client = makeClient(path, capture: LogCapture(), timeout: .seconds(2))
         #expect(client.capabilities().cpuCount.value != nil, "the first agent still serves")
+        await first.stop()
+        #expect(!FileManager.default.fileExists(atPath: path), "stop removes the socket")
+    }
+
+    @Test func clientsPastTheCapAreClosedAndSilentOnesAreDropped() async throws {
+        let path = temporarySocketPath("cap")
+        let agent = HostAgent(configuration: .init(socketPath: path, maxClients: 1, idleTimeout: .milliseconds(300)))
+        try await agent.start()
+        let first = try Socket.connect(path: path)
+        try first.writeAll(try Frame(kind: .capabilitiesRequest, requestID: 7, payload: Array("{}".utf8)).encoded(), deadline: .now + .seconds(2), timeout: .seconds(2))
+        let answer = try first.readFrame(maxPayload: Frame.defaultMaxPayload, deadline: .now + .seconds(2), timeout: .seconds(2))
+        #expect(answer.kind == .capabilitiesAnswer && answer.requestID == 7)
+        // The second client is over the cap: closed on arrival, before any answer.
+        let second = try Socket.connect(path: path)
+        #expect(throws: HostTransportError.self) {
+            try second.readFrame(maxPayload: Frame.defaultMaxPayload, deadline: .now + .seconds(2), timeout: .seconds(2))
+        }
+        // The first one, once silent past the idle timeout, is dropped too.
+        #expect(throws: HostTransportError.closed) {
+            try first.readFrame(maxPayload: Frame.defaultMaxPayload, deadline: .now + .seconds(5), timeout: .seconds(5))
+        }
+        await agent.stop()
     }
 
     @Test func clientRecoversAfterTheAgentIsKilledAndRestarted() throws {

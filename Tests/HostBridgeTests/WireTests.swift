@@ -30,7 +30,7 @@ struct WireTests {
             Set(try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]).keys)
         }
         let all = try keys(WireJSON.encode(capabilities)).union(keys(WireJSON.encode(health)))
-        #expect(all == Set(HostField.allCases.map(\.rawValue)))
+        #expect(all == Set(HostField.allCases.map(\.wireName)))
         capabilities.hostname = nil
         #expect(try !keys(WireJSON.encode(capabilities)).contains("hostname"), "an unknown field is omitted, not sent as 0 or null")
     }

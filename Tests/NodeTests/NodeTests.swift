@@ -3,6 +3,7 @@ import Foundation
 import FunctionRuntime
 import Logging
 import Metrics
+import NIOCore
 import TestSupport
 import Testing
 import TrustedFiles
@@ -156,7 +157,8 @@ func refusal(_ node: Node, _ path: String) -> String {
     }
 
     @Test func unreachableServerAndBadConfigurationAreNamed() throws {
-        let closed = try RedisResource(name: "store", configuration: ["url": "redis://127.0.0.1:\(LocalRedis.freePort())/", "key": "k"])
+        let held = HeldPort(listening: false)
+        let closed = try RedisResource(name: "store", configuration: ["url": "redis://127.0.0.1:\(held.port)/", "key": "k"])
         #expect(throws: NodeError.self) { try closed.cast(payload: Array("1".utf8)) }
         guard case let .error(reason) = closed.call(payload: Array("1".utf8)) else {
             Issue.record("no error")
@@ -167,6 +169,78 @@ func refusal(_ node: Node, _ path: String) -> String {
             try RedisResource(name: "r", configuration: ["url": "http://x", "key": "k"])
         }
         #expect(throws: NodeError.self) { try RedisResource(name: "r", configuration: ["url": "redis://127.0.0.1:1/"]) }
+    }
+
+    @Test func aDroppedConnectionIsReopenedAndTheCastStillLands() throws {
+        let redis = try LocalRedis()
+        let resource = try RedisResource(name: "store", configuration: ["url": redis.url, "key": "reading"])
+        try resource.cast(payload: Array("1".utf8))
+        #expect(try redis.command(["CLIENT", "KILL", "TYPE", "normal"]) == "1")
+        try resource.cast(payload: Array("2".utf8))
+        #expect(try redis.get("reading") == "2")
+    }
+
+    @Test func aDatabaseInTheURLIsSelectedFirst() throws {
+        let redis = try LocalRedis()
+        let resource = try RedisResource(name: "store", configuration: ["url": redis.url + "3", "key": "reading"])
+        try resource.cast(payload: Array("in three".utf8))
+        #expect(try redis.get("reading") == "")
+        #expect(try redis.command(["-n", "3", "GET", "reading"]) == "in three")
+        let missing = try RedisResource(name: "store", configuration: ["url": redis.url + "99", "key": "reading"])
+        #expect(throws: NodeError.self) { try missing.cast(payload: Array("x".utf8)) }
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutNamingTheWait() throws {
+        let silent = HeldPort(listening: true)
+        let resource = try RedisResource(
+            name: "store", configuration: ["url": "redis://127.0.0.1:\(silent.port)/", "key": "k"], timeout: .milliseconds(200))
+        guard case let .error(reason) = resource.call(payload: Array("1".utf8)) else {
+            Issue.record("a silent server got an answer")
+            return
+        }
+        #expect(reason.contains("did not answer within 200 ms"), "\(reason)")
+    }
+}
+
+@Suite struct RESPReplyTests {
+    func parse(_ text: String) throws(RedisFailure) -> RedisReply? {
+        var buffer = ByteBuffer(string: text)
+        return try RESPReplyDecoder.parse(&buffer)
+    }
+
+    @Test func everyReplyKindTheNodeReads() throws {
+        #expect(try parse("+OK\r\n") == .status("OK"))
+        #expect(try parse("-ERR wrong\r\n") == .error("ERR wrong"))
+        #expect(try parse(":42\r\n") == .integer(42))
+        #expect(try parse("$5\r\nab\r\nc\r\n") == .bulk(Array("ab\r\nc".utf8)))
+        #expect(try parse("$-1\r\n") == .bulk(nil))
+    }
+
+    @Test func anIncompleteReplyConsumesNothing() throws {
+        var buffer = ByteBuffer(string: "$5\r\nab")
+        #expect(try RESPReplyDecoder.parse(&buffer) == nil)
+        #expect(buffer.readableBytes == 6)
+        buffer.writeString("cde\r\n+OK\r\n")
+        #expect(try RESPReplyDecoder.parse(&buffer) == .bulk(Array("abcde".utf8)))
+        #expect(try RESPReplyDecoder.parse(&buffer) == .status("OK"))
+    }
+
+    @Test func hostileRepliesAreRefusedWithTheReason() {
+        let cases: [(String, String)] = [
+            ("*2\r\n", "does not read"),
+            ("$999999999\r\n", "outside -1"),
+            (":12x\r\n", "malformed integer"),
+            ("+OK\n", "without CRLF"),
+            ("$2\r\nabXY", "without its CRLF"),
+            ("+" + String(repeating: "a", count: 5000), "longer than 4096"),
+        ]
+        for (reply, reason) in cases {
+            #expect {
+                try parse(reply)
+            } throws: { error in
+                "\(error)".contains(reason)
+            }
+        }
     }
 }
 
