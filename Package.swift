@@ -62,6 +62,7 @@ let package = Package(
         .target(
             name: "HTTPServing",
             dependencies: [
+                "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,7 +88,7 @@ let package = Package(
         // trust line shows: the framed wire protocol both sides speak; the agent's /proc
         // readers (UNTRUSTED, linked only into its own executable); and the trusted client
         // that checks every answer, which the runtime links without any /proc reader.
-        .target(name: "HostProtocol"),
+        .target(name: "HostProtocol", dependencies: ["Support"]),
         .target(
             name: "HostAgent",
             dependencies: [
@@ -218,6 +219,11 @@ let package = Package(
             ]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support", "Manifest", "Shield", "FunctionRuntime", "Node", "NodeAPI",
+                "Enclave", "HostProtocol",
+            ]),
     ]
 )

@@ -108,8 +108,9 @@ public final class HostAgent: Sendable {
             return channel.close()
         }
         channel.closeFuture.whenComplete { [self] _ in _ = state.withLockedValue { $0.clients.removeValue(forKey: id) } }
-        let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
-            + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(
+            Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
+                + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
             try channel.pipeline.syncOperations.addHandler(AgentConnection(agent: self, logger: logger))

@@ -1,3 +1,5 @@
+import Support
+
 // Why a request got no usable answer: the client's typed error for everything below the
 // content checks. The high-level API turns it into "every field unknown, because …"; the
 // low-level `request` throws it so tests (and callers that care) can tell the cases apart.
@@ -22,25 +24,11 @@ public enum HostTransportError: Error, Sendable, Equatable, CustomStringConverti
     /// Any other failed system call while talking to the agent.
     case system(SystemError)
 
-    /// A stable name without values: the "once per kind" log key.
+    /// A stable name without values, the "once per kind" log key: the code, or for a bad
+    /// frame the frame error's code.
     public var kind: String {
-        switch self {
-        case .connectFailed: "connectFailed"
-        case .timeout: "timeout"
-        case .closed: "closed"
-        case .frame(let error):
-            switch error {
-            case .badMagic: "frame.badMagic"
-            case .unsupportedVersion: "frame.unsupportedVersion"
-            case .unknownKind: "frame.unknownKind"
-            case .oversized: "frame.oversized"
-            case .truncated: "frame.truncated"
-            }
-        case .wrongRequestID: "wrongRequestID"
-        case .wrongKind: "wrongKind"
-        case .malformedPayload: "malformedPayload"
-        case .system: "system"
-        }
+        if case .frame(let error) = self { return error.codeName }
+        return codeName
     }
 
     /// One line for an operator, with values; anything from the agent is shown log-safe.

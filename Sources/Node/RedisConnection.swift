@@ -145,7 +145,8 @@ struct RESPReplyDecoder: ByteToMessageDecoder {
             reply = .integer(value)
         case UInt8(ascii: "$"):
             guard rest.utf8.count <= 10, let length = Int(rest), (-1...RedisConnection.maxReplyBytes).contains(length) else {
-                throw RedisFailure(description: "redis sent a bulk reply length \"\(LogText.escaped(rest, maxBytes: 32))\" outside -1…\(RedisConnection.maxReplyBytes)")
+                throw RedisFailure(
+                    description: "redis sent a bulk reply length \"\(LogText.escaped(rest, maxBytes: 32))\" outside -1…\(RedisConnection.maxReplyBytes)")
             }
             if length == -1 {
                 reply = .bulk(nil)
@@ -156,7 +157,8 @@ struct RESPReplyDecoder: ByteToMessageDecoder {
                 reply = .bulk(bytes)
             }
         default:
-            throw RedisFailure(description: "redis sent a reply of kind \"\(LogText.escaped(String(decoding: [kind], as: UTF8.self), maxBytes: 8))\" this node does not read")
+            throw RedisFailure(
+                description: "redis sent a reply of kind \"\(LogText.escaped(String(decoding: [kind], as: UTF8.self), maxBytes: 8))\" this node does not read")
         }
         buffer = view
         return reply

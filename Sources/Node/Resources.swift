@@ -73,7 +73,7 @@ public final class FileLogResource: Resource {
 }
 
 /// What `Node` and its resources throw; every case names the resource, function or workflow.
-public enum NodeError: Error, Equatable, CustomStringConvertible {
+public enum NodeError: CodedError, Equatable {
     case resource(String, String)
     case workflow(WorkflowError)
     case function(String, String)

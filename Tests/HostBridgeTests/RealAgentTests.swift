@@ -109,7 +109,8 @@ struct RealAgentTests {
         let agent = HostAgent(configuration: .init(socketPath: path, maxClients: 1, idleTimeout: .milliseconds(300)))
         try await agent.start()
         let first = try Socket.connect(path: path)
-        try first.writeAll(try Frame(kind: .capabilitiesRequest, requestID: 7, payload: Array("{}".utf8)).encoded(), deadline: .now + .seconds(2), timeout: .seconds(2))
+        try first.writeAll(
+            try Frame(kind: .capabilitiesRequest, requestID: 7, payload: Array("{}".utf8)).encoded(), deadline: .now + .seconds(2), timeout: .seconds(2))
         let answer = try first.readFrame(maxPayload: Frame.defaultMaxPayload, deadline: .now + .seconds(2), timeout: .seconds(2))
         #expect(answer.kind == .capabilitiesAnswer && answer.requestID == 7)
         // The second client is over the cap: closed on arrival, before any answer.
