@@ -5,15 +5,22 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Support
 
-/// `redis`: writes each cast payload to a configured key (SET), over one connection speaking
-/// RESP on SwiftNIO (`RedisConnection`), reconnecting when it drops. Configuration: `url`
-/// (`redis://HOST:PORT[/DB]`) and `key`. A call does the same and answers "no reply", or an
-/// error naming what failed.
+/// `redis`, as EDGELESS's: a cast SETs the configured `key` to the payload; a call GETs the key
+/// the payload names and replies with its value (an error if it does not exist). With
+/// `add-workflow-id` both keys are prefixed with `WORKFLOW:`. One connection speaking RESP on
+/// SwiftNIO (`RedisConnection`), reopened when it drops. Configuration: `url`
+/// (`redis://HOST:PORT[/DB]`), `key` (optional: without it a cast is refused with that reason),
+/// `add-workflow-id` (present: on, as EDGELESS reads it, whatever its value).
 public final class RedisResource: Resource {
     /// The resource's name in the workflow, used in errors.
     public let name: String
     private let endpoint: RedisEndpoint
-    private let key: [UInt8]
+    /// The SET key, with the workflow prefix when asked for; nil: casts are refused.
+    private let key: [UInt8]?
+    /// `WORKFLOW:` with `add-workflow-id`, else empty; also put before every GET key.
+    private let prefix: [UInt8]
+    /// Largest value a GET may hand back to a function (its payload limit).
+    private let maxReplyBytes: Int
     /// The current connection, opening or open; nil before the first cast and after `stop`.
     /// The lock is held only to read or replace it, never while talking to redis.
     private let connection = NIOLockedValueBox<EventLoopFuture<RedisConnection>?>(nil)
@@ -21,33 +28,68 @@ public final class RedisResource: Resource {
     /// How long connecting, and then each reply, may take.
     let timeout: TimeAmount
 
-    /// Checks `url` and `key` only; it connects at the first cast. Throws `.resource` for a bad
-    /// url or an empty key. `timeout` bounds connecting and each reply (2 s in workflows).
-    public init(name: String, configuration: [String: String], timeout: TimeAmount = .seconds(2)) throws(NodeError) {
+    /// Checks `url` and `key` only; it connects at the first command. Throws `.resource` for a
+    /// bad url or an empty key. `workflow` is the prefix `add-workflow-id` asks for; `timeout`
+    /// bounds connecting and each reply (2 s in workflows); `maxReplyBytes`, the value a GET
+    /// may return.
+    public init(
+        name: String, configuration: [String: String], workflow: String = "", timeout: TimeAmount = .seconds(2),
+        maxReplyBytes: Int = 16 << 20
+    ) throws(NodeError) {
         self.name = name
         self.timeout = timeout
+        self.maxReplyBytes = maxReplyBytes
         switch RedisEndpoint.parse(configuration["url"] ?? "") {
         case let .failure(reason): throw .resource(name, reason.description)
         case let .success(endpoint): self.endpoint = endpoint
         }
-        key = Array((configuration["key"] ?? "").utf8)
-        guard !key.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
+        prefix = configuration["add-workflow-id"] != nil ? Array("\(workflow):".utf8) : []
+        if let written = configuration["key"] {
+            guard !written.isEmpty else { throw .resource(name, "configuration \"key\" must not be empty") }
+            key = prefix + Array(written.utf8)
+        } else {
+            key = nil
+        }
     }
 
     deinit { stop() }
 
-    /// SETs the key to `payload`, retrying once on a new connection (a server restart should
-    /// cost nothing); waits on the calling guest thread. Throws `NodeError.resource` if redis
-    /// is unreachable or does not answer +OK.
+    /// SETs the key to `payload`; waits on the calling guest thread. Throws
+    /// `NodeError.resource` without a configured key, if redis is unreachable or if it does
+    /// not answer +OK.
     public func cast(payload: [UInt8]) throws {
-        let command = [Array("SET".utf8), key, payload]
+        guard let key else {
+            throw NodeError.resource(name, "a cast SETs the configured \"key\", and this resource has none (a call GETs the key it is given)")
+        }
+        let reply = try command([Array("SET".utf8), key, payload])
+        guard reply == .status("OK") else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
+    }
+
+    /// GETs the key the payload names (after the workflow prefix) and replies with its value;
+    /// an error names a missing key, an oversized value or what failed.
+    public func call(payload: [UInt8]) -> CallReply {
         let reply: RedisReply
         do {
-            reply = try send(command, replacing: nil)
-        } catch let failed as Retry {
-            reply = try send(command, replacing: failed.connection)
+            reply = try command([Array("GET".utf8), prefix + payload])
+        } catch {
+            return .error("\(error)")
         }
-        guard reply == .status("OK") else { throw NodeError.resource(name, "redis answered \(reply) to SET") }
+        let key = LogText.escaped(String(decoding: prefix + payload, as: UTF8.self), maxBytes: 128)
+        switch reply {
+        case let .bulk(value?) where value.count <= maxReplyBytes: return .reply(value)
+        case let .bulk(value?): return .error("resource \(name): the value of \(key) has \(value.count) bytes, over the payload limit of \(maxReplyBytes)")
+        case .bulk(nil): return .error("resource \(name): redis has no key \(key)")
+        default: return .error("resource \(name): redis answered \(reply) to GET \(key)")
+        }
+    }
+
+    /// Sends `command`, retrying once on a new connection (a server restart should cost nothing).
+    private func command(_ command: [[UInt8]]) throws -> RedisReply {
+        do {
+            return try send(command, replacing: nil)
+        } catch let failed as Retry {
+            return try send(command, replacing: failed.connection)
+        }
     }
 
     /// Closes the connection; a later cast would open a new one.
@@ -149,8 +191,8 @@ struct RedisEndpoint: Sendable, Equatable {
 
 extension RedisResource: ResourceClass {
     static let classType = "redis"
-    static let requiredConfiguration = ["url", "key"]
-    static let optionalConfiguration: [String] = []
+    static let requiredConfiguration = ["url"]
+    static let optionalConfiguration = ["key", "add-workflow-id"]
 
     static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
         guard let url = resource.configurations["url"] else { return [] }
@@ -170,6 +212,7 @@ extension RedisResource: ResourceClass {
     }
 
     static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> RedisResource {
-        try RedisResource(name: resource.name, configuration: resource.configurations)
+        try RedisResource(
+            name: resource.name, configuration: resource.configurations, workflow: context.workflow, maxReplyBytes: context.maxPayloadBytes)
     }
 }

@@ -144,7 +144,7 @@ struct RealAgentTests {
                 Issue.record("expected a transport failure, got \(health.memoryTotalBytes)")
                 continue
             }
-            #expect(error.kind == "connectFailed" || error.kind == "closed", "\(error)")
+            #expect(error.kind == "host.connect-failed" || error.kind == "host.closed", "\(error)")
         }
 
         agent = try spawnAgent(socketPath: path)  // same path: the stale socket file is replaced

@@ -149,11 +149,39 @@ func refusal(_ node: Node, _ path: String) -> String {
         let resource = try RedisResource(name: "store", configuration: ["url": redis.url, "key": "reading"])
         try resource.cast(payload: Array("21".utf8))
         #expect(try redis.get("reading") == "21")
-        #expect(resource.call(payload: Array("22".utf8)) == .noReply)
-        #expect(try redis.get("reading") == "22")
-        // Binary payloads are stored as they are.
+        // A call GETs the key it names, as EDGELESS's redis resource does.
+        #expect(resource.call(payload: Array("reading".utf8)) == .reply(Array("21".utf8)))
+        guard case let .error(missing) = resource.call(payload: Array("nothing-here".utf8)) else {
+            Issue.record("a missing key gave a value")
+            return
+        }
+        #expect(missing.contains("no key nothing-here"), "\(missing)")
+        // Binary payloads are stored and read back as they are.
         try resource.cast(payload: [0x41, 0x00, 0x42])
+        #expect(resource.call(payload: Array("reading".utf8)) == .reply([0x41, 0x00, 0x42]))
         resource.stop()
+    }
+
+    @Test func addWorkflowIDPrefixesBothKeysAndAKeylessResourceOnlyReads() throws {
+        let redis = try LocalRedis()
+        let prefixed = try RedisResource(
+            name: "store", configuration: ["url": redis.url, "key": "k", "add-workflow-id": ""], workflow: "wf-1", maxReplyBytes: 4)
+        try prefixed.cast(payload: Array("v".utf8))
+        #expect(try redis.get("wf-1:k") == "v" && redis.get("k") == "")
+        #expect(prefixed.call(payload: Array("k".utf8)) == .reply(Array("v".utf8)))
+        try prefixed.cast(payload: Array("too long".utf8))
+        guard case let .error(oversized) = prefixed.call(payload: Array("k".utf8)) else {
+            Issue.record("a value over the payload limit reached the function")
+            return
+        }
+        #expect(oversized.contains("over the payload limit of 4"), "\(oversized)")
+        let reader = try RedisResource(name: "reader", configuration: ["url": redis.url])
+        #expect(reader.call(payload: Array("wf-1:k".utf8)) == .reply(Array("too long".utf8)))
+        #expect {
+            try reader.cast(payload: Array("x".utf8))
+        } throws: { error in
+            "\(error)".contains("has none")
+        }
     }
 
     @Test func unreachableServerAndBadConfigurationAreNamed() throws {
@@ -168,7 +196,7 @@ func refusal(_ node: Node, _ path: String) -> String {
         #expect(throws: NodeError.resource("r", "url \"http://x\" is not redis://HOST:PORT[/DB]")) {
             try RedisResource(name: "r", configuration: ["url": "http://x", "key": "k"])
         }
-        #expect(throws: NodeError.self) { try RedisResource(name: "r", configuration: ["url": "redis://127.0.0.1:1/"]) }
+        #expect(throws: NodeError.self) { try RedisResource(name: "r", configuration: ["url": "redis://127.0.0.1:1/", "key": ""]) }
     }
 
     @Test func aDroppedConnectionIsReopenedAndTheCastStillLands() throws {
