@@ -110,11 +110,13 @@ private func functionsStillServe(_ api: NodeAPI) throws -> Bool {
         #expect(try await host(api).values["memory_free_bytes"] as? Double == 2_048_000_000)
 
         agent.kill()
-        let started = ContinuousClock.now
         let gone = try await host(api)
-        #expect(ContinuousClock.now - started < .seconds(3))
         #expect(gone.values.isEmpty)
-        #expect(gone.unknown["memory_total_bytes"] != nil)
+        // Found gone at once (the connection closed or was refused), not after waiting out a
+        // request timeout: checked by the reason, since wall-clock bounds flake on a loaded machine.
+        let reason = try #require(gone.unknown["memory_total_bytes"])
+        #expect(!reason.contains("no answer within"), "\(reason)")
+        #expect(reason.contains("closed") || reason.contains("cannot connect"), "\(reason)")
         #expect(try functionsStillServe(api))
         #expect(lines.all.contains { $0.contains("agent") }, "\(lines.all)")
 
