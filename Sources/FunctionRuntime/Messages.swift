@@ -20,6 +20,11 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
 
     /// The component UUID in lower case; the node id is left out.
     public var description: String { component.uuidString.lowercased() }
+
+    /// As EDGELESS prints an instance id (its `Display`), e.g. in `file-log`'s `add-source-id`.
+    public var edgelessDescription: String {
+        "InstanceId(node_id: \(node.uuidString.lowercased()), function_id: \(component.uuidString.lowercased()))"
+    }
 }
 
 extension UUID {

@@ -42,7 +42,7 @@ struct IngressClaim: Sendable, Equatable {
         workflow.resources.compactMap { resource in
             guard resource.classType == HTTPIngressResource.classType else { return nil }
             return IngressClaim(
-                host: (resource.configurations["host"] ?? "").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
+                host: (resource.configurations["host"] ?? "*").lowercased(), pathPrefix: resource.configurations["path"] ?? "",
                 owner: "resource \(resource.name) of \(name)")
         }
     }
@@ -99,11 +99,13 @@ struct Admission {
     func check(_ workflow: Workflow, source: WorkflowSource, reserved: [IngressClaim]) -> Result<Admitted, AdmissionRefusal> {
         var problems: [String] = []
         var admitted = Admitted()
+        problems += Self.placement(workflow.annotations, key: "annotations")
         for (index, function) in workflow.functions.enumerated() {
             switch limits(for: function, key: "functions[\(index)].annotations") {
             case let .success(limits): admitted.limits[function.name] = limits
             case let .failure(refused): problems += refused.problems
             }
+            problems += Self.placement(function.annotations, key: "functions[\(index)].annotations")
         }
         let context = AdmissionContext(manifest: manifest, source: source, reserved: reserved)
         for (index, resource) in workflow.resources.enumerated() {
@@ -111,6 +113,31 @@ struct Admission {
             problems += ResourceClasses.named(resource.classType)?.admit(resource, key: "resources[\(index)]", in: context) ?? []
         }
         return problems.isEmpty ? .success(admitted) : .failure(AdmissionRefusal(problems: problems))
+    }
+
+    /// EDGELESS's placement annotations, as its orchestrator reads them (`tee`/`tpm`
+    /// "required" in any case; lists split at commas), where one node can answer them: no
+    /// backend of this node is a hardware TEE and none offers a TPM, and `resource_match_all`
+    /// names resource classes this node must run. `max_instances`, `node_id_match_any` and
+    /// `label_match_all` choose among a domain's nodes; docs/NODE.md says how they read here.
+    static func placement(_ annotations: [String: String], key: String) -> [String] {
+        var problems: [String] = []
+        if annotations["tee"]?.lowercased() == "required" {
+            problems.append(
+                "\(key).tee is \"required\", and this node runs no hardware TEE (its backends are a sandbox and a plain process; "
+                    + "EDGELESS would not place it here either)")
+        }
+        if annotations["tpm"]?.lowercased() == "required" {
+            problems.append("\(key).tpm is \"required\", and this node offers no TPM")
+        }
+        if let listed = annotations["resource_match_all"] {
+            let missing = listed.split(separator: ",").map(String.init).filter { ResourceClasses.named($0) == nil }
+            if !missing.isEmpty {
+                problems.append(
+                    "\(key).resource_match_all asks for \(missing.joined(separator: ", ")), which this node does not run (it runs \(ResourceClasses.known))")
+            }
+        }
+        return problems
     }
 
     /// A function's own limits: `[limits]`, lowered by the annotations named like its keys.

@@ -181,9 +181,16 @@ public final class Dataplane: FunctionRouter, Sendable {
         enqueue(from: source, sourceID: sourceID, to: target, payload: payload)
     }
 
-    private func enqueue(from source: String, sourceID: InstanceID?, to target: Target, payload: [UInt8]) {
-        guard target.slots.wait(timeout: .now() + backpressureTimeout) == .success else {
-            return lost(.init(from: source, to: target.name, reason: "queue full (\(queueCapacity) pending) for longer than the backpressure timeout"))
+    /// Queues the cast, waiting up to `backpressureTimeout` for room unless told not to wait;
+    /// returns why it was not queued (already counted and logged), or nil.
+    @discardableResult
+    private func enqueue(from source: String, sourceID: InstanceID?, to target: Target, payload: [UInt8], waiting: Bool = true) -> Undelivered? {
+        guard target.slots.wait(timeout: waiting ? .now() + backpressureTimeout : .now()) == .success else {
+            let problem = Undelivered(
+                from: source, to: target.name,
+                reason: waiting ? "queue full (\(queueCapacity) pending) for longer than the backpressure timeout" : "queue full (\(queueCapacity) pending)")
+            lost(problem)
+            return problem
         }
         enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
         target.pending.add(1, ordering: .relaxed)
@@ -196,7 +203,7 @@ public final class Dataplane: FunctionRouter, Sendable {
             do {
                 switch target.endpoint {
                 case let .function(instance): try instance.cast(from: sourceID ?? instance.id, payload: payload)
-                case let .resource(resource): try resource.cast(payload: payload)
+                case let .resource(resource): try resource.cast(payload: payload, from: sourceID)
                 }
                 state.withLockedValue { $0.statistics.delivered += 1 }
                 delivered.increment()
@@ -204,6 +211,7 @@ public final class Dataplane: FunctionRouter, Sendable {
                 lost(.init(from: source, to: target.name, reason: "\(error)"))
             }
         }
+        return nil
     }
 
     // MARK: FunctionRouter
@@ -240,6 +248,23 @@ public final class Dataplane: FunctionRouter, Sendable {
     /// callee gives `.error` with the reason (and counts as undelivered).
     public func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply {
         call(from: sourceName(source), id: source, to: destination, payload: payload, context: context)
+    }
+
+    /// A cast a resource makes on one of its outputs (the ingress with `async`). It never
+    /// waits: a full target refuses it at once, so a server's thread is not held; returns why
+    /// it was not queued (counted and logged), or nil.
+    public func cast(fromResource name: String, output alias: String, payload: [UInt8]) -> Undelivered? {
+        guard let id = state.withLockedValue({ $0.resourceIDs[name] }) else {
+            let problem = Undelivered(from: name, to: alias, reason: "no such resource in workflow \(workflow)")
+            lost(problem)
+            return problem
+        }
+        switch resolve(name, .alias(alias)) {
+        case let .failure(problem):
+            lost(problem)
+            return problem
+        case let .success(target): return enqueue(from: name, sourceID: id, to: target, payload: payload, waiting: false)
+        }
     }
 
     /// A call a resource makes on one of its outputs (the ingress turning a request into a

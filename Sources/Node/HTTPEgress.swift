@@ -8,8 +8,8 @@ import NIOHTTP1
 /// `http-egress`: a function calls it with an EDGELESS HTTP request; it performs the request
 /// and replies with the EDGELESS HTTP response. Any status is a reply (the function decides
 /// what a 404 means); a request it cannot make, a refused destination, a timeout or an
-/// oversized response comes back as a call error naming the URL. A cast performs the request
-/// and drops the response. Destinations: what `[policy.http-egress]` allows, narrowed by the
+/// oversized response comes back as a call error naming the URL. A cast makes no request,
+/// as in EDGELESS, and is counted undelivered with that reason. Destinations: what `[policy.http-egress]` allows, narrowed by the
 /// workflow's `allowed-hosts`.
 final class HTTPEgressResource: Resource {
     let name: String
@@ -42,8 +42,10 @@ final class HTTPEgressResource: Resource {
         rules = EgressRules(policy: policy, origin: origin, narrowed: narrowed)
     }
 
+    /// As in EDGELESS, a cast makes no request (its answer would have nowhere to go); unlike
+    /// EDGELESS, which drops it silently, it is refused, so the dataplane counts and logs it.
     func cast(payload: [UInt8]) throws {
-        if case let .error(reason) = call(payload: payload) { throw NodeError.resource(name, reason) }
+        throw NodeError.resource(name, "http-egress answers calls only; a cast makes no request (EDGELESS drops it too)")
     }
 
     func call(payload: [UInt8]) -> CallReply {

@@ -6,11 +6,14 @@ import Logging
 import Manifest
 import Metrics
 import NIOConcurrencyHelpers
+import Support
 
 /// The node's HTTP ingress, as in EDGELESS: one listener for the whole node; each
-/// `http-ingress` resource claims requests by host (the `Host` header without port), methods
-/// and an optional path prefix, and turns each into a `call` on its `new_request` output.
-/// The function's reply (an EDGELESS HTTP response) becomes the HTTP response.
+/// `http-ingress` resource claims requests by host (the `Host` header without port), methods,
+/// an optional path prefix and, with `wf_id`, the workflow id in the query (`?wf_id=ID`), and
+/// turns each into a `call` on its `new_request` output, whose reply (an EDGELESS HTTP
+/// response) becomes the HTTP response — or, with `async`, into a cast of the body, answered
+/// 200 at once.
 public final class HTTPIngress: Sendable {
     struct Route: Sendable {
         var workflow: String
@@ -20,18 +23,41 @@ public final class HTTPIngress: Sendable {
         /// Upper-case HTTP methods.
         var methods: Set<String>
         var pathPrefix: String
+        /// With `wf_id`: the workflow id a request's `wf_id` query parameter must carry.
+        var workflowQuery: String?
+        var delivery: Delivery
         var dataplane: Dataplane
+
+        /// How a request reaches the function.
+        enum Delivery: Sendable, Equatable {
+            /// A call with the EDGELESS HTTP request; the reply is the response.
+            case call
+            /// `async`: a cast of the body (base64-encoded with `encode_base64`); answered 200 "OK".
+            case cast(base64: Bool)
+        }
 
         func matches(_ request: HTTPRequestInfo) -> Bool {
             (host == "*" || host == request.hostName) && methods.contains(request.method) && request.path.hasPrefix(pathPrefix)
+                && (workflowQuery == nil || Self.queryValue("wf_id", in: request.path) == workflowQuery)
         }
 
         func overlaps(_ other: Route) -> Bool {
-            host == other.host && !methods.isDisjoint(with: other.methods) && pathPrefix == other.pathPrefix
+            host == other.host && !methods.isDisjoint(with: other.methods) && pathPrefix == other.pathPrefix && workflowQuery == other.workflowQuery
         }
 
         var summary: String {
             "host \(host), methods \(methods.sorted().joined(separator: ",")), path \(pathPrefix.isEmpty ? "any" : pathPrefix + "*")"
+                + (workflowQuery.map { ", wf_id=\($0)" } ?? "")
+        }
+
+        /// The first `name=value` of the query, as sent (EDGELESS compares it undecoded).
+        static func queryValue(_ name: String, in path: String) -> String? {
+            guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+            for parameter in query.split(separator: "&") {
+                let parts = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2, parts[0] == name { return String(parts[1]) }
+            }
+            return nil
         }
     }
 
@@ -82,8 +108,10 @@ public final class HTTPIngress: Sendable {
         let conflict: Route? = routes.withLockedValue { routes in
             if let taken = routes.first(where: { $0.overlaps(route) }) { return taken }
             routes.append(route)
-            // Most specific first: a longer path prefix, then a named host before "*".
-            routes.sort { ($0.pathPrefix.count, $0.host == "*" ? 0 : 1) > ($1.pathPrefix.count, $1.host == "*" ? 0 : 1) }
+            // Most specific first: a longer path prefix, then a named host before "*", then
+            // one bound to a workflow id before one that is not.
+            func rank(_ route: Route) -> (Int, Int, Int) { (route.pathPrefix.count, route.host == "*" ? 0 : 1, route.workflowQuery == nil ? 0 : 1) }
+            routes.sort { rank($0) > rank($1) }
             return nil
         }
         if let conflict {
@@ -105,6 +133,16 @@ public final class HTTPIngress: Sendable {
         guard let method = EdgelessHTTPRequest.edgelessMethod(request.method) else {
             return count(
                 .text(405, "method \(request.method) cannot be passed to a function (EDGELESS knows GET, HEAD, POST, PUT, DELETE, PATCH)"), route: route)
+        }
+        if case let .cast(base64) = route.delivery {
+            let payload = base64 ? Array(Data(request.body).base64EncodedString().utf8) : request.body
+            guard payload.count <= maxPayloadBytes else {
+                return count(.text(413, "request too large: \(payload.count) bytes to cast, the functions' payload limit is \(maxPayloadBytes)"), route: route)
+            }
+            if let problem = route.dataplane.cast(fromResource: route.resource, output: "new_request", payload: payload) {
+                return count(.text(503, "the cast from \(route.resource) was not taken: \(problem.reason)"), route: route)
+            }
+            return count(.text(200, "OK"), route: route)
         }
         let payload = EdgelessHTTPRequest(
             method: method, host: request.host, path: request.path,
@@ -179,7 +217,11 @@ final class HTTPIngressResource: Resource {
         self.workflow = workflow
         self.ingress = ingress
         var methods = Set(EdgelessHTTPRequest.methods.map(\.http))
-        if let listed = configuration["methods"] {
+        // EDGELESS's code reads "method", its examples write "methods": either is taken.
+        if configuration["method"] != nil, configuration["methods"] != nil, configuration["method"] != configuration["methods"] {
+            throw .resource(name, "method and methods are two spellings of one key and disagree here; keep one")
+        }
+        if let listed = configuration["method"] ?? configuration["methods"], !listed.isEmpty {
             methods = Set(listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty })
             let unknown = methods.subtracting(EdgelessHTTPRequest.methods.map(\.http))
             guard unknown.isEmpty, !methods.isEmpty else {
@@ -188,11 +230,32 @@ final class HTTPIngressResource: Resource {
         }
         let path = configuration["path"] ?? ""
         guard path.isEmpty || path.hasPrefix("/") else { throw .resource(name, "path \"\(path)\" must start with /") }
-        let host = (configuration["host"] ?? "").lowercased()
+        // Without a host EDGELESS serves any host; so does this node, if the policy allows "*".
+        let host = (configuration["host"] ?? "*").lowercased()
         guard !host.isEmpty, !host.contains(":"), !host.contains("/") else {
             throw .resource(name, "host \"\(host)\" must be a host name without port or path, or * for any")
         }
-        try ingress.add(.init(workflow: workflow, resource: name, host: host, methods: methods, pathPrefix: path, dataplane: dataplane))
+        let switches = try Self.switches(configuration, name: name)
+        let delivery: Route.Delivery = switches.async ? .cast(base64: switches.base64) : .call
+        try ingress.add(
+            .init(
+                workflow: workflow, resource: name, host: host, methods: methods, pathPrefix: path,
+                workflowQuery: switches.workflowID ? workflow : nil, delivery: delivery, dataplane: dataplane))
+    }
+
+    /// `wf_id`, `async` and `encode_base64`: "true" or "false" in any case, as EDGELESS reads
+    /// them; anything else is refused here (EDGELESS would take it as false, hiding a typo).
+    /// `encode_base64` without `async` does nothing, as in EDGELESS.
+    static func switches(_ configuration: [String: String], name: String) throws(NodeError) -> (workflowID: Bool, async: Bool, base64: Bool) {
+        func flag(_ key: String) throws(NodeError) -> Bool {
+            guard let value = configuration[key] else { return false }
+            switch value.lowercased() {
+            case "true": return true
+            case "false": return false
+            default: throw .resource(name, "\(key) \"\(LogText.escaped(value, maxBytes: 64))\" must be true or false")
+            }
+        }
+        return (try flag("wf_id"), try flag("async"), try flag("encode_base64"))
     }
 
     func cast(payload: [UInt8]) throws {
@@ -204,17 +267,19 @@ final class HTTPIngressResource: Resource {
 
 extension HTTPIngressResource: ResourceClass {
     static let classType = "http-ingress"
-    static let requiredConfiguration = ["host"]
-    static let optionalConfiguration = ["methods", "path"]
+    static let requiredConfiguration: [String] = []
+    static let optionalConfiguration = ["host", "method", "methods", "path", "wf_id", "async", "encode_base64"]
 
     static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
         let policy = context.manifest.policy.httpIngress
         var problems: [String] = []
-        let host = (resource.configurations["host"] ?? "").lowercased()
+        let written = resource.configurations["host"]
+        let host = (written ?? "*").lowercased()
         let path = resource.configurations["path"] ?? ""
         if !host.isEmpty && !policy.allows(host: host) {
+            let shown = written == nil ? "(none given: any host, as in EDGELESS)" : "\"\(host)\""
             problems.append(
-                "\(key).configurations.host \"\(host)\" is not among \(context.named("policy.http-ingress.hosts", default: "none")): "
+                "\(key).configurations.host \(shown) is not among \(context.named("policy.http-ingress.hosts", default: "none")): "
                     + "\(context.listing(policy.hosts))\(host == "*" ? " (claiming any host needs \"*\" there)" : "")")
         }
         if !policy.allows(pathPrefix: path) {

@@ -125,9 +125,22 @@ public final class Node: Sendable {
         var callers: Set<String> = []
         var problems = WorkflowCheck.structure(workflow)
         for function in workflow.functions {
+            guard let written = function.classSpecification.code else {
+                problems.append(
+                    "function \(function.name): class_specification has no code path; this node runs only signed files, named by code"
+                        + (function.classSpecification.binary != nil ? " (a binary alone is not one)" : ""))
+                continue
+            }
             do {
-                let path = try RelativePath(function.classSpecification.code, relativeTo: codeFolder, origin: "function \(function.name) code")
+                let path = try RelativePath(written, relativeTo: codeFolder, origin: "function \(function.name) code")
                 let code = try FunctionCode.load(trusted: path.string, from: shield)
+                if let binary = function.classSpecification.binary, binary != code.bytes {
+                    let sent = binary.withUnsafeBytes(FileHashing.sha256).map { String(format: "%02x", $0) }.joined()
+                    problems.append(
+                        "function \(function.name): class_specification.binary (\(binary.count) bytes, SHA-256 \(sent.prefix(16))…) is not the signed "
+                            + "\(path.string) (\(code.bytes.count) bytes); drop binary or rebuild the workflow from the signed code")
+                    continue
+                }
                 codes[function.name] = code
                 if try runtime.compile(code).compiled.makesCalls { callers.insert(function.name) }
             } catch let error as PathError {

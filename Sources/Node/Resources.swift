@@ -10,11 +10,16 @@ import Support
 public protocol Resource: AnyObject, Sendable {
     var name: String { get }
     func cast(payload: [UInt8]) throws
+    /// A cast that knows who sent it (nil: from outside the workflow); by default the same as
+    /// `cast(payload:)`. `file-log`'s `add-source-id` writes the sender.
+    func cast(payload: [UInt8], from source: InstanceID?) throws
     func call(payload: [UInt8]) -> CallReply
     func stop()
 }
 
 extension Resource {
+    public func cast(payload: [UInt8], from source: InstanceID?) throws { try cast(payload: payload) }
+
     /// A resource without answers treats a call as a cast: "no reply", or the error.
     public func call(payload: [UInt8]) -> CallReply {
         do {
@@ -26,9 +31,11 @@ extension Resource {
     }
 }
 
-/// `file-log`: appends each cast payload as a line to a file the manifest allows, with an
-/// optional RFC 3339 timestamp. Opened through the Shield, so a path outside `[allowed]` (or a
-/// trusted file) is refused.
+/// `file-log`, as EDGELESS's: appends each cast payload as a line to a file the manifest
+/// allows, after an RFC 3339 timestamp (`add-timestamp`) and the sender's instance id in
+/// EDGELESS's form (`add-source-id`). As in EDGELESS, either key turns its part on by being
+/// present, whatever its value. Opened through the Shield, so a path outside `[allowed]` (or
+/// a trusted file) is refused.
 public final class FileLogResource: Resource {
     /// The resource's name in the workflow, used in errors.
     public let name: String
@@ -36,9 +43,11 @@ public final class FileLogResource: Resource {
     /// at stop after the last write.
     private let file: NIOLockedValueBox<Int32>
     private let timestamps: Bool
+    private let sourceIDs: Bool
 
-    /// Opens `filename` for appending (created if missing); `add-timestamp` true/yes/1 turns on
-    /// timestamps. Throws `.resource` if the Shield refuses or cannot open the file.
+    /// Opens `filename` for appending (created if missing); `add-timestamp` and
+    /// `add-source-id`, when present, turn on their part of each line. Throws `.resource` if
+    /// the Shield refuses or cannot open the file.
     public init(name: String, configuration: [String: String], shield: Shield) throws(NodeError) {
         self.name = name
         let filename = configuration["filename"] ?? ""
@@ -47,7 +56,8 @@ public final class FileLogResource: Resource {
         } catch {
             throw .resource(name, "cannot open \(filename): \(error.description); list it under [allowed] files")
         }
-        timestamps = ["true", "yes", "1"].contains(configuration["add-timestamp"]?.lowercased() ?? "")
+        timestamps = configuration["add-timestamp"] != nil
+        sourceIDs = configuration["add-source-id"] != nil
     }
 
     deinit { file.withLockedValue { _ = close($0) } }
@@ -55,12 +65,16 @@ public final class FileLogResource: Resource {
     /// Appends `payload` as is, then a newline, whole against other casts' lines (a newline
     /// inside the payload is not escaped).
     /// Throws `NodeError.resource` if the write fails.
-    public func cast(payload: [UInt8]) throws {
+    public func cast(payload: [UInt8]) throws { try cast(payload: payload, from: nil) }
+
+    /// As `cast(payload:)`, with `source` for `add-source-id` (nil: "external").
+    public func cast(payload: [UInt8], from source: InstanceID?) throws {
         var line: [UInt8] = []
         if timestamps {
             line += Array(
                 (ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]) + " ").utf8)
         }
+        if sourceIDs { line += Array(((source?.edgelessDescription ?? "external") + " ").utf8) }
         line += payload
         line.append(UInt8(ascii: "\n"))
         if case let .failure(shortfall) = file.withLockedValue({ DescriptorIO.writeAll($0, line) }) {
@@ -112,7 +126,7 @@ public enum NodeError: CodedError, Equatable {
 extension FileLogResource: ResourceClass {
     static let classType = "file-log"
     static let requiredConfiguration = ["filename"]
-    static let optionalConfiguration = ["add-timestamp"]
+    static let optionalConfiguration = ["add-timestamp", "add-source-id"]
 
     static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
         guard let patterns = context.manifest.policy.fileLog.paths, let filename = resource.configurations["filename"] else { return [] }

@@ -10,13 +10,17 @@ public struct Workflow: Codable, Sendable, Equatable {
         public var functionType: String
         /// The class version, as written; the node does not check it.
         public var version: String
-        /// Module path, relative to the workflow file.
-        public var code: String
+        /// Module path, relative to the workflow file: the signed file the function runs.
+        /// EDGELESS makes it optional; this node refuses a function without it.
+        public var code: String?
+        /// The module's bytes, as EDGELESS's CLI inlines them (a JSON array of numbers). Taken
+        /// only when they are byte for byte the signed file `code` names.
+        public var binary: [UInt8]?
         /// Output aliases the code may use; `output_mapping` may map only these (and "self").
         public var outputs: [String]
 
         enum CodingKeys: String, CodingKey {
-            case id, version, code, outputs
+            case id, version, code, binary, outputs
             case functionType = "function_type"
         }
     }

@@ -389,3 +389,63 @@ extension EdgelessHTTPTests {
         #expect(problem.description.contains("CR, LF or NUL"))
     }
 }
+
+/// The ingress keys EDGELESS workflows use beyond host and methods.
+@Suite struct EdgelessIngressKeysTests {
+    static func workflow(_ configurations: String) -> String {
+        """
+        { "functions": [],
+          "resources": [
+            { "name": "ingress", "class_type": "http-ingress", "output_mapping": { "new_request": "log" }, "configurations": { \(configurations) } },
+            { "name": "log", "class_type": "file-log", "configurations": { "filename": "logs/ingress.log" } } ] }
+        """
+    }
+
+    @Test func asyncCastsTheBodyAndAnswersAtOnceOnlyForItsWorkflowID() async throws {
+        let (app, node) = try signedApp(
+            workflows: ["async": Self.workflow(#""method": "POST", "wf_id": "true", "async": "True", "encode_base64": "true""#)], policy: anyRoute)
+        let port = try await node.listenForIngress(port: 0)
+        let workflow = try node.start(workflowAt: "workflows/async.json", id: "w-async")
+        let taken = try await send(port, host: "any.host", path: "/x?a=1&wf_id=w-async", body: "hi")
+        let unbound = try await send(port, host: "any.host", path: "/x", body: "no")
+        let other = try await send(port, host: "any.host", path: "/x?wf_id=w-other", body: "no")
+        let wrongMethod = try await send(port, .PUT, host: "any.host", path: "/x?wf_id=w-async", body: "no")
+        workflow.dataplane.drain()
+        try node.stop(workflow: "w-async")
+        await node.shutdown()
+        #expect(taken.status == 200 && taken.body == Array("OK".utf8))
+        #expect(unbound.status == 404 && other.status == 404 && wrongMethod.status == 404)
+        #expect(String(decoding: try app.read("logs/ingress.log"), as: UTF8.self) == "aGk=\n", "the body, base64-encoded, and nothing else")
+    }
+
+    @Test func withoutAHostAnyHostIsClaimedIfThePolicyAllowsIt() async throws {
+        let (app, node) = try signedApp(
+            workflows: ["open": Self.workflow(#""methods": "POST", "async": "true""#)],
+            policy: "[policy.http-ingress]\nhosts = [\"demo.test\"]\n")
+        defer { withExtendedLifetime(app) {} }
+        _ = try await node.listenForIngress(port: 0)
+        #expect {
+            try node.start(workflowAt: "workflows/open.json")
+        } throws: { error in
+            "\(error)".contains("host (none given: any host, as in EDGELESS) is not among policy.http-ingress.hosts")
+        }
+        await node.shutdown()
+    }
+
+    @Test func unclearSwitchesAndDisagreeingMethodKeysAreRefusedByName() async throws {
+        #expect {
+            try HTTPIngressResource.switches(["async": "yes"], name: "ingress")
+        } throws: { error in
+            "\(error)" == "resource ingress: async \"yes\" must be true or false"
+        }
+        let (app, node) = try signedApp(workflows: ["both": Self.workflow(#""method": "GET", "methods": "POST""#)], policy: anyRoute)
+        defer { withExtendedLifetime(app) {} }
+        _ = try await node.listenForIngress(port: 0)
+        #expect {
+            try node.start(workflowAt: "workflows/both.json")
+        } throws: { error in
+            "\(error)".contains("method and methods are two spellings of one key and disagree")
+        }
+        await node.shutdown()
+    }
+}

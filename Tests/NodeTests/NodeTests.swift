@@ -125,6 +125,63 @@ func refusal(_ node: Node, _ path: String) -> String {
         #expect(try sink.call(from: sink.id, payload: []) == .reply(Array("10 0".utf8)))
     }
 
+    @Test func fileLogWritesTheSenderAsEdgelessDoesAndKeysCountByPresence() throws {
+        let log = #"{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/ids.log", "add-source-id": "true", "add-timestamp": "false"}}"#
+        let (app, node) = try signedApp(workflows: [
+            "ids": "{ \"resources\": [\(log)], \"functions\": [ \(function("relay", code: "relay", outputs: ["out": "log"])) ] }"
+        ])
+        let workflow = try node.start(workflowAt: "workflows/ids.json")
+        workflow.dataplane.inject(into: "relay", payload: Array("from the relay".utf8))
+        workflow.dataplane.drain()
+        workflow.dataplane.inject(into: "log", payload: Array("from outside".utf8))
+        try node.stop(workflow: workflow.id)
+        let relay = try #require(workflow.instances["relay"])
+        let lines = String(decoding: try app.read("logs/ids.log"), as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        // "add-timestamp": "false" is present, so on, as in EDGELESS: the line starts with the time.
+        #expect(lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT[^ ]+Z InstanceId\(node_id: [0-9a-f-]{36}, function_id: [0-9a-f-]{36}\) from the relay/) != nil, "\(lines)")
+        #expect(lines[0].contains("function_id: \(relay.id.component.uuidString.lowercased())"))
+        #expect(lines[1].hasSuffix(" external from outside"), "\(lines)")
+    }
+
+    @Test func anInlineBinaryRunsOnlyIfItIsTheSignedCode() throws {
+        func withBinary(_ bytes: [UInt8]?, code: String? = "../functions/relay.wasm") -> String {
+            let binary = bytes.map { ", \"binary\": [\($0.map(String.init).joined(separator: ","))]" } ?? ""
+            let path = code.map { ", \"code\": \"\($0)\"" } ?? ""
+            return #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1""#
+                + path + binary + #", "outputs": []}}]}"#
+        }
+        let relay = try functions.code("relay").bytes
+        var tampered = relay
+        tampered[tampered.count - 1] ^= 0xFF
+        let (app, node) = try signedApp(workflows: [
+            "same": withBinary(relay), "tampered": withBinary(tampered), "alone": withBinary(relay, code: nil),
+        ])
+        defer { withExtendedLifetime(app) {} }
+        let started = try node.start(workflowAt: "workflows/same.json")
+        #expect(started.instances["f"] != nil)
+        #expect(refusal(node, "workflows/tampered.json").contains("class_specification.binary (\(relay.count) bytes, SHA-256 "))
+        #expect(refusal(node, "workflows/tampered.json").contains("is not the signed functions/relay.wasm"))
+        #expect(refusal(node, "workflows/alone.json").contains("has no code path; this node runs only signed files, named by code (a binary alone is not one)"))
+    }
+
+    @Test func placementAnnotationsThisNodeCannotMeetAreRefusedWithTheReason() throws {
+        func annotated(_ annotations: String) -> String {
+            #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1", "code": "../functions/relay.wasm", "outputs": []}, "annotations": {"#
+                + annotations + "}}]}"
+        }
+        let (app, node) = try signedApp(workflows: [
+            "tee": annotated(#""tee": "Required""#), "tpm": annotated(#""tpm": "required""#),
+            "kafka": annotated(#""resource_match_all": "redis,kafka-egress""#),
+            "fine": annotated(#""tee": "not-required", "max_instances": "3", "label_match_all": "gpu", "resource_match_all": "redis,file-log""#),
+        ])
+        defer { withExtendedLifetime(app) {} }
+        #expect(refusal(node, "workflows/tee.json").contains("functions[0].annotations.tee is \"required\", and this node runs no hardware TEE"))
+        #expect(refusal(node, "workflows/tpm.json").contains("functions[0].annotations.tpm is \"required\", and this node offers no TPM"))
+        #expect(refusal(node, "workflows/kafka.json").contains("asks for kafka-egress, which this node does not run"))
+        #expect(try node.start(workflowAt: "workflows/fine.json").instances["f"] != nil)
+    }
+
     @Test func fileLogAppendsLinesToAnAllowedFile() throws {
         let (app, node) = try signedApp(workflows: [
             "log":
