@@ -142,7 +142,8 @@ public final class HTTPIngress: Sendable {
             if let problem = route.dataplane.cast(fromResource: route.resource, output: "new_request", payload: payload) {
                 return count(.text(503, "the cast from \(route.resource) was not taken: \(problem.reason)"), route: route)
             }
-            return count(.text(200, "OK"), route: route)
+            // EDGELESS's exact answer: "OK", no newline.
+            return count(HTTPAnswer(status: 200, headers: ["content-type": "text/plain; charset=utf-8"], body: Array("OK".utf8)), route: route)
         }
         let payload = EdgelessHTTPRequest(
             method: method, host: request.host, path: request.path,
@@ -236,7 +237,7 @@ final class HTTPIngressResource: Resource {
             throw .resource(name, "host \"\(host)\" must be a host name without port or path, or * for any")
         }
         let switches = try Self.switches(configuration, name: name)
-        let delivery: Route.Delivery = switches.async ? .cast(base64: switches.base64) : .call
+        let delivery: HTTPIngress.Route.Delivery = switches.async ? .cast(base64: switches.base64) : .call
         try ingress.add(
             .init(
                 workflow: workflow, resource: name, host: host, methods: methods, pathPrefix: path,

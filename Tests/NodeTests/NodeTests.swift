@@ -126,7 +126,8 @@ func refusal(_ node: Node, _ path: String) -> String {
     }
 
     @Test func fileLogWritesTheSenderAsEdgelessDoesAndKeysCountByPresence() throws {
-        let log = #"{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/ids.log", "add-source-id": "true", "add-timestamp": "false"}}"#
+        let log =
+            #"{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/ids.log", "add-source-id": "true", "add-timestamp": "false"}}"#
         let (app, node) = try signedApp(workflows: [
             "ids": "{ \"resources\": [\(log)], \"functions\": [ \(function("relay", code: "relay", outputs: ["out": "log"])) ] }"
         ])
@@ -139,7 +140,9 @@ func refusal(_ node: Node, _ path: String) -> String {
         let lines = String(decoding: try app.read("logs/ids.log"), as: UTF8.self).split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
         // "add-timestamp": "false" is present, so on, as in EDGELESS: the line starts with the time.
-        #expect(lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT[^ ]+Z InstanceId\(node_id: [0-9a-f-]{36}, function_id: [0-9a-f-]{36}\) from the relay/) != nil, "\(lines)")
+        #expect(
+            lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT[^ ]+Z InstanceId\(node_id: [0-9a-f-]{36}, function_id: [0-9a-f-]{36}\) from the relay/) != nil, "\(lines)"
+        )
         #expect(lines[0].contains("function_id: \(relay.id.component.uuidString.lowercased())"))
         #expect(lines[1].hasSuffix(" external from outside"), "\(lines)")
     }
