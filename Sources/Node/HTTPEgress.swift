@@ -17,12 +17,6 @@ final class HTTPEgressResource: Resource {
     private let rules: EgressRules
     private let maxResponseBytes: Int
 
-    /// One client for every egress resource: redirects are not followed, so a response cannot
-    /// lead a request to a host the rules do not allow.
-    private static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: .init(redirectConfiguration: .disallow))
-
     /// `policy`: the manifest's `[policy.http-egress]`; `origin`: where it is written, for messages.
     init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, maxResponseBytes: Int) throws(NodeError) {
         self.name = name
@@ -63,32 +57,59 @@ final class HTTPEgressResource: Resource {
         case let .success(parsed): target = parsed
         }
         if let refusal = rules.refusal(target) { return .error("http-egress \(name): \(refusal)") }
-        let url = target.url
-        do {
-            var outgoing = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
-            for (field, value) in request.headers { outgoing.headers.add(name: field, value: value) }
-            if let body = request.body { outgoing.body = .bytes(body) }
-            let response = try Self.client.execute(
-                request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes),
-                deadline: .now() + .milliseconds(timeout)
-            ).wait()
-            var headers: [String: String] = [:]
-            for (field, value) in response.headers { headers[field.lowercased()] = headers[field.lowercased()].map { $0 + ", " + value } ?? value }
-            let body = response.body.map { Array(buffer: $0) }
-            guard let reply = EdgelessJSON.encode(EdgelessHTTPResponse(status: Int(response.status.code), body: body, headers: headers)) else {
-                return .error("http-egress \(name): could not encode the response of \(url) as JSON")
+        switch EgressClient.send(method, to: target, headers: request.headers, body: request.body, timeout: timeout, maxResponseBytes: maxResponseBytes) {
+        case let .failure(problem): return .error("http-egress \(name): \(problem)")
+        case let .success(response):
+            guard let reply = EdgelessJSON.encode(EdgelessHTTPResponse(status: response.status, body: response.body, headers: response.headers)) else {
+                return .error("http-egress \(name): could not encode the response of \(target.url) as JSON")
             }
             return .reply(reply)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return .error("http-egress \(name): \(method) \(url) timed out after \(timeout) ms")
-        } catch is ResponseAccumulator.ResponseTooBigError {
-            return .error("http-egress \(name): \(method) \(url) answered with more than \(maxResponseBytes) bytes")
-        } catch {
-            return .error("http-egress \(name): \(method) \(url) failed: \(error)")
         }
     }
 
     func stop() {}
+}
+
+/// One HTTP client for every resource that reaches out (`http-egress`, `http-poster`,
+/// `serverless`), so the rules for leaving the node are in one place.
+enum EgressClient {
+    /// Redirects are not followed, so a response cannot lead a request to a host the rules do
+    /// not allow.
+    private static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: .init(redirectConfiguration: .disallow))
+
+    struct Response {
+        var status: Int
+        /// Lower-case names; repeated headers joined with ", ".
+        var headers: [String: String]
+        var body: [UInt8]?
+    }
+
+    /// Sends one request to a target the caller has checked against its rules, waiting on the
+    /// calling guest thread; the failure names the URL and what went wrong.
+    static func send(
+        _ method: String, to target: EgressTarget, headers: [String: String] = [:], body: [UInt8]?, timeout milliseconds: Int64, maxResponseBytes: Int
+    ) -> Result<Response, String> {
+        do {
+            var outgoing = try HTTPClient.Request(url: target.url, method: HTTPMethod(rawValue: method))
+            for (field, value) in headers { outgoing.headers.add(name: field, value: value) }
+            if let body { outgoing.body = .bytes(body) }
+            let response = try GuestThreads.wait(
+                for: client.execute(
+                    request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes),
+                    deadline: .now() + .milliseconds(milliseconds)))
+            var fields: [String: String] = [:]
+            for (field, value) in response.headers { fields[field.lowercased()] = fields[field.lowercased()].map { $0 + ", " + value } ?? value }
+            return .success(Response(status: Int(response.status.code), headers: fields, body: response.body.map { Array(buffer: $0) }))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return .failure("\(method) \(target.url) timed out after \(milliseconds) ms")
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            return .failure("\(method) \(target.url) answered with more than \(maxResponseBytes) bytes")
+        } catch {
+            return .failure("\(method) \(target.url) failed: \(error)")
+        }
+    }
 }
 
 /// Where one egress request goes, parsed once from the function's protocol, host and path.
@@ -102,6 +123,15 @@ struct EgressTarget: Sendable, Equatable {
     let url: String
 
     static func defaultPort(of scheme: String) -> Int { scheme == "https" ? 443 : 80 }
+
+    /// A whole URL, as `http-poster` and `serverless` are configured: `SCHEME://HOST[:PORT][/PATH]`.
+    static func parse(url: String) -> Result<EgressTarget, ConfigurationProblem> {
+        guard let separator = url.range(of: "://") else { return .failure(ConfigurationProblem("url \"\(url)\" is not SCHEME://HOST[:PORT][/PATH]")) }
+        let rest = url[separator.upperBound...]
+        let hostEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let path = String(rest[hostEnd...])
+        return parse(protocol: String(url[..<separator.lowerBound]), host: String(rest[..<hostEnd]), path: path.hasPrefix("?") ? "/" + path : path)
+    }
 
     static func parse(protocol text: String, host: String, path: String) -> Result<EgressTarget, ConfigurationProblem> {
         let scheme = text.lowercased()

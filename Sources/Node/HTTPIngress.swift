@@ -248,15 +248,17 @@ final class HTTPIngressResource: Resource {
     /// them; anything else is refused here (EDGELESS would take it as false, hiding a typo).
     /// `encode_base64` without `async` does nothing, as in EDGELESS.
     static func switches(_ configuration: [String: String], name: String) throws(NodeError) -> (workflowID: Bool, async: Bool, base64: Bool) {
-        func flag(_ key: String) throws(NodeError) -> Bool {
-            guard let value = configuration[key] else { return false }
-            switch value.lowercased() {
-            case "true": return true
-            case "false": return false
-            default: throw .resource(name, "\(key) \"\(LogText.escaped(value, maxBytes: 64))\" must be true or false")
-            }
+        (try flag("wf_id", in: configuration, name: name), try flag("async", in: configuration, name: name), try flag("encode_base64", in: configuration, name: name))
+    }
+
+    /// One EDGELESS switch: absent is false; "true" or "false" in any case; anything else refused.
+    static func flag(_ key: String, in configuration: [String: String], name: String) throws(NodeError) -> Bool {
+        guard let value = configuration[key] else { return false }
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .resource(name, "\(key) \"\(LogText.escaped(value, maxBytes: 64))\" must be true or false")
         }
-        return (try flag("wf_id"), try flag("async"), try flag("encode_base64"))
     }
 
     func cast(payload: [UInt8]) throws {

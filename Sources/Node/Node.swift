@@ -272,7 +272,7 @@ enum WorkflowCheck {
         }
         for resource in workflow.resources {
             guard let kind = ResourceClasses.named(resource.classType) else {
-                problems.append("resource \(resource.name): unknown class_type \"\(resource.classType)\" (known: \(ResourceClasses.known))")
+                problems.append("resource \(resource.name): \(ResourceClasses.notRun(resource.classType))")
                 continue
             }
             for key in kind.requiredConfiguration where resource.configurations[key] == nil {

@@ -25,11 +25,29 @@ enum ResourceClasses {
         HTTPIngressResource.self,
         HTTPEgressResource.self,
         RedisResource.self,
+        HTTPPosterResource.self,
+        ServerlessResource.self,
     ]
 
     static func named(_ classType: String) -> (any ResourceClass.Type)? { all.first { $0.classType == classType } }
 
     static var known: String { all.map { $0.classType }.joined(separator: ", ") }
+
+    /// EDGELESS resource classes this node does not run, with why: each needs a server that is
+    /// not part of this node (and not installable on its build machines).
+    static let unsupported: [String: String] = [
+        "dda": "it needs the DDA sidecar (EDGELESS's data distribution agent), which this node does not run or reach",
+        "kafka-egress": "it needs a Kafka broker and client library, which this node does not include",
+        "ollama": "it needs an Ollama server, which this node does not run or reach",
+        "sqlx": "this node does not run it yet (SQLite WorkflowState); store state through sync_asm or a redis resource",
+        "file-pusher": "this node does not run it yet; read files through a function's trusted or allowed paths",
+    ]
+
+    /// The refusal for a `class_type` this node does not run.
+    static func notRun(_ classType: String) -> String {
+        if let reason = unsupported[classType] { return "class_type \"\(classType)\" is not supported here: \(reason)" }
+        return "unknown class_type \"\(classType)\" (known: \(known))"
+    }
 }
 
 /// What admission rules read: the signed manifest, and where the workflow came from.

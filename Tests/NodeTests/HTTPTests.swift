@@ -449,3 +449,57 @@ extension EdgelessHTTPTests {
         await node.shutdown()
     }
 }
+
+@Suite struct PostingResourceTests {
+    private let localPolicy = Policy.HTTPEgress(hosts: ["127.0.0.1:*"].compactMap(NetworkRule.init), schemes: ["http"])
+
+    @Test func httpPosterPostsEachCastDecodedAndRefusesWhatThePolicyDoesNotAllow() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let poster = try HTTPPosterResource(
+            name: "poster", configuration: ["url": "http://\(peer.address)/post?from=node", "decode_base64": "true"], policy: localPolicy, origin: "app.toml:3")
+        let results = await Task.detached { () -> [String] in
+            var seen: [String] = []
+            for payload in ["aGVsbG8=", "not base64!"] {
+                do { try poster.cast(payload: Array(payload.utf8)) } catch { seen.append("\(error)") }
+            }
+            return seen
+        }.value
+        await peer.stop()
+        #expect(peer.requests.map(\.method) == ["POST"])
+        #expect(peer.requests.first?.path == "/post?from=node")
+        #expect(peer.requests.first?.body == Array("hello".utf8))
+        #expect(results == ["resource poster: decode_base64 is on and the cast (11 bytes) is not base64"])
+        #expect {
+            try HTTPPosterResource(name: "poster", configuration: ["url": "http://example.org/x"], policy: localPolicy, origin: "app.toml:3")
+        } throws: { error in
+            "\(error)".contains("url: http://example.org:80/x is refused: example.org:80 is not in policy.http-egress.hosts (app.toml:3)")
+        }
+    }
+
+    @Test func serverlessCastsTheGatewaysAnswerOnOutAndFailuresOnErr() async throws {
+        let gateway = try await PeerServer.start(logger: quiet)
+        let held = HeldPort(listening: false)
+        func workflow(_ url: String) -> String {
+            """
+            { "resources": [
+                { "name": "fn", "class_type": "serverless", "output_mapping": { "out": "out", "err": "err" }, "configurations": { "function_url": "\(url)" } },
+                { "name": "out", "class_type": "file-log", "configurations": { "filename": "logs/out.log" } },
+                { "name": "err", "class_type": "file-log", "configurations": { "filename": "logs/err.log" } } ] }
+            """
+        }
+        let (app, node) = try signedApp(
+            workflows: ["up": workflow("http://\(gateway.address)/function/echo"), "down": workflow("http://127.0.0.1:\(held.port)/function/echo")],
+            policy: "[policy.http-egress]\nhosts = [\"127.0.0.1:*\"]\nschemes = [\"http\"]\n")
+        for name in ["up", "down"] {
+            let running = try node.start(workflowAt: "workflows/\(name).json", id: name)
+            running.dataplane.inject(into: "fn", payload: Array("input".utf8))
+            running.dataplane.drain()
+            try node.stop(workflow: name)
+        }
+        await gateway.stop()
+        #expect(gateway.requests.map(\.path) == ["/function/echo"])
+        #expect(String(decoding: try app.read("logs/out.log"), as: UTF8.self) == "ok input\n")
+        let failure = String(decoding: try app.read("logs/err.log"), as: UTF8.self)
+        #expect(failure.hasPrefix("POST http://127.0.0.1:\(held.port)/function/echo failed:"), "\(failure)")
+    }
+}

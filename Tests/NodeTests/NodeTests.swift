@@ -60,6 +60,7 @@ func refusal(_ node: Node, _ path: String) -> String {
                 #"{"functions": [{"name": "f", "class_specification": {"id": "f", "function_type": "RUST_WASM", "version": "1", "code": "../functions/absent.wasm", "outputs": []}}]}"#,
             "mapping": "{ \"functions\": [ \(function("f", code: "relay", outputs: ["out": "nobody"])) ] }",
             "resource": #"{"resources": [{"name": "r", "class_type": "kafka", "configurations": {}}]}"#,
+            "dda": #"{"resources": [{"name": "r", "class_type": "dda", "configurations": {}}]}"#,
             "config": #"{"resources": [{"name": "log", "class_type": "file-log", "configurations": {"file": "x"}}]}"#,
             "json": #"{"functions": [{"name": 3}]}"#,
             "twice": "{ \"functions\": [ \(function("f", code: "relay")), \(function("f", code: "sink")) ] }",
@@ -69,6 +70,7 @@ func refusal(_ node: Node, _ path: String) -> String {
         #expect(refusal(node, "workflows/code.json").contains("function f: function code functions/absent.wasm cannot be used"))
         #expect(refusal(node, "workflows/mapping.json").contains("output \"out\" is mapped to \"nobody\", which is not a function or resource"))
         #expect(refusal(node, "workflows/resource.json").contains("unknown class_type \"kafka\""))
+        #expect(refusal(node, "workflows/dda.json").contains("class_type \"dda\" is not supported here: it needs the DDA sidecar"))
         #expect(refusal(node, "workflows/config.json").contains("configuration \"filename\" is required for file-log"))
         #expect(refusal(node, "workflows/json.json").contains("field \"functions[0].name\" must be a string"))
         #expect(refusal(node, "workflows/twice.json").contains("name \"f\" is used twice"))
