@@ -79,6 +79,11 @@ enum EgressClient {
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: .init(redirectConfiguration: .disallow))
 
+    /// What went wrong, naming the method and URL.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
     struct Response {
         var status: Int
         /// Lower-case names; repeated headers joined with ", ".
@@ -90,7 +95,7 @@ enum EgressClient {
     /// calling guest thread; the failure names the URL and what went wrong.
     static func send(
         _ method: String, to target: EgressTarget, headers: [String: String] = [:], body: [UInt8]?, timeout milliseconds: Int64, maxResponseBytes: Int
-    ) -> Result<Response, String> {
+    ) -> Result<Response, Failure> {
         do {
             var outgoing = try HTTPClient.Request(url: target.url, method: HTTPMethod(rawValue: method))
             for (field, value) in headers { outgoing.headers.add(name: field, value: value) }
@@ -98,16 +103,17 @@ enum EgressClient {
             let response = try GuestThreads.wait(
                 for: client.execute(
                     request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: maxResponseBytes),
-                    deadline: .now() + .milliseconds(milliseconds)))
+                    deadline: .now() + .milliseconds(milliseconds)
+                ).futureResult)
             var fields: [String: String] = [:]
             for (field, value) in response.headers { fields[field.lowercased()] = fields[field.lowercased()].map { $0 + ", " + value } ?? value }
             return .success(Response(status: Int(response.status.code), headers: fields, body: response.body.map { Array(buffer: $0) }))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return .failure("\(method) \(target.url) timed out after \(milliseconds) ms")
+            return .failure(Failure(description: "\(method) \(target.url) timed out after \(milliseconds) ms"))
         } catch is ResponseAccumulator.ResponseTooBigError {
-            return .failure("\(method) \(target.url) answered with more than \(maxResponseBytes) bytes")
+            return .failure(Failure(description: "\(method) \(target.url) answered with more than \(maxResponseBytes) bytes"))
         } catch {
-            return .failure("\(method) \(target.url) failed: \(error)")
+            return .failure(Failure(description: "\(method) \(target.url) failed: \(error)"))
         }
     }
 }

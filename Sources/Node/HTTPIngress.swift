@@ -248,7 +248,10 @@ final class HTTPIngressResource: Resource {
     /// them; anything else is refused here (EDGELESS would take it as false, hiding a typo).
     /// `encode_base64` without `async` does nothing, as in EDGELESS.
     static func switches(_ configuration: [String: String], name: String) throws(NodeError) -> (workflowID: Bool, async: Bool, base64: Bool) {
-        (try flag("wf_id", in: configuration, name: name), try flag("async", in: configuration, name: name), try flag("encode_base64", in: configuration, name: name))
+        (
+            try flag("wf_id", in: configuration, name: name), try flag("async", in: configuration, name: name),
+            try flag("encode_base64", in: configuration, name: name)
+        )
     }
 
     /// One EDGELESS switch: absent is false; "true" or "false" in any case; anything else refused.

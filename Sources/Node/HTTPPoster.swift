@@ -30,8 +30,9 @@ struct PostTarget: Sendable {
         return .success(PostTarget(target: target, timeout: milliseconds))
     }
 
-    func post(_ body: [UInt8], maxResponseBytes: Int) -> Result<EgressClient.Response, String> {
-        EgressClient.send("POST", to: target, headers: ["content-type": "application/octet-stream"], body: body, timeout: timeout, maxResponseBytes: maxResponseBytes)
+    func post(_ body: [UInt8], maxResponseBytes: Int) -> Result<EgressClient.Response, EgressClient.Failure> {
+        EgressClient.send(
+            "POST", to: target, headers: ["content-type": "application/octet-stream"], body: body, timeout: timeout, maxResponseBytes: maxResponseBytes)
     }
 }
 
@@ -62,7 +63,7 @@ final class HTTPPosterResource: Resource {
             body = Array(decoded)
         }
         switch destination.post(body, maxResponseBytes: 64 << 10) {
-        case let .failure(problem): throw NodeError.resource(name, problem)
+        case let .failure(problem): throw NodeError.resource(name, problem.description)
         case let .success(response) where !(200...299).contains(response.status):
             throw NodeError.resource(name, "POST \(destination.target.url) answered \(response.status)")
         case .success: return
@@ -83,7 +84,8 @@ final class ServerlessResource: Resource {
     private let dataplane: Dataplane
     private let maxPayloadBytes: Int
 
-    init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, dataplane: Dataplane, maxPayloadBytes: Int) throws(NodeError) {
+    init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, dataplane: Dataplane, maxPayloadBytes: Int) throws(NodeError)
+    {
         self.name = name
         switch PostTarget.parse(configuration, key: "function_url", policy: policy, origin: origin) {
         case let .failure(problem): throw .resource(name, problem.description)
@@ -102,7 +104,7 @@ final class ServerlessResource: Resource {
         case let .success(response):
             (output, result) = ("err", Array("POST \(destination.target.url) answered \(response.status)".utf8))
         case let .failure(problem):
-            (output, result) = ("err", Array(problem.utf8))
+            (output, result) = ("err", Array(problem.description.utf8))
         }
         if let problem = dataplane.cast(fromResource: name, output: output, payload: result) {
             throw NodeError.resource(name, "its \(output) could not be delivered: \(problem.reason)")
