@@ -27,6 +27,7 @@ enum ResourceClasses {
         RedisResource.self,
         HTTPPosterResource.self,
         ServerlessResource.self,
+        FilePusherResource.self,
     ]
 
     static func named(_ classType: String) -> (any ResourceClass.Type)? { all.first { $0.classType == classType } }
@@ -40,7 +41,6 @@ enum ResourceClasses {
         "kafka-egress": "it needs a Kafka broker and client library, which this node does not include",
         "ollama": "it needs an Ollama server, which this node does not run or reach",
         "sqlx": "this node does not run it yet (SQLite WorkflowState); store state through sync_asm or a redis resource",
-        "file-pusher": "this node does not run it yet; read files through a function's trusted or allowed paths",
     ]
 
     /// The refusal for a `class_type` this node does not run.

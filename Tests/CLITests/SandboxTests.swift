@@ -18,16 +18,6 @@ private func preparedApp(_ tag: String, manifestTail: String = "") throws -> (ap
     return (app, app.key.publicKey.description)
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-private func eventually(within seconds: Int, _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}
-
 /// Processes whose command line contains `marker`, by pid.
 private func processes(containing marker: String) -> [Int32] {
     ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in

@@ -187,6 +187,27 @@ func refusal(_ node: Node, _ path: String) -> String {
         #expect(try node.start(workflowAt: "workflows/fine.json").instances["f"] != nil)
     }
 
+    @Test func filePusherCastsItsFolderRoundRobinAndRefusesAFolderItMayNotRead() async throws {
+        func pusher(_ directory: String, period: String = "20") -> String {
+            """
+            { "resources": [
+                { "name": "push", "class_type": "file-pusher", "output_mapping": { "out": "log" },
+                  "configurations": { "directory": "\(directory)", "period-ms": "\(period)", "encode-base64": "true" } },
+                { "name": "log", "class_type": "file-log", "configurations": { "filename": "logs/pushed.log" } } ] }
+            """
+        }
+        let (app, node) = try signedApp(workflows: ["allowed": pusher("logs/push"), "nowhere": pusher("data"), "slow": pusher("logs/push", period: "0")])
+        try app.write("logs/push/b.txt", "second")
+        try app.write("logs/push/a.txt", "first")
+        _ = try node.start(workflowAt: "workflows/allowed.json", id: "push")
+        let pushed = { String(decoding: (try? app.read("logs/pushed.log")) ?? [], as: UTF8.self).split(separator: "\n").map(String.init) }
+        #expect(try await eventually(within: 10) { pushed().count >= 3 })
+        try node.stop(workflow: "push")
+        #expect(Array(pushed().prefix(3)) == ["Zmlyc3Q=", "c2Vjb25k", "Zmlyc3Q="], "first, second, first, base64-encoded")
+        #expect(refusal(node, "workflows/nowhere.json").contains("directory \"data\" holds no signed file and is not under [allowed] files"))
+        #expect(refusal(node, "workflows/slow.json").contains("period-ms \"0\" must be a whole number of milliseconds, at least 1"))
+    }
+
     @Test func fileLogAppendsLinesToAnAllowedFile() throws {
         let (app, node) = try signedApp(workflows: [
             "log":
