@@ -213,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "NodeAPITests",
             dependencies: [
-                "NodeAPI", "Node", "HTTPServing", "HostBridge", "Examples", "TestSupport",
+                "NodeAPI", "Node", "FunctionRuntime", "HTTPServing", "HostBridge", "Examples", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),

@@ -23,10 +23,36 @@ public final class Dataplane: FunctionRouter, Sendable {
         let mailbox = SerialMailbox()
         let slots: DispatchSemaphore
         let pending = Atomic<Int>(0)
-        init(name: String, endpoint: Endpoint, capacity: Int) {
+        let telemetry: EdgelessTelemetry
+        init(name: String, endpoint: Endpoint, capacity: Int, telemetry: EdgelessTelemetry) {
             self.name = name
             self.endpoint = endpoint
+            self.telemetry = telemetry
             slots = DispatchSemaphore(value: capacity)
+        }
+    }
+
+    /// EDGELESS's per-component metrics (its `edgeless_telemetry` Prometheus target), so an
+    /// EDGELESS dashboard reads this node: `execution_times` (seconds handling one cast or
+    /// call, by `invocation_type` Cast or Call) and `transfer_times` (seconds a cast waited
+    /// between being sent and being handled), labelled with `node_id`, `function_id` (the
+    /// instance's component id) and, for executions, `function_type` (RUST_WASM, or the
+    /// resource's class).
+    struct EdgelessTelemetry: Sendable {
+        let castExecution: Metrics.Timer
+        let callExecution: Metrics.Timer
+        let transfer: Metrics.Timer
+
+        init(node: UUID, component: UUID, type: String, metrics: MetricsFactory?) {
+            let node = node.uuidString.lowercased()
+            let function = component.uuidString.lowercased()
+            func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+                metrics.map { Metrics.Timer(label: label, dimensions: dimensions, factory: $0) } ?? Metrics.Timer(label: label, dimensions: dimensions)
+            }
+            let execution = [("node_id", node), ("function_id", function), ("function_type", type)]
+            castExecution = timer("execution_times", execution + [("invocation_type", "Cast")])
+            callExecution = timer("execution_times", execution + [("invocation_type", "Call")])
+            transfer = timer("transfer_times", [("node_id", node), ("function_id", function)])
         }
     }
 
@@ -68,6 +94,8 @@ public final class Dataplane: FunctionRouter, Sendable {
     /// How long a sender waits for room before the event is counted undelivered.
     public let backpressureTimeout: DispatchTimeInterval
     private let logger: Logger
+    private let node: UUID
+    private let metrics: MetricsFactory?
     /// Everything that changes, under one lock: a reader never sees a target without its
     /// mapping and identity, or statistics half updated.
     private let state = NIOLockedValueBox(State())
@@ -77,12 +105,15 @@ public final class Dataplane: FunctionRouter, Sendable {
     private let undelivered: Counter
 
     /// An empty dataplane; `Node` adds the workflow's targets. `metrics` nil uses the
-    /// process-wide swift-metrics backend for the delivered/undelivered counters.
+    /// process-wide swift-metrics backend for the counters and EDGELESS's timers; `node` is
+    /// the `node_id` those timers carry.
     public init(
         workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
-        logger: Logger, metrics: MetricsFactory? = nil
+        logger: Logger, metrics: MetricsFactory? = nil, node: UUID = UUID()
     ) {
         self.workflow = workflow
+        self.node = node
+        self.metrics = metrics
         self.queueCapacity = queueCapacity
         self.backpressureTimeout = backpressureTimeout
         self.logger = logger
@@ -97,19 +128,23 @@ public final class Dataplane: FunctionRouter, Sendable {
     }
 
     func add(_ name: String, endpoint: Endpoint, outputs: [String: String]) {
-        let target = Target(name: name, endpoint: endpoint, capacity: queueCapacity)
+        let id: InstanceID
+        let type: String
+        switch endpoint {
+        case let .function(instance): (id, type) = (instance.id, "RUST_WASM")
+        case let .resource(resource):
+            // Resources get an identity too: a function sees who called it, and a raw-id
+            // cast back to the resource resolves.
+            id = InstanceID(node: node)
+            type = (Swift.type(of: resource) as? any ResourceClass.Type)?.classType ?? "resource"
+        }
+        let target = Target(
+            name: name, endpoint: endpoint, capacity: queueCapacity,
+            telemetry: EdgelessTelemetry(node: node, component: id.component, type: type, metrics: metrics))
         state.withLockedValue { state in
             state.targets[name] = target
             state.mappings[name] = outputs
-            let id: InstanceID
-            switch endpoint {
-            case let .function(instance): id = instance.id
-            case .resource:
-                // Resources get an identity too: a function sees who called it, and a raw-id
-                // cast back to the resource resolves.
-                id = InstanceID(node: UUID())
-                state.resourceIDs[name] = id
-            }
+            if case .resource = endpoint { state.resourceIDs[name] = id }
             state.names[id] = name
         }
     }
@@ -194,8 +229,12 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
         enqueuedTotal.add(1, ordering: .sequentiallyConsistent)
         target.pending.add(1, ordering: .relaxed)
+        let sent = ContinuousClock.now
         target.mailbox.submit { [self] in
+            let handling = ContinuousClock.now
+            target.telemetry.transfer.record(handling - sent)
             defer {
+                target.telemetry.castExecution.record(ContinuousClock.now - handling)
                 target.pending.subtract(1, ordering: .relaxed)
                 completedTotal.add(1, ordering: .sequentiallyConsistent)
                 target.slots.signal()
@@ -293,8 +332,13 @@ public final class Dataplane: FunctionRouter, Sendable {
             return .error(problem.reason)
         case let .success(target):
             switch target.endpoint {
-            case let .resource(resource): return resource.call(payload: payload)
+            case let .resource(resource):
+                let handling = ContinuousClock.now
+                defer { target.telemetry.callExecution.record(ContinuousClock.now - handling) }
+                return resource.call(payload: payload)
             case let .function(instance):
+                let handling = ContinuousClock.now
+                defer { target.telemetry.callExecution.record(ContinuousClock.now - handling) }
                 do {
                     return try instance.call(from: source, payload: payload, context: context)
                 } catch {
@@ -321,5 +365,13 @@ public final class Dataplane: FunctionRouter, Sendable {
     /// Replaces `function`'s saved state; `Node` keeps it across a stop and a later start.
     public func sync(from source: InstanceID, function: String, state: [UInt8]) {
         self.state.withLockedValue { $0.states[function] = state }
+    }
+}
+
+extension Metrics.Timer {
+    /// Records a clock interval; swift-metrics takes nanoseconds.
+    func record(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -39,6 +39,11 @@ public final class Node: Sendable {
     public let runtime: FunctionRuntime
     /// Absolute path of the application root (`Manifest.root`); trusted paths are relative to it.
     public let root: String
+    /// The node's EDGELESS node id, the `node_id` its telemetry carries: random for each
+    /// process, until a domain configuration names it.
+    public let id = UUID()
+    /// EDGELESS's `function_count`: function instances running on this node.
+    private let functionCount: Meter
     /// Requests for `http-ingress` resources arrive here once `listenForIngress` has run.
     public let ingress: HTTPIngress
     private let logger: Logger
@@ -70,6 +75,9 @@ public final class Node: Sendable {
         self.logger = logger
         self.metrics = metrics
         admission = Admission(manifest: bundle.manifest)
+        let dimensions = [("node_id", id.uuidString.lowercased()), ("function_type", "RUST_WASM")]
+        functionCount =
+            metrics.map { Meter(label: "function_count", dimensions: dimensions, factory: $0) } ?? Meter(label: "function_count", dimensions: dimensions)
         manifestClaims = Node.claims(ofWorkflowAt: bundle.manifest.workflow, shield: shield)
     }
 
@@ -157,7 +165,7 @@ public final class Node: Sendable {
         }
         guard problems.isEmpty else { throw .workflow(.invalid(source, problems)) }
 
-        let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics)
+        let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics, node: self.id)
         let codeHashes = codes.mapValues(\.hash)
         dataplane.restoreStates(
             savedStates.withLockedValue { saved in
@@ -198,6 +206,7 @@ public final class Node: Sendable {
             id: workflowID, origin: origin, dataplane: dataplane, instances: instances, resources: resources,
             codeHashes: codeHashes, ingressClaims: IngressClaim.claims(of: workflow, named: "workflow \(workflowID)"))
         running.withLockedValue { $0[workflowID] = started }
+        functionCount.increment(by: Double(instances.count))
         logger.info(
             "workflow started",
             metadata: [
@@ -218,6 +227,7 @@ public final class Node: Sendable {
         }
         workflow.dataplane.drain()
         for resource in workflow.resources.values { resource.stop() }
+        functionCount.decrement(by: Double(workflow.instances.count))
         let states = workflow.dataplane.allStates
         savedStates.withLockedValue { saved in
             for (function, hash) in workflow.codeHashes { saved[StateKey(codeHash: hash, function: function)] = states[function] }

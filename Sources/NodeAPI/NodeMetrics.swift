@@ -22,6 +22,9 @@ public final class NodeMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
     ]
 
+    /// `edgeless_telemetry`'s histogram buckets: 0.1 s to 1 s.
+    static let edgelessBuckets: [Duration] = (1...10).map { .milliseconds(100 * $0) }
+
     static var queueDepth: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "secure_executor", metricName: "queue_depth", unitName: "",
@@ -49,6 +52,8 @@ public final class NodeMetrics: Sendable {
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["secure_executor_function_startup"] = Self.startupBuckets
+        // EDGELESS's own buckets for its per-component timers, so its dashboards read ours.
+        for label in ["execution_times", "transfer_times"] { factory.durationHistogramBuckets[label] = Self.edgelessBuckets }
         self.factory = factory
         unauthorized = registry.makeCounter(
             name: "secure_executor_api_unauthorized_total",

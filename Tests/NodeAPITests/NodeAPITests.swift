@@ -1,5 +1,6 @@
 import Examples
 import Foundation
+import FunctionRuntime
 import HTTPServing
 import Logging
 import NIOHTTP1
@@ -251,5 +252,31 @@ private func shopControl() throws -> (parent: String, folder: String, shop: Stri
         #expect(!FileManager.default.fileExists(atPath: parent + "/stolen"))
         #expect(try FileManager.default.attributesOfItem(atPath: shop + "/control.json")[.type] as? FileAttributeType == .typeRegular)
         #expect(try ControlFile.find(in: folder, app: "shop") == file)
+    }
+}
+
+/// The metrics an EDGELESS dashboard reads (edgeless_telemetry's Prometheus target).
+@Suite struct EdgelessTelemetryTests {
+    @Test func functionCountExecutionAndTransferTimesCarryEdgelessNamesAndLabels() throws {
+        let metrics = NodeMetrics()
+        let workflow = #"{ "functions": [ \#(function("relay", code: "relay", outputs: ["out": "sink"])), \#(function("sink", code: "sink")) ] }"#
+        let (app, node) = try signedApp(workflows: ["pair": workflow], metrics: metrics.factory)
+        defer { withExtendedLifetime(app) {} }
+        let running = try node.start(workflowAt: "workflows/pair.json", id: "pair")
+        for value in 0..<5 { running.dataplane.inject(into: "relay", payload: Array(String(value).utf8)) }
+        running.dataplane.drain()
+        let sink = try #require(running.instances["sink"])
+        _ = try sink.call(from: sink.id, payload: [])
+        _ = running.dataplane.call(from: sink.id, to: .instance(sink.id), payload: [], context: CallContext())
+        let nodeID = node.id.uuidString.lowercased()
+        let relay = try #require(running.instances["relay"]).id.component.uuidString.lowercased()
+        let text = String(decoding: metrics.exposition(node: node), as: UTF8.self)
+        #expect(text.contains(#"function_count{node_id="\#(nodeID)",function_type="RUST_WASM"} 2"#), "\(text)")
+        #expect(text.contains(#"execution_times_count{node_id="\#(nodeID)",function_id="\#(relay)",function_type="RUST_WASM",invocation_type="Cast"} 5"#))
+        #expect(text.contains(#"invocation_type="Call"} 1"#))
+        #expect(text.contains(#"transfer_times_bucket{node_id="\#(nodeID)",function_id="\#(relay)",le="0.1"} 5"#))
+        try node.stop(workflow: "pair")
+        let after = String(decoding: metrics.exposition(node: node), as: UTF8.self)
+        #expect(after.contains(#"function_count{node_id="\#(nodeID)",function_type="RUST_WASM"} 0"#))
     }
 }
