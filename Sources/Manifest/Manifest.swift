@@ -61,6 +61,10 @@ public struct Manifest: Sendable {
         public var pendingTimers: Int = 1024
         /// `node.timer_bytes`: total payload bytes of all pending timers on the node.
         public var pendingTimerBytes: Int = 64 << 20
+        /// `node.file_pusher_directory`: the folder `file-pusher` resources push from when a
+        /// workflow names none, as EDGELESS's node.toml `[resources.file_pusher_provider]
+        /// directory` does for its nodes.
+        public var filePusherDirectory: RelativePath?
         /// The defaults used when `[node]` is absent or a key is not given.
         public init() {}
     }
@@ -201,7 +205,10 @@ public struct Manifest: Sendable {
 
         node = Node()
         if let nodeTable = try top.table("node") {
-            try nodeTable.allowOnly(["listen", "backend", "chunk_cache", "timers", "timer_bytes"])
+            try nodeTable.allowOnly(["listen", "backend", "chunk_cache", "timers", "timer_bytes", "file_pusher_directory"])
+            if let value = try nodeTable.string("file_pusher_directory") {
+                do { node.filePusherDirectory = try RelativePath(value, origin: "node.file_pusher_directory") } catch { throw .badPath(error) }
+            }
             if let value = try nodeTable.string("listen") { node.listen = value }
             if let value = try nodeTable.string("backend") {
                 guard ["sandbox", "direct"].contains(value) else {

@@ -9,8 +9,9 @@ import Support
 
 /// `file-pusher`, as EDGELESS's: every `period-ms` (default 1000) it casts the content of the
 /// next file of a folder, in path order and round robin, on its `out` output (base64-encoded
-/// with `encode-base64` = "true"); it takes no events itself. EDGELESS reads the folder from
-/// the node's configuration; a node started alone reads `directory` here. The files are read
+/// with `encode-base64` = "true"); it takes no events itself. The folder is the node's, as in
+/// EDGELESS: `[node] file_pusher_directory` in the manifest; a workflow's `directory` (ours)
+/// overrides it. The files are read
 /// once, at start, through the Shield: the signed files under the folder (verified), or, if
 /// `[allowed] files` covers the folder, the regular files in it — at most `maxFiles`, each
 /// within the functions' payload limit. An empty folder casts empty payloads, as in EDGELESS.
@@ -27,7 +28,13 @@ final class FilePusherResource: Resource {
             throw .resource(name, "period-ms \"\(LogText.escaped(periodText, maxBytes: 32))\" must be a whole number of milliseconds, at least 1")
         }
         let encode = try HTTPIngressResource.flag("encode-base64", in: configuration, name: name)
-        let contents = try Self.read(directory: configuration["directory"] ?? "", name: name, context: context).map { bytes in
+        guard let directory = configuration["directory"] ?? context.manifest.node.filePusherDirectory?.string else {
+            throw .resource(
+                name,
+                "no folder to push from: set [node] file_pusher_directory in the manifest (EDGELESS's node.toml [resources.file_pusher_provider] directory), "
+                    + "or directory here")
+        }
+        let contents = try Self.read(directory: directory, name: name, context: context).map { bytes in
             encode ? Array(Data(bytes).base64EncodedString().utf8) : bytes
         }
         let dataplane = context.dataplane
@@ -110,8 +117,8 @@ final class FilePusherResource: Resource {
 
 extension FilePusherResource: ResourceClass {
     static let classType = "file-pusher"
-    static let requiredConfiguration = ["directory"]
-    static let optionalConfiguration = ["period-ms", "encode-base64"]
+    static let requiredConfiguration: [String] = []
+    static let optionalConfiguration = ["directory", "period-ms", "encode-base64"]
 
     static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] { [] }
 

@@ -206,6 +206,15 @@ func refusal(_ node: Node, _ path: String) -> String {
         #expect(Array(pushed().prefix(3)) == ["Zmlyc3Q=", "c2Vjb25k", "Zmlyc3Q="], "first, second, first, base64-encoded")
         #expect(refusal(node, "workflows/nowhere.json").contains("directory \"data\" holds no signed file and is not under [allowed] files"))
         #expect(refusal(node, "workflows/slow.json").contains("period-ms \"0\" must be a whole number of milliseconds, at least 1"))
+        let edgeless =
+            #"{"resources": [{"name": "push", "class_type": "file-pusher", "output_mapping": {"out": "log"}, "configurations": {"period-ms": "1000"}}, "#
+            + #"{"name": "log", "class_type": "file-log", "configurations": {"filename": "logs/x.log"}}]}"#
+        let (bare, withoutFolder) = try signedApp(workflows: ["edgeless": edgeless])
+        defer { withExtendedLifetime(bare) {} }
+        #expect(refusal(withoutFolder, "workflows/edgeless.json").contains("no folder to push from: set [node] file_pusher_directory"))
+        let (configured, withFolder) = try signedApp(workflows: ["edgeless": edgeless], policy: "[node]\nfile_pusher_directory = \"workflows\"\n")
+        defer { withExtendedLifetime(configured) {} }
+        #expect(try withFolder.start(workflowAt: "workflows/edgeless.json").resources["push"] != nil, "EDGELESS's workflow, unchanged, with the node's folder")
     }
 
     @Test func fileLogAppendsLinesToAnAllowedFile() throws {
