@@ -4,6 +4,7 @@ import Foundation
 import HTTPServing
 import Logging
 import Node
+import NodeAPI
 
 struct HTTPBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,7 +47,8 @@ struct HTTPBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
         let app = try ExampleApp.prepare("http_ingress", from: examples, into: scratch + "/http_ingress")
-        let node = try Node(bundle: app.bundle, logger: quiet)
+        // The node's own Prometheus registry, as `run` has it: its counters and timers are part of the cost.
+        let node = try Node(bundle: app.bundle, logger: quiet, metrics: NodeMetrics().factory)
         let ingressPort = try await node.listenForIngress(port: 0)
         _ = try node.start(workflowAt: app.workflowPath, id: "http_ingress")
         let bare = try await HTTPServer.start(logger: quiet) { _ in
@@ -123,7 +125,8 @@ struct HTTPBench: AsyncParsableCommand {
               "annotations": {} }
             """
         let app = try ExampleApp.prepare("simple_workflow_http", from: examples, into: scratch + "/chain", writing: ["workflow.json": workflow])
-        let node = try Node(bundle: app.bundle, logger: quiet)
+        // The node's own Prometheus registry, as `run` has it: its counters and timers are part of the cost.
+        let node = try Node(bundle: app.bundle, logger: quiet, metrics: NodeMetrics().factory)
         let running = try node.start(workflowAt: app.workflowPath, id: "chain")
         let started = now()
         for value in 0..<events { running.dataplane.inject(into: "first", payload: Array(String(value).utf8)) }
