@@ -124,6 +124,25 @@ public enum ExampleRunner {
             }
             return "redis tutorial-01 = \(average), \(errors.count) out-of-range readings in logs/errors.log"
         },
+        Example(name: "redis", runFor: 0, needsRedis: true) { run in
+            var stored = ""
+            let counted = await run.eventually(within: 10) {
+                stored = (try? run.redis!.get("example-redis")) ?? ""
+                return (Int(stored) ?? 0) >= 43
+            }
+            guard counted else { throw Failure("redis key example-redis holds \"\(stored)\", expected a count of at least 43") }
+            return "redis example-redis = \(stored)"
+        },
+        Example(name: "http_poster", runFor: 0, needsPeer: true) { run in
+            let posted = await run.eventually(within: 10) { run.peer!.requests.count >= 2 }
+            let requests = run.peer!.requests
+            guard posted else { throw Failure("the server got \(requests.count) POSTs within 10 s, expected at least 2") }
+            let bodies = requests.map { String(decoding: $0.body, as: UTF8.self) }
+            guard requests.allSatisfy({ $0.method == "POST" && $0.path == "/" }), bodies == (1...bodies.count).map(String.init) else {
+                throw Failure("the server got \(requests.map { "\($0.method) \($0.path)" }) with bodies \(bodies), expected POST / with 1, 2, …")
+            }
+            return "\(requests.count) POSTs to / with bodies 1…\(requests.count)"
+        },
         Example(name: "http_ingress", runFor: 0) { run in
             let hello = try await run.request(.POST, host: "demo.edgeless.com", path: "/hello", body: "world")
             guard hello == (200, "hello world") else {
