@@ -34,7 +34,10 @@ public struct ExampleApp {
         try FileManager.default.copyItem(atPath: examples + "/" + name, toPath: folder)
         try FileManager.default.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
         var modules: [(String, Int)] = []
-        for function in try FileManager.default.contentsOfDirectory(atPath: folder + "/functions").sorted() {
+        // An example of resources only (file_pusher) has no functions folder.
+        let functions =
+            FileManager.default.fileExists(atPath: folder + "/functions") ? try FileManager.default.contentsOfDirectory(atPath: folder + "/functions") : []
+        for function in functions.sorted() {
             let report = try FunctionBuilder.build(folder: folder + "/functions/" + function)
             guard report.ok else { throw ExampleRunner.Failure("\(name): functions/\(function): \(report.problems.joined(separator: "; "))") }
             modules.append((function, (try? FileManager.default.attributesOfItem(atPath: report.output)[.size] as? Int) ?? 0))

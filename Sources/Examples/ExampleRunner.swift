@@ -143,6 +143,14 @@ public enum ExampleRunner {
             }
             return "\(requests.count) POSTs to / with bodies 1…\(requests.count)"
         },
+        Example(name: "file_pusher", runFor: 0) { run in
+            let pushed = await run.eventually(within: 10) { run.lines("my-local-file.log").count >= 2 }
+            let lines = run.lines("my-local-file.log")
+            guard pushed, Array(lines.prefix(2)) == ["first reading", "second reading"] else {
+                throw Failure("my-local-file.log is \(lines), expected the node's folder, file by file: \"first reading\", \"second reading\"")
+            }
+            return "\(lines.count) files pushed to my-local-file.log, in path order"
+        },
         Example(name: "http_ingress", runFor: 0) { run in
             let hello = try await run.request(.POST, host: "demo.edgeless.com", path: "/hello", body: "world")
             guard hello == (200, "hello world") else {
@@ -227,6 +235,90 @@ public enum ExampleRunner {
             finished(outcomes.last!)
         }
         return outcomes
+    }
+
+    /// One workflow of EDGELESS's examples/, as its scripts/run_all_examples.sh sees it, and
+    /// what runs it here.
+    public struct EdgelessWorkflow: Sendable {
+        /// `folder/workflow*.json` under EDGELESS's examples/.
+        public let workflow: String
+        /// The script skips it unless RUN_SPECIALIZED_WORKFLOWS=1.
+        public let specialised: Bool
+        /// The example of ours that runs it, or nil.
+        public let example: String?
+        /// Why it does not run here, when `example` is nil.
+        public let missing: String
+    }
+
+    /// Every workflow EDGELESS's run_all_examples.sh would start (v1.2), in its order.
+    public static let edgeless: [EdgelessWorkflow] = {
+        func runs(_ workflow: String, as example: String, specialised: Bool = false) -> EdgelessWorkflow {
+            EdgelessWorkflow(workflow: workflow, specialised: specialised, example: example, missing: "")
+        }
+        func not(_ workflow: String, specialised: Bool = false, _ why: String) -> EdgelessWorkflow {
+            EdgelessWorkflow(workflow: workflow, specialised: specialised, example: nil, missing: why)
+        }
+        let container = "function_type CONTAINER: this node runs RUST_WASM only"
+        return [
+            not("bench_mapreduce/workflow-mapreduce-only.json", "not yet under EDGELESS's name; our bench_mapreduce runs the same stages"),
+            not("bench_mapreduce/workflow-mapreduce-process.json", "not yet under EDGELESS's name; our bench_mapreduce runs the same stages"),
+            not("container/workflow-python.json", specialised: true, container),
+            not("container/workflow-rust.json", specialised: true, container),
+            not("dda_demo/workflow.json", specialised: true, "needs the DDA sidecar"),
+            not("dda_test/workflow.json", specialised: true, "needs the DDA sidecar"),
+            not("esp32_resources/workflow.json", specialised: true, "needs an ESP32 board"),
+            runs("file_log/workflow.json", as: "file_log"),
+            runs("file_pusher/workflow.json", as: "file_pusher"),
+            runs("http_egress/workflow.json", as: "http_egress"),
+            not("http_ingress/workflow-async.json", "not yet an example (its async key is supported)"),
+            not("http_ingress/workflow-multi-1.json", "not yet an example"),
+            not("http_ingress/workflow-multi-2.json", "not yet an example"),
+            runs("http_ingress/workflow.json", as: "http_ingress"),
+            runs("http_poster/workflow.json", as: "http_poster"),
+            not("kafka_egress/workflow.json", specialised: true, "needs a Kafka broker"),
+            not("load_balance/workflow.json", "not yet an example"),
+            not("matrix_mul/workflow-chain.json", specialised: true, "not yet an example"),
+            not("matrix_mul/workflow-single.json", specialised: true, "not yet an example"),
+            runs("noop/workflow.json", as: "noop"),
+            not("ollama/workflow.json", specialised: true, "needs an Ollama server"),
+            runs("ping_pong/workflow.json", as: "ping_pong"),
+            runs("ping_pong_async/workflow.json", as: "ping_pong_async"),
+            not("redis/workflow-alt.json", specialised: true, "not yet an example (add-workflow-id is supported)"),
+            not("redis/workflow-state.json", specialised: true, "not yet an example"),
+            runs("redis/workflow.json", as: "redis", specialised: true),
+            not("serverless/workflow-serverless.json", specialised: true, "not yet an example (the serverless resource is supported)"),
+            not("serverless/workflow-wasm.json", specialised: true, "not yet an example"),
+            not("sgx_container/workflow.json", specialised: true, container),
+            runs("simple_workflow_http/workflow.json", as: "simple_workflow_http"),
+            not("sqlx/workflow.json", "the sqlx resource is not here yet"),
+            runs("tutorial-01/workflow.json", as: "tutorial-01"),
+            not("vector_mul/workflow-chain.json", specialised: true, "not yet an example"),
+            not("vector_mul/workflow-single.json", specialised: true, "not yet an example"),
+        ]
+    }()
+
+    /// The table `examples run-all` ends with: EDGELESS's workflows against these outcomes.
+    public static func edgelessTable(_ outcomes: [Outcome]) -> [String] {
+        let width = edgeless.map(\.workflow.count).max() ?? 0
+        var lines = ["EDGELESS WORKFLOW (run_all_examples.sh)".padding(toLength: width, withPad: " ", startingAt: 0) + "  SET          HERE"]
+        for entry in edgeless {
+            let here: String
+            if let example = entry.example {
+                switch outcomes.first(where: { $0.name == example })?.passed {
+                case true?: here = "pass (\(example))"
+                case false?: here = "FAIL (\(example))"
+                case nil: here = "not run this time (\(example))"
+                }
+            } else {
+                here = "not here: \(entry.missing)"
+            }
+            lines.append(
+                entry.workflow.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (entry.specialised ? "specialised" : "default    ") + "  " + here)
+        }
+        let defaults = edgeless.filter { !$0.specialised }
+        let passing = defaults.filter { entry in outcomes.contains { $0.name == entry.example && $0.passed } }
+        lines.append("\(passing.count) of EDGELESS's \(defaults.count) default workflows pass here")
+        return lines
     }
 
     /// The names, padded to one column, for a table of outcomes.

@@ -53,6 +53,8 @@ struct ExamplesCommand: AsyncParsableCommand {
             }
             let failed = outcomes.filter { !$0.passed }.count
             print("\(outcomes.count - failed) passed, \(failed) failed\(insideBackend.map { " (inside backend \($0))" } ?? "")")
+            print("")
+            ExampleRunner.edgelessTable(outcomes).forEach { print($0) }
             if failed > 0 { throw ExitCode(1) }
         }
 
