@@ -162,6 +162,18 @@ public enum ExampleRunner {
             guard get.status == 404 else { throw Failure("GET (methods lists only POST) answered \(get.status), expected 404") }
             return "POST \"world\" → 200 \"hello world\"; other host and GET → 404"
         },
+        Example(name: "http_ingress_async", runFor: 0) { run in
+            let bound = try await run.request(.POST, host: "any.host", path: "/?wf_id=\(run.workflow.id)", body: "cast me")
+            guard bound == (200, "OK") else { throw Failure("POST with this workflow's wf_id answered \(bound.status) \"\(bound.body)\", expected 200 \"OK\"") }
+            let unbound = try await run.request(.POST, host: "any.host", path: "/", body: "not me")
+            guard unbound.status == 404 else { throw Failure("POST without wf_id answered \(unbound.status), expected 404") }
+            let logged = await run.eventually(within: 5) { !run.lines("out.log").isEmpty }
+            let lines = run.lines("out.log")
+            guard logged, lines.count == 1, lines[0].hasSuffix(" cast me") else {
+                throw Failure("out.log is \(lines), expected one line \"<timestamp> cast me\"")
+            }
+            return "POST ?wf_id=\(run.workflow.id) → 200 OK, cast to out.log; without wf_id → 404"
+        },
         Example(name: "http_egress", runFor: 0, needsPeer: true) { run in
             let expected = (1...5).map { "tick \($0)" }
             let bodies = { run.peer!.requests.filter { $0.method == "POST" && $0.path == "/ingest" }.map { String(decoding: $0.body, as: UTF8.self) } }
@@ -270,7 +282,7 @@ public enum ExampleRunner {
             runs("file_log/workflow.json", as: "file_log"),
             runs("file_pusher/workflow.json", as: "file_pusher"),
             runs("http_egress/workflow.json", as: "http_egress"),
-            not("http_ingress/workflow-async.json", "not yet an example (its async key is supported)"),
+            runs("http_ingress/workflow-async.json", as: "http_ingress_async"),
             not("http_ingress/workflow-multi-1.json", "not yet an example"),
             not("http_ingress/workflow-multi-2.json", "not yet an example"),
             runs("http_ingress/workflow.json", as: "http_ingress"),
