@@ -174,6 +174,31 @@ public enum ExampleRunner {
             }
             return "POST ?wf_id=\(run.workflow.id) → 200 OK, cast to out.log; without wf_id → 404"
         },
+        Example(name: "http_ingress_multi", runFor: 0) { run in
+            // EDGELESS spreads requests at random over workflows claiming the same ones; this
+            // node refuses the second claim while the first holds it, then serves it alone.
+            let first = try await run.request(.POST, host: "any.host", path: "/", body: "to one")
+            let overlap: String
+            do {
+                _ = try run.node.start(workflowAt: "workflow-multi-2.json", id: "multi-2")
+                throw Failure("workflow-multi-2.json started while workflow-multi-1.json held the same requests")
+            } catch let error as NodeError {
+                overlap = error.description
+            }
+            guard overlap.contains("is already served by resource http-ingress of workflow \(run.workflow.id)") else {
+                throw Failure("the overlapping start was refused with \"\(overlap)\", not the overlap")
+            }
+            try run.node.stop(workflow: run.workflow.id)
+            _ = try run.node.start(workflowAt: "workflow-multi-2.json", id: "multi-2")
+            let second = try await run.request(.POST, host: "any.host", path: "/", body: "to two")
+            let logged = await run.eventually(within: 5) { !run.lines("out-2.log").isEmpty }
+            guard first == (200, "OK"), second == (200, "OK"), logged, run.lines("out-1.log").map({ $0.hasSuffix(" to one") }) == [true],
+                run.lines("out-2.log").map({ $0.hasSuffix(" to two") }) == [true]
+            else {
+                throw Failure("answers \(first), \(second); out-1.log \(run.lines("out-1.log")), out-2.log \(run.lines("out-2.log"))")
+            }
+            return "multi-1 took \"to one\", multi-2 refused beside it, then took \"to two\" alone"
+        },
         Example(name: "http_egress", runFor: 0, needsPeer: true) { run in
             let expected = (1...5).map { "tick \($0)" }
             let bodies = { run.peer!.requests.filter { $0.method == "POST" && $0.path == "/ingest" }.map { String(decoding: $0.body, as: UTF8.self) } }
@@ -283,8 +308,8 @@ public enum ExampleRunner {
             runs("file_pusher/workflow.json", as: "file_pusher"),
             runs("http_egress/workflow.json", as: "http_egress"),
             runs("http_ingress/workflow-async.json", as: "http_ingress_async"),
-            not("http_ingress/workflow-multi-1.json", "not yet an example"),
-            not("http_ingress/workflow-multi-2.json", "not yet an example"),
+            runs("http_ingress/workflow-multi-1.json", as: "http_ingress_multi"),
+            runs("http_ingress/workflow-multi-2.json", as: "http_ingress_multi"),
             runs("http_ingress/workflow.json", as: "http_ingress"),
             runs("http_poster/workflow.json", as: "http_poster"),
             not("kafka_egress/workflow.json", specialised: true, "needs a Kafka broker"),
