@@ -151,6 +151,17 @@ public enum ExampleRunner {
             }
             return "\(lines.count) files pushed to my-local-file.log, in path order"
         },
+        Example(name: "load_balance", runFor: 0) { run in
+            // Each trigger's message goes round: balancer → a slow function (1 s) → dup → the
+            // log and back to the balancer, so each comes back about once a second.
+            let circulating = await run.eventually(within: 15) {
+                let lines = run.lines("out.log")
+                return ["trigger1", "trigger2", "trigger3"].allSatisfy { name in lines.filter { $0.hasSuffix(" " + name) }.count >= 2 }
+            }
+            let lines = run.lines("out.log")
+            guard circulating else { throw Failure("out.log is \(lines), expected each of trigger1, trigger2, trigger3 at least twice") }
+            return "\(lines.count) lines in out.log, each trigger's message round at least twice"
+        },
         Example(name: "http_ingress", runFor: 0) { run in
             let hello = try await run.request(.POST, host: "demo.edgeless.com", path: "/hello", body: "world")
             guard hello == (200, "hello world") else {
@@ -313,7 +324,7 @@ public enum ExampleRunner {
             runs("http_ingress/workflow.json", as: "http_ingress"),
             runs("http_poster/workflow.json", as: "http_poster"),
             not("kafka_egress/workflow.json", specialised: true, "needs a Kafka broker"),
-            not("load_balance/workflow.json", "not yet an example"),
+            runs("load_balance/workflow.json", as: "load_balance"),
             not("matrix_mul/workflow-chain.json", specialised: true, "not yet an example"),
             not("matrix_mul/workflow-single.json", specialised: true, "not yet an example"),
             runs("noop/workflow.json", as: "noop"),
