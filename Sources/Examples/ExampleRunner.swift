@@ -131,7 +131,16 @@ public enum ExampleRunner {
                 return (Int(stored) ?? 0) >= 43
             }
             guard counted else { throw Failure("redis key example-redis holds \"\(stored)\", expected a count of at least 43") }
-            return "redis example-redis = \(stored)"
+            // workflow-alt.json: the same with add-workflow-id, so the key carries the workflow id.
+            try run.node.stop(workflow: run.workflow.id)
+            _ = try run.node.start(workflowAt: "workflow-alt.json", id: "alt")
+            var prefixed = ""
+            let separate = await run.eventually(within: 10) {
+                prefixed = (try? run.redis!.get("alt:example-redis")) ?? ""
+                return (Int(prefixed) ?? 0) >= 43
+            }
+            guard separate else { throw Failure("redis key alt:example-redis holds \"\(prefixed)\", expected a count of at least 43") }
+            return "redis example-redis = \(stored); with add-workflow-id, alt:example-redis = \(prefixed)"
         },
         Example(name: "http_poster", runFor: 0, needsPeer: true) { run in
             let posted = await run.eventually(within: 10) { run.peer!.requests.count >= 2 }
@@ -331,7 +340,7 @@ public enum ExampleRunner {
             not("ollama/workflow.json", specialised: true, "needs an Ollama server"),
             runs("ping_pong/workflow.json", as: "ping_pong"),
             runs("ping_pong_async/workflow.json", as: "ping_pong_async"),
-            not("redis/workflow-alt.json", specialised: true, "not yet an example (add-workflow-id is supported)"),
+            runs("redis/workflow-alt.json", as: "redis", specialised: true),
             not("redis/workflow-state.json", specialised: true, "not yet an example"),
             runs("redis/workflow.json", as: "redis", specialised: true),
             not("serverless/workflow-serverless.json", specialised: true, "not yet an example (the serverless resource is supported)"),
