@@ -56,7 +56,7 @@ final class FilePusherResource: Resource {
     /// The folder's files, in path order: signed ones verified; allowed ones read as they are.
     private static func read(directory: String, name: String, context: ResourceContext) throws(NodeError) -> [[UInt8]] {
         let folder: RelativePath
-        do { folder = try RelativePath(directory, origin: "directory") } catch { throw .resource(name, error.description) }
+        do { folder = try RelativePath(directory, origin: "directory") } catch { throw .resourceFailed(name, .init(error)) }
         let prefix = folder.string + "/"
         let table = context.shield.table
         var paths = table.entries.map { table.path(of: $0) }.filter { $0.hasPrefix(prefix) }
@@ -92,7 +92,7 @@ final class FilePusherResource: Resource {
             } catch let error as NodeError {
                 throw error
             } catch {
-                throw .resource(name, "\(error)")
+                throw .resourceFailed(name, .init(error))
             }
             guard bytes.count <= context.maxPayloadBytes else {
                 throw .resource(name, "\(path) has \(bytes.count) bytes, over the functions' payload limit of \(context.maxPayloadBytes)")

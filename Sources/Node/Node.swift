@@ -66,7 +66,7 @@ public final class Node: Sendable {
     /// `metrics`: where counters and start-up timers go (the node API's Prometheus registry);
     /// nil uses the process-wide swift-metrics backend.
     public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node"), metrics: MetricsFactory? = nil) throws(NodeError) {
-        do { shield = try Shield(bundle: bundle) } catch { throw .resource("shield", error.description) }
+        do { shield = try Shield(bundle: bundle) } catch { throw .resourceFailed("shield", .init(error)) }
         let limits = FunctionLimits(bundle.manifest.limits)
         runtime = FunctionRuntime(limits: limits, node: bundle.manifest.node, logger: logger, metrics: metrics)
         root = bundle.manifest.root
@@ -198,7 +198,7 @@ public final class Node: Sendable {
                 dataplane.add(function.name, endpoint: .function(instance), outputs: function.outputMapping)
             } catch {
                 rollBack()
-                throw .function(function.name, error.description)
+                throw .functionFailed(function.name, .init(error))
             }
         }
         dataplane.started()

@@ -54,7 +54,7 @@ public final class FileLogResource: Resource {
         do {
             file = NIOLockedValueBox(try shield.openAllowed(filename, flags: O_WRONLY | O_CREAT | O_APPEND))
         } catch {
-            throw .resource(name, "cannot open \(filename): \(error.description); list it under [allowed] files")
+            throw .resourceFailed(name, .init(error), hint: "; list it under [allowed] files")
         }
         timestamps = configuration["add-timestamp"] != nil
         sourceIDs = configuration["add-source-id"] != nil
@@ -89,9 +89,30 @@ public final class FileLogResource: Resource {
 /// What `Node` and its resources throw; every case names the resource, function or workflow.
 public enum NodeError: CodedError, Equatable {
     case resource(String, String)
+    /// A resource failed because of another module's error, kept as the cause; `hint` ends
+    /// the message (what to change).
+    case resourceFailed(String, Underlying, hint: String = "")
     case workflow(WorkflowError)
     case function(String, String)
+    /// A function failed to start because of another module's error, kept as the cause.
+    case functionFailed(String, Underlying)
     case unknownWorkflow(String)
+
+    /// Another module's error kept inside a `NodeError`. Two are equal when their messages
+    /// are, so `NodeError` stays `Equatable` (tests compare errors whole).
+    public struct Underlying: Equatable, Sendable, CustomStringConvertible {
+        public let error: any Error
+        public init(_ error: any Error) { self.error = error }
+        public var description: String { "\(error)" }
+        public static func == (left: Underlying, right: Underlying) -> Bool { left.description == right.description }
+    }
+
+    public var cause: (any Error)? {
+        switch self {
+        case let .resourceFailed(_, underlying, _), let .functionFailed(_, underlying): return underlying.error
+        default: return nil
+        }
+    }
 
     /// A stable name for what went wrong, for programs (the API sends it in a header; the
     /// HTTP status comes from it in one place, `NodeAPI`'s `ErrorStatus`).
@@ -108,14 +129,16 @@ public enum NodeError: CodedError, Equatable {
         case .workflow(.malformed): return .workflowMalformed
         case .workflow(.invalid): return .workflowRefused
         case .unknownWorkflow: return .workflowUnknown
-        case .resource: return .resource
-        case .function: return .function
+        case .resource, .resourceFailed: return .resource
+        case .function, .functionFailed: return .function
         }
     }
 
     public var description: String {
         switch self {
         case let .resource(name, reason): return "resource \(name): \(reason)"
+        case let .resourceFailed(name, underlying, hint): return "resource \(name): \(underlying)\(hint)"
+        case let .functionFailed(name, underlying): return "function \(name): \(underlying)"
         case let .workflow(error): return error.description
         case let .function(name, reason): return "function \(name): \(reason)"
         case let .unknownWorkflow(id): return "no running workflow \(id)"

@@ -44,3 +44,14 @@ import Testing
         #expect(NodeError.workflow(.malformed("w", "x")).codeName == "workflow.malformed")
     }
 }
+
+extension ErrorCodeTests {
+    @Test func aNodeErrorKeepsTheErrorItWrapsAsItsCause() {
+        let shield = ShieldError.notTrusted(path: "logs/x.log", allowed: false)
+        let failed = NodeError.resourceFailed("log", .init(shield), hint: "; list it under [allowed] files")
+        #expect(failed.codeName == "resource")
+        #expect(failed.causes == ["shield.not-trusted: \(shield)"])
+        #expect(failed.description == "resource log: \(shield); list it under [allowed] files")
+        #expect((failed.cause as? ShieldError) == shield)
+    }
+}
