@@ -140,7 +140,17 @@ public enum ExampleRunner {
                 return (Int(prefixed) ?? 0) >= 43
             }
             guard separate else { throw Failure("redis key alt:example-redis holds \"\(prefixed)\", expected a count of at least 43") }
-            return "redis example-redis = \(stored); with add-workflow-id, alt:example-redis = \(prefixed)"
+            // workflow-state.json: the counter beside a second redis resource its "redis"
+            // output would reach; the counter casts only on "output", so last_counter stays unset.
+            try run.node.stop(workflow: "alt")
+            _ = try run.redis!.command(["DEL", "example-redis"])
+            _ = try run.node.start(workflowAt: "workflow-state.json", id: "state")
+            let again = await run.eventually(within: 10) { (Int((try? run.redis!.get("example-redis")) ?? "") ?? 0) >= 43 }
+            let state = try run.redis!.get("last_counter")
+            guard again, state.isEmpty else {
+                throw Failure("with workflow-state.json, example-redis counted: \(again), last_counter holds \"\(state)\" (expected unset)")
+            }
+            return "redis example-redis = \(stored); with add-workflow-id, alt:example-redis = \(prefixed); workflow-state.json counts again"
         },
         Example(name: "http_poster", runFor: 0, needsPeer: true) { run in
             let posted = await run.eventually(within: 10) { run.peer!.requests.count >= 2 }
@@ -341,7 +351,7 @@ public enum ExampleRunner {
             runs("ping_pong/workflow.json", as: "ping_pong"),
             runs("ping_pong_async/workflow.json", as: "ping_pong_async"),
             runs("redis/workflow-alt.json", as: "redis", specialised: true),
-            not("redis/workflow-state.json", specialised: true, "not yet an example"),
+            runs("redis/workflow-state.json", as: "redis", specialised: true),
             runs("redis/workflow.json", as: "redis", specialised: true),
             not("serverless/workflow-serverless.json", specialised: true, "not yet an example (the serverless resource is supported)"),
             not("serverless/workflow-wasm.json", specialised: true, "not yet an example"),
