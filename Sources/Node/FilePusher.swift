@@ -27,7 +27,7 @@ final class FilePusherResource: Resource {
         guard periodText.count <= 9, let period = Int64(periodText), period >= 1 else {
             throw .resource(name, "period-ms \"\(LogText.escaped(periodText, maxBytes: 32))\" must be a whole number of milliseconds, at least 1")
         }
-        let encode = try HTTPIngressResource.flag("encode-base64", in: configuration, name: name)
+        let encode = try ResourceConfiguration.flag("encode-base64", in: configuration, name: name)
         guard let directory = configuration["directory"] ?? context.manifest.node.filePusherDirectory?.string else {
             throw .resource(
                 name,

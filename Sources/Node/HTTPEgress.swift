@@ -21,11 +21,10 @@ final class HTTPEgressResource: Resource {
     init(name: String, configuration: [String: String], policy: Policy.HTTPEgress, origin: String, maxResponseBytes: Int) throws(NodeError) {
         self.name = name
         self.maxResponseBytes = maxResponseBytes
-        let timeoutText = configuration["timeout-ms"] ?? "10000"
-        guard timeoutText.count <= 6, let milliseconds = Int64(timeoutText), (1...600_000).contains(milliseconds) else {
-            throw .resource(name, "timeout-ms \"\(timeoutText)\" must be a whole number of milliseconds from 1 to 600000")
+        switch EgressClient.timeout(configuration) {
+        case let .failure(problem): throw .resource(name, problem.description)
+        case let .success(milliseconds): timeout = milliseconds
         }
-        timeout = milliseconds
         var narrowed: [NetworkRule]?
         if let listed = configuration["allowed-hosts"] {
             switch EgressRules.parseAllowedHosts(listed) {
@@ -82,6 +81,15 @@ enum EgressClient {
     /// What went wrong, naming the method and URL.
     struct Failure: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// `timeout-ms`, which every resource that reaches out takes: 1 to 600000, default 10000.
+    static func timeout(_ configuration: [String: String]) -> Result<Int64, ConfigurationProblem> {
+        let text = configuration["timeout-ms"] ?? "10000"
+        guard text.count <= 6, let milliseconds = Int64(text), (1...600_000).contains(milliseconds) else {
+            return .failure(ConfigurationProblem("timeout-ms \"\(text)\" must be a whole number of milliseconds from 1 to 600000"))
+        }
+        return .success(milliseconds)
     }
 
     struct Response {

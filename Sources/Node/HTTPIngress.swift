@@ -6,7 +6,6 @@ import Logging
 import Manifest
 import Metrics
 import NIOConcurrencyHelpers
-import Support
 
 /// The node's HTTP ingress, as in EDGELESS: one listener for the whole node; each
 /// `http-ingress` resource claims requests by host (the `Host` header without port), methods,
@@ -249,19 +248,9 @@ final class HTTPIngressResource: Resource {
     /// `encode_base64` without `async` does nothing, as in EDGELESS.
     static func switches(_ configuration: [String: String], name: String) throws(NodeError) -> (workflowID: Bool, async: Bool, base64: Bool) {
         (
-            try flag("wf_id", in: configuration, name: name), try flag("async", in: configuration, name: name),
-            try flag("encode_base64", in: configuration, name: name)
+            try ResourceConfiguration.flag("wf_id", in: configuration, name: name), try ResourceConfiguration.flag("async", in: configuration, name: name),
+            try ResourceConfiguration.flag("encode_base64", in: configuration, name: name)
         )
-    }
-
-    /// One EDGELESS switch: absent is false; "true" or "false" in any case; anything else refused.
-    static func flag(_ key: String, in configuration: [String: String], name: String) throws(NodeError) -> Bool {
-        guard let value = configuration[key] else { return false }
-        switch value.lowercased() {
-        case "true": return true
-        case "false": return false
-        default: throw .resource(name, "\(key) \"\(LogText.escaped(value, maxBytes: 64))\" must be true or false")
-        }
     }
 
     func cast(payload: [UInt8]) throws {

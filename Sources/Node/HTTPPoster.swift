@@ -23,11 +23,7 @@ struct PostTarget: Sendable {
         if let refusal = EgressRules(policy: policy, origin: origin, narrowed: nil).refusal(target) {
             return .failure(ConfigurationProblem("\(key): \(refusal); add the host there and re-sign to allow it"))
         }
-        let timeoutText = configuration[timeoutKey] ?? "10000"
-        guard timeoutText.count <= 6, let milliseconds = Int64(timeoutText), (1...600_000).contains(milliseconds) else {
-            return .failure(ConfigurationProblem("\(timeoutKey) \"\(timeoutText)\" must be a whole number of milliseconds from 1 to 600000"))
-        }
-        return .success(PostTarget(target: target, timeout: milliseconds))
+        return EgressClient.timeout(configuration).map { PostTarget(target: target, timeout: $0) }
     }
 
     func post(_ body: [UInt8], maxResponseBytes: Int) -> Result<EgressClient.Response, EgressClient.Failure> {
@@ -51,7 +47,7 @@ final class HTTPPosterResource: Resource {
         case let .failure(problem): throw .resource(name, problem.description)
         case let .success(parsed): destination = parsed
         }
-        decodeBase64 = try HTTPIngressResource.flag("decode_base64", in: configuration, name: name)
+        decodeBase64 = try ResourceConfiguration.flag("decode_base64", in: configuration, name: name)
     }
 
     func cast(payload: [UInt8]) throws {

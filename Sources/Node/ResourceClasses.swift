@@ -1,5 +1,6 @@
 import Manifest
 import Shield
+import Support
 
 /// What makes a resource class: its `class_type`, the configuration keys it takes, what the
 /// signed `[policy]` must allow before a workflow may use it, and how one starts.
@@ -81,4 +82,18 @@ extension Manifest {
     /// `policy.redis.endpoints (app.toml:14)`: a key and where it is set, or `fallback` (what
     /// applies when it is not) in its place.
     func keyWithOrigin(_ key: String, default fallback: String) -> String { "\(key) (\(origin(of: key, default: fallback)))" }
+}
+
+/// What every resource class reads the same way from its configuration.
+enum ResourceConfiguration {
+    /// One EDGELESS switch (`async`, `wf_id`, `encode_base64`, `decode_base64`, `encode-base64`):
+    /// absent is false; "true" or "false" in any case; anything else refused naming the key.
+    static func flag(_ key: String, in configuration: [String: String], name: String) throws(NodeError) -> Bool {
+        guard let value = configuration[key] else { return false }
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .resource(name, "\(key) \"\(LogText.escaped(value, maxBytes: 64))\" must be true or false")
+        }
+    }
 }
