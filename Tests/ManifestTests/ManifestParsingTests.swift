@@ -113,6 +113,7 @@ private let minimal = """
                 .contains("key \"trusted.files[2]\" must be a path string, found an integer"))
         #expect(error(of: minimal + "\n[limits]\nfuel = \"lots\"\n").contains("\"limits.fuel\" must be an integer, found a string"))
         #expect(error(of: minimal + "\n[node]\nchunk_cache = true\n").contains("\"node.chunk_cache\" must be a size"))
+        #expect(error(of: minimal + "\n[node]\nfile_pusher_directory = \"../outside\"\n").contains("node.file_pusher_directory"))
         #expect(error(of: "app = 3\n").contains("\"app\" must be a table"))
     }
 

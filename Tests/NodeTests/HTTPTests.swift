@@ -309,6 +309,16 @@ private let anyRoute = """
         #expect(reply == .error("http-egress egress: POST http://\(peer.address)/in answered with more than 10 bytes"))
     }
 
+    @Test func aCastMakesNoRequestAndSaysSo() async throws {
+        let peer = try await PeerServer.start(logger: quiet)
+        let egress = try makeEgress("egress")
+        #expect(throws: NodeError.resource("egress", "http-egress answers calls only; a cast makes no request (EDGELESS drops it too)")) {
+            try egress.cast(payload: request(peer.address))
+        }
+        await peer.stop()
+        #expect(peer.requests.isEmpty)
+    }
+
     @Test func aBadTimeoutIsRefusedAtStart() {
         #expect(throws: NodeError.resource("egress", "timeout-ms \"soon\" must be a whole number of milliseconds from 1 to 600000")) {
             try makeEgress("egress", ["timeout-ms": "soon"], maxResponseBytes: 1)
