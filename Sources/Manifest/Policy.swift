@@ -30,6 +30,16 @@ public struct Policy: Sendable, Equatable {
         public var paths: [PathPattern]?
     }
 
+    /// `[policy.sqlx]`: where `sqlx` databases may lie, and how large one may grow.
+    public struct SQLx: Sendable, Equatable {
+        /// Database files a `sqlx` resource may open; nil when the key is absent (anything
+        /// `[allowed]` allows, as for `file-log`).
+        public var paths: [PathPattern]?
+        /// Largest database file, enforced by SQLite (`max_page_count`): a workflow cannot
+        /// fill the disk through it.
+        public var maxSize: Int = 64 << 20
+    }
+
     /// `[policy.http-ingress]`: the hosts and path prefixes `http-ingress` resources may claim.
     public struct HTTPIngress: Sendable, Equatable {
         /// Host names, `*.suffix`, or `*` (which also allows claiming any host).
@@ -61,11 +71,13 @@ public struct Policy: Sendable, Equatable {
     public var fileLog = FileLog()
     /// `[policy.http-ingress]`; no hosts by default, so nothing can be claimed.
     public var httpIngress = HTTPIngress()
+    /// `[policy.sqlx]`.
+    public var sqlx = SQLx()
     /// The policy of a manifest without `[policy]`: everything refused.
     public init() {}
 
     static func parse(_ table: KeyReader) throws(ManifestError) -> Policy {
-        try table.allowOnly(["http-egress", "redis", "file-log", "http-ingress"])
+        try table.allowOnly(["http-egress", "redis", "file-log", "http-ingress", "sqlx"])
         var policy = Policy()
         if let egress = try table.table("http-egress") {
             try egress.allowOnly(["hosts", "schemes"])
@@ -86,6 +98,16 @@ public struct Policy: Sendable, Equatable {
         if let fileLog = try table.table("file-log") {
             try fileLog.allowOnly(["paths"])
             if fileLog.table["paths"] != nil { policy.fileLog.paths = try fileLog.patterns("paths", required: false) }
+        }
+        if let sqlx = try table.table("sqlx") {
+            try sqlx.allowOnly(["paths", "max_size"])
+            if sqlx.table["paths"] != nil { policy.sqlx.paths = try sqlx.patterns("paths", required: false) }
+            if let size = try sqlx.byteSize("max_size") {
+                guard size >= 65536 else {
+                    throw .invalidValue(file: table.file, key: sqlx.key("max_size"), reason: "must be at least 64 KiB (65536), got \(size)")
+                }
+                policy.sqlx.maxSize = size
+            }
         }
         if let ingress = try table.table("http-ingress") {
             try ingress.allowOnly(["hosts", "paths"])

@@ -29,6 +29,7 @@ enum ResourceClasses {
         HTTPPosterResource.self,
         ServerlessResource.self,
         FilePusherResource.self,
+        SQLxResource.self,
     ]
 
     static func named(_ classType: String) -> (any ResourceClass.Type)? { all.first { $0.classType == classType } }
@@ -41,7 +42,6 @@ enum ResourceClasses {
         "dda": "it needs the DDA sidecar (EDGELESS's data distribution agent), which this node does not run or reach",
         "kafka-egress": "it needs a Kafka broker and client library, which this node does not include",
         "ollama": "it needs an Ollama server, which this node does not run or reach",
-        "sqlx": "this node does not run it yet (SQLite WorkflowState); store state through sync_asm or a redis resource",
     ]
 
     /// The refusal for a `class_type` this node does not run.
@@ -60,6 +60,13 @@ struct AdmissionContext {
 
     /// `policy.redis.endpoints (app.toml:14)`: the key and where it is set, or that it is not.
     func named(_ key: String, default fallback: String) -> String { manifest.keyWithOrigin(key, default: fallback) }
+
+    /// The problem when `policyKey`'s patterns (nil: the key is absent, so only `[allowed]`
+    /// applies) do not cover the file a resource names at `key`.
+    func outside(_ patterns: [PathPattern]?, policyKey: String, path: RelativePath, key: String, written: String) -> [String] {
+        guard let patterns, !patterns.contains(where: { $0.covers(path) }) else { return [] }
+        return ["\(key) \"\(written)\" is not under \(named(policyKey, default: "anything [allowed] allows")): \(patterns.map(\.text).joined(separator: ", "))"]
+    }
 
     func listing(_ rules: [CustomStringConvertible]) -> String {
         rules.isEmpty ? "none" : rules.map(\.description).joined(separator: ", ")

@@ -152,16 +152,11 @@ extension FileLogResource: ResourceClass {
     static let optionalConfiguration = ["add-timestamp", "add-source-id"]
 
     static func admit(_ resource: Workflow.Resource, key: String, in context: AdmissionContext) -> [String] {
-        guard let patterns = context.manifest.policy.fileLog.paths, let filename = resource.configurations["filename"] else { return [] }
+        guard let filename = resource.configurations["filename"] else { return [] }
         let path: RelativePath
         do { path = try RelativePath(filename, origin: "\(key).configurations.filename") } catch { return [error.description] }
-        guard patterns.contains(where: { $0.covers(path) }) else {
-            return [
-                "\(key).configurations.filename \"\(filename)\" is not under \(context.named("policy.file-log.paths", default: "anything [allowed] allows")): "
-                    + "\(patterns.map(\.text).joined(separator: ", "))"
-            ]
-        }
-        return []
+        return context.outside(
+            context.manifest.policy.fileLog.paths, policyKey: "policy.file-log.paths", path: path, key: "\(key).configurations.filename", written: filename)
     }
 
     static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> FileLogResource {
