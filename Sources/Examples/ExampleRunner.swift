@@ -170,6 +170,7 @@ public enum ExampleRunner {
             }
             return "\(lines.count) files pushed to my-local-file.log, in path order"
         },
+        Example(name: "sqlx", runFor: 0) { try await SQLxCheck.run($0) },
         Example(name: "load_balance", runFor: 0) { run in
             // Each trigger's message goes round: balancer → a slow function (1 s) → dup → the
             // log and back to the balancer, so each comes back about once a second.
@@ -357,7 +358,7 @@ public enum ExampleRunner {
             not("serverless/workflow-wasm.json", specialised: true, "not yet an example"),
             not("sgx_container/workflow.json", specialised: true, container),
             runs("simple_workflow_http/workflow.json", as: "simple_workflow_http"),
-            not("sqlx/workflow.json", "the sqlx resource is not here yet"),
+            runs("sqlx/workflow.json", as: "sqlx"),
             runs("tutorial-01/workflow.json", as: "tutorial-01"),
             not("vector_mul/workflow-chain.json", specialised: true, "not yet an example"),
             not("vector_mul/workflow-single.json", specialised: true, "not yet an example"),

@@ -149,6 +149,18 @@ public final class Dataplane: FunctionRouter, Sendable {
         }
     }
 
+    /// Names a function and its outputs before it starts, so that the calls its init handler
+    /// makes (EDGELESS's sqlx_test INSERTs its row there) reach the resources already added.
+    /// Answers the id it is to start with.
+    func announce(_ name: String, outputs: [String: String]) -> InstanceID {
+        let id = InstanceID(node: node)
+        state.withLockedValue { state in
+            state.mappings[name] = outputs
+            state.names[id] = name
+        }
+        return id
+    }
+
     /// Casts waiting in each target's queue (the one being handled included).
     public var queueDepths: [String: Int] {
         state.withLockedValue { $0.targets }.mapValues { $0.pending.load(ordering: .relaxed) }

@@ -191,7 +191,8 @@ public final class Node: Sendable {
         for function in workflow.functions {
             do {
                 let instance = try runtime.start(
-                    codes[function.name]!, function: function.name, initPayload: Array(function.initPayload.utf8),
+                    codes[function.name]!, function: function.name, id: dataplane.announce(function.name, outputs: function.outputMapping),
+                    initPayload: Array(function.initPayload.utf8),
                     state: dataplane.savedState(of: function.name), limits: functionLimits[function.name],
                     router: dataplane)
                 instances[function.name] = instance

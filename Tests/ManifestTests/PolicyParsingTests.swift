@@ -34,6 +34,7 @@ private func error(of text: String) -> String {
         #expect(manifest.policy.redis.endpoints.isEmpty)
         #expect(manifest.policy.fileLog.paths == nil)
         #expect(manifest.policy.httpIngress.hosts.isEmpty)
+        #expect(manifest.policy.sqlx.paths == nil && manifest.policy.sqlx.maxSize == 64 << 20)
         #expect(manifest.origin(of: "policy.redis.endpoints", default: "none") == "demo.toml, not set (default: none)")
     }
 
@@ -50,7 +51,11 @@ private func error(of text: String) -> String {
             [policy.http-ingress]
             hosts = ["shop.example.com", "*.shop.example.com"]
             paths = ["/api/"]
+            [policy.sqlx]
+            paths = ["state/*.db"]
+            max_size = "1 MiB"
             """)
+        #expect(manifest.policy.sqlx.paths?.map(\.text) == ["state/*.db"] && manifest.policy.sqlx.maxSize == 1 << 20)
         let egress = manifest.policy.httpEgress
         #expect(egress.hosts.map(\.text) == ["api.example.com", "*.cdn.example.com:8443", "10.0.0.1:8000-8099", "[::1]:*"])
         #expect(egress.hosts[0].allows(host: "api.example.com", port: 443, defaultPort: 443))
@@ -88,5 +93,7 @@ private func error(of text: String) -> String {
         #expect(error(of: "[policy.http-ingress]\nhosts = [\"shop.example:80\"]\n").contains("key \"policy.http-ingress.hosts[0]\""))
         #expect(error(of: "[policy.smtp]\nhosts = []\n").contains("policy.smtp"))
         #expect(error(of: "[policy.file-log]\npaths = [\"../elsewhere.log\"]\n") != "no error")
+        #expect(error(of: "[policy.sqlx]\nmax_size = \"4 KiB\"\n").contains("key \"policy.sqlx.max_size\" must be at least 64 KiB (65536), got 4096"))
+        #expect(error(of: "[policy.sqlx]\nurl = \"sqlite://x.db\"\n").contains("policy.sqlx.url"))
     }
 }
