@@ -205,7 +205,8 @@ final class SQLxResource: Resource {
             (detail.hasPrefix("SCAN ") || detail.hasPrefix("SEARCH ")) && detail != "SCAN CONSTANT ROW"
         }
         guard loops.count <= 1 else {
-            throw Refusal(reason: "the statement runs \(loops.count) loops over tables (\(loops.joined(separator: "; "))); one is the most a statement may run here")
+            throw Refusal(
+                reason: "the statement runs \(loops.count) loops over tables (\(loops.joined(separator: "; "))); one is the most a statement may run here")
         }
         return binds
     }

@@ -1,9 +1,10 @@
 import Foundation
 import FunctionRuntime
-@testable import Node
 import Support
 import TestSupport
 import Testing
+
+@testable import Node
 
 @Suite struct SQLxResourceTests {
     static func workflow(_ url: String) -> String {
@@ -12,7 +13,8 @@ import Testing
 
     /// Python's own sqlite3 reads the file: what the resource wrote is really in SQLite.
     static func rows(_ path: String) throws -> String {
-        let script = "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute('SELECT id, metadata FROM WorkflowState ORDER BY id'): print('|'.join(r))"
+        let script =
+            "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute('SELECT id, metadata FROM WorkflowState ORDER BY id'): print('|'.join(r))"
         let result = try ChildProcess.run("/usr/bin/env", ["python3", "-c", script, path])
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -92,7 +94,8 @@ import Testing
                 "scheme": Self.workflow("postgres://db/x"), "escape": Self.workflow("sqlite://../state.db"),
             ], policy: "[policy.sqlx]\npaths = [\"logs/state.db\"]\n")
         defer { withExtendedLifetime(app) {} }
-        #expect(refusal(node, "workflows/outside.json").contains(#"resources[0].configurations.url "sqlite://logs/other/state.db" is not under policy.sqlx.paths"#))
+        #expect(
+            refusal(node, "workflows/outside.json").contains(#"resources[0].configurations.url "sqlite://logs/other/state.db" is not under policy.sqlx.paths"#))
         #expect(refusal(node, "workflows/options.json").contains("must name a file, without options"))
         #expect(refusal(node, "workflows/memory.json").contains("must name a file, without options"))
         #expect(refusal(node, "workflows/scheme.json").contains(#"url "postgres://db/x" is not sqlite://PATH"#))
