@@ -59,6 +59,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        // NODE_LOCAL function state: durable, sealed with the backend's key, rollback-checked.
+        .target(
+            name: "SealedState",
+            dependencies: [
+                "Support",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         // One small HTTP server (Hummingbird) behind the ingress, the node API and test peers.
         .target(
             name: "HTTPServing",
@@ -76,7 +84,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "HTTPServing",
+                "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "HTTPServing", "SealedState",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -221,6 +229,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "SealedStateTests", dependencies: ["SealedState", "Support"]),
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "TestSupport"]),
         .testTarget(
             name: "CLITests",
