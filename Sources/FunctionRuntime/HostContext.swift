@@ -165,7 +165,7 @@ final class HostContext: @unchecked Sendable {
         define("sync_asm") { host, a in
             let state = try host.read(a[0].i32, a[1].i32, "sync_asm state")
             host.lastSyncedState = state
-            try host.route { $0.sync(from: host.id, function: host.functionName, state: state) }
+            try host.route { try $0.sync(from: host.id, function: host.functionName, state: state) }
             return []
         }
         return imports

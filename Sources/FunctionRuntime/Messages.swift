@@ -91,8 +91,9 @@ public protocol FunctionRouter: Sendable {
     func call(from source: InstanceID, to destination: Destination, payload: [UInt8], context: CallContext) -> CallReply
     func scheduledDelayedCast(from source: InstanceID, to destination: Destination, payload: [UInt8], delayMilliseconds: UInt64)
     func log(from source: InstanceID, function: String, level: LogLevel, target: String, message: String)
-    /// State passed to `sync_asm`, to hand back as `state` at the next start.
-    func sync(from source: InstanceID, function: String, state: [UInt8])
+    /// State passed to `sync_asm`, to hand back as `state` at the next start. A throw fails
+    /// the instance: state promised durable could not be saved.
+    func sync(from source: InstanceID, function: String, state: [UInt8]) throws
 }
 
 extension FunctionRouter {

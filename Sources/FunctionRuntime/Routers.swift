@@ -63,7 +63,7 @@ public final class RecordingRouter: FunctionRouter {
         recorded.withLockedValue { $0.append(.log(level: level, target: target, message: message)) }
     }
 
-    public func sync(from source: InstanceID, function: String, state: [UInt8]) {
+    public func sync(from source: InstanceID, function: String, state: [UInt8]) throws {
         recorded.withLockedValue { $0.append(.sync(state: state)) }
     }
 }
@@ -173,7 +173,7 @@ public final class LocalRouter: FunctionRouter {
         state.withLockedValue { $0.logs.append((function, level, message)) }
     }
 
-    public func sync(from source: InstanceID, function: String, state saved: [UInt8]) {
+    public func sync(from source: InstanceID, function: String, state saved: [UInt8]) throws {
         state.withLockedValue { $0.states[function] = saved }
     }
 }

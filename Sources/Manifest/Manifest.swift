@@ -65,6 +65,12 @@ public struct Manifest: Sendable {
         /// workflow names none, as EDGELESS's node.toml `[resources.file_pusher_provider]
         /// directory` does for its nodes.
         public var filePusherDirectory: RelativePath?
+        /// `node.state_directory`: where NODE_LOCAL function state is kept, sealed; under
+        /// `[allowed] files`. Without it no function may ask for NODE_LOCAL state.
+        public var stateDirectory: RelativePath?
+        /// `node.unreadable_state = "start-empty"`: a function whose sealed state is refused
+        /// (tampered, foreign, rolled back) starts without it; by default its start is refused.
+        public var startWithoutUnreadableState = false
         /// The defaults used when `[node]` is absent or a key is not given.
         public init() {}
     }
@@ -205,7 +211,18 @@ public struct Manifest: Sendable {
 
         node = Node()
         if let nodeTable = try top.table("node") {
-            try nodeTable.allowOnly(["listen", "backend", "chunk_cache", "timers", "timer_bytes", "file_pusher_directory"])
+            try nodeTable.allowOnly([
+                "listen", "backend", "chunk_cache", "timers", "timer_bytes", "file_pusher_directory", "state_directory", "unreadable_state",
+            ])
+            if let value = try nodeTable.string("state_directory") {
+                do { node.stateDirectory = try RelativePath(value, origin: "node.state_directory") } catch { throw .badPath(error) }
+            }
+            if let value = try nodeTable.string("unreadable_state") {
+                guard ["refuse", "start-empty"].contains(value) else {
+                    throw .invalidValue(file: file, key: "node.unreadable_state", reason: "must be \"refuse\" or \"start-empty\", got \"\(value)\"")
+                }
+                node.startWithoutUnreadableState = value == "start-empty"
+            }
             if let value = try nodeTable.string("file_pusher_directory") {
                 do { node.filePusherDirectory = try RelativePath(value, origin: "node.file_pusher_directory") } catch { throw .badPath(error) }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import FunctionRuntime
 import Manifest
+import Support
 
 /// Where a workflow comes from. Only a signed one (a trusted file of the bundle, such as the
 /// manifest's `[workflow]`) holds ingress routes that workflows from elsewhere may not touch.
@@ -106,6 +107,7 @@ struct Admission {
             case let .failure(refused): problems += refused.problems
             }
             problems += Self.placement(function.annotations, key: "functions[\(index)].annotations")
+            problems += statePolicy(of: function, key: "functions[\(index)].annotations.state_policy")
         }
         let context = AdmissionContext(manifest: manifest, source: source, reserved: reserved)
         for (index, resource) in workflow.resources.enumerated() {
@@ -138,6 +140,20 @@ struct Admission {
             }
         }
         return problems
+    }
+
+    /// NODE_LOCAL needs the manifest's state folder; GLOBAL has no provider anywhere.
+    private func statePolicy(of function: Workflow.Function, key: String) -> [String] {
+        switch function.statePolicy {
+        case nil:
+            let written = LogText.escaped(function.annotations["state_policy"] ?? "", maxBytes: 64)
+            return ["\(key) \"\(written)\" is not TRANSIENT, NODE_LOCAL or GLOBAL"]
+        case .global?:
+            return ["\(key) is GLOBAL, and no node offers global state (EDGELESS has no provider for it either); use NODE_LOCAL or TRANSIENT"]
+        case .nodeLocal? where manifest.node.stateDirectory == nil:
+            return ["\(key) is NODE_LOCAL, and the signed manifest names no [node] state_directory to keep it in"]
+        case .nodeLocal?, .transient?: return []
+        }
     }
 
     /// A function's own limits: `[limits]`, lowered by the annotations named like its keys.

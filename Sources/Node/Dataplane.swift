@@ -3,6 +3,7 @@ import FunctionRuntime
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
+import SealedState
 import Synchronization
 
 /// Routes one workflow's events by its output mappings. Every target has its own serial
@@ -109,8 +110,9 @@ public final class Dataplane: FunctionRouter, Sendable {
     /// the `node_id` those timers carry.
     public init(
         workflow: String, queueCapacity: Int = 1024, backpressureTimeout: DispatchTimeInterval = .seconds(5),
-        logger: Logger, metrics: MetricsFactory? = nil, node: UUID = UUID()
+        logger: Logger, metrics: MetricsFactory? = nil, node: UUID = UUID(), durableStates: [String: DurableState] = [:]
     ) {
+        self.durableStates = durableStates
         self.workflow = workflow
         self.node = node
         self.metrics = metrics
@@ -169,6 +171,16 @@ public final class Dataplane: FunctionRouter, Sendable {
     /// A consistent snapshot of the totals.
     public var counts: Statistics { state.withLockedValue { $0.statistics } }
     /// What `function` last synced (or was restored with); empty if nothing.
+    /// Where a NODE_LOCAL function's state is saved.
+    public struct DurableState: Sendable {
+        let store: SealedStateStore
+        let codeHash: [UInt8]
+        let stateID: String
+    }
+
+    /// By function name: the NODE_LOCAL ones.
+    private let durableStates: [String: DurableState]
+
     public func savedState(of function: String) -> [UInt8] { state.withLockedValue { $0.states[function] ?? [] } }
     /// Sets the saved state of the functions named in `saved` (others keep theirs); `Node`
     /// calls it before the functions start.
@@ -375,7 +387,11 @@ public final class Dataplane: FunctionRouter, Sendable {
     }
 
     /// Replaces `function`'s saved state; `Node` keeps it across a stop and a later start.
-    public func sync(from source: InstanceID, function: String, state: [UInt8]) {
+    /// A NODE_LOCAL function's is on disk, sealed, before this returns.
+    public func sync(from source: InstanceID, function: String, state: [UInt8]) throws {
+        if let durable = durableStates[function] {
+            try durable.store.save(state, codeHash: durable.codeHash, stateID: durable.stateID)
+        }
         self.state.withLockedValue { $0.states[function] = state }
     }
 }

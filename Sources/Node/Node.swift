@@ -5,6 +5,7 @@ import Logging
 import Manifest
 import Metrics
 import NIOConcurrencyHelpers
+import SealedState
 import Shield
 import Support
 import TrustedFiles
@@ -55,6 +56,10 @@ public final class Node: Sendable {
     /// workflow started under the same id must not inherit what this code synced.
     private let savedStates = NIOLockedValueBox<[StateKey: [UInt8]]>([:])
     private let admission: Admission
+    /// NODE_LOCAL state, when the manifest names a `[node] state_directory` and the backend
+    /// handed in a sealing key; else why NODE_LOCAL functions cannot start.
+    private let stateStore: Result<SealedStateStore, NodeError>?
+    private let startWithoutUnreadableState: Bool
     /// Routes of the manifest's `[workflow]`, reserved from the start, before it runs.
     private let manifestClaims: [IngressClaim]
 
@@ -64,8 +69,11 @@ public final class Node: Sendable {
     }
 
     /// `metrics`: where counters and start-up timers go (the node API's Prometheus registry);
-    /// nil uses the process-wide swift-metrics backend.
-    public init(bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node"), metrics: MetricsFactory? = nil) throws(NodeError) {
+    /// nil uses the process-wide swift-metrics backend. `sealingKey`: the backend's key for
+    /// NODE_LOCAL state (`secure-executor run` hands it in); without it such functions do not start.
+    public init(
+        bundle: SignedBundle, logger: Logger = Logger(label: "secure-executor.node"), metrics: MetricsFactory? = nil, sealingKey: SealingKey? = nil
+    ) throws(NodeError) {
         do { shield = try Shield(bundle: bundle) } catch { throw .resourceFailed("shield", .init(error)) }
         let limits = FunctionLimits(bundle.manifest.limits)
         runtime = FunctionRuntime(limits: limits, node: bundle.manifest.node, logger: logger, metrics: metrics)
@@ -79,6 +87,53 @@ public final class Node: Sendable {
         functionCount =
             metrics.map { Meter(label: "function_count", dimensions: dimensions, factory: $0) } ?? Meter(label: "function_count", dimensions: dimensions)
         manifestClaims = Node.claims(ofWorkflowAt: bundle.manifest.workflow, shield: shield)
+        startWithoutUnreadableState = bundle.manifest.node.startWithoutUnreadableState
+        let shield = shield
+        stateStore = bundle.manifest.node.stateDirectory.map { folder in
+            Node.openStateStore(folder, root: bundle.manifest.root, shield: shield, key: sealingKey, signer: bundle.signer.raw)
+        }
+    }
+
+    private static func openStateStore(_ folder: RelativePath, root: String, shield: Shield, key: SealingKey?, signer: [UInt8]) -> Result<SealedStateStore, NodeError> {
+        guard let key else {
+            return .failure(
+                .resource("state_directory", "no sealing key was handed in (secure-executor run gives the backend's), so NODE_LOCAL state cannot be opened"))
+        }
+        // Made if missing; opened through the Shield, so it must be under [allowed] and no symlink.
+        mkdir(root + "/" + folder.string, 0o700)
+        do {
+            let directory = try shield.openAllowed(folder.string, flags: O_RDONLY | O_DIRECTORY)
+            return .success(try SealedStateStore(directory: directory, path: folder.string, key: key, signer: signer))
+        } catch {
+            return .failure(.resourceFailed("state_directory \(folder.string)", .init(error)))
+        }
+    }
+
+    /// The sealed states of a workflow's NODE_LOCAL functions, loaded for their start, and
+    /// where each saves. A refused state refuses the start, unless the manifest says
+    /// `unreadable_state = "start-empty"`.
+    private func durableStates(of workflow: Workflow, codeHashes: [String: [UInt8]]) throws(NodeError) -> (
+        loaded: [String: [UInt8]], targets: [String: Dataplane.DurableState]
+    ) {
+        var loaded: [String: [UInt8]] = [:]
+        var targets: [String: Dataplane.DurableState] = [:]
+        for function in workflow.functions where function.statePolicy == .nodeLocal {
+            guard let stateStore, let codeHash = codeHashes[function.name] else { continue }
+            let store: SealedStateStore
+            switch stateStore {
+            case let .success(open): store = open
+            case let .failure(reason): throw .functionFailed(function.name, .init(reason))
+            }
+            do {
+                loaded[function.name] = try store.load(codeHash: codeHash, stateID: function.name) ?? []
+            } catch {
+                guard startWithoutUnreadableState else { throw .functionFailed(function.name, .init(error)) }
+                logger.warning("state refused; starting without it", metadata: ["function": "\(function.name)", "error": "\(error)"])
+                loaded[function.name] = []
+            }
+            targets[function.name] = Dataplane.DurableState(store: store, codeHash: codeHash, stateID: function.name)
+        }
+        return (loaded, targets)
     }
 
     /// The ingress routes the manifest's `[workflow]` names. One that cannot be read claims
@@ -165,12 +220,13 @@ public final class Node: Sendable {
         }
         guard problems.isEmpty else { throw .workflow(.invalid(source, problems)) }
 
-        let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics, node: self.id)
         let codeHashes = codes.mapValues(\.hash)
+        let durable = try durableStates(of: workflow, codeHashes: codeHashes)
+        let dataplane = Dataplane(workflow: workflowID, logger: logger, metrics: metrics, node: self.id, durableStates: durable.targets)
         dataplane.restoreStates(
             savedStates.withLockedValue { saved in
                 codeHashes.reduce(into: [:]) { states, entry in states[entry.key] = saved[StateKey(codeHash: entry.value, function: entry.key)] }
-            })
+            }.merging(durable.loaded) { $1 })
         dataplane.starts()
         var resources: [String: Resource] = [:]
         var instances: [String: FunctionInstance] = [:]

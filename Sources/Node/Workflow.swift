@@ -53,6 +53,13 @@ public struct Workflow: Codable, Sendable, Equatable {
 
         /// The `init-payload` annotation, handed to `handle_init_asm`.
         public var initPayload: String { annotations["init-payload"] ?? "" }
+
+        /// The `state_policy` annotation (EDGELESS's `StateSpecification.policy`, which its
+        /// controller means to read from annotations): nil when it names none of them.
+        public var statePolicy: StatePolicy? {
+            guard let written = annotations["state_policy"] else { return .transient }
+            return StatePolicy(rawValue: written.uppercased().replacingOccurrences(of: "NODELOCAL", with: "NODE_LOCAL"))
+        }
     }
 
     /// One resource of the workflow (file log, Redis, HTTP ingress or egress).
@@ -150,4 +157,15 @@ public enum WorkflowError: Error, Equatable, CustomStringConvertible {
             return "workflow \(source) is refused:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         }
     }
+}
+
+/// EDGELESS's `StatePolicy`: where what a function passes to `sync_asm` is kept.
+public enum StatePolicy: String, Sendable, CaseIterable {
+    /// In the node's memory: across restarts of the instance and of its workflow, until the
+    /// node stops (EDGELESS keeps none at all).
+    case transient = "TRANSIENT"
+    /// On this node's disk, sealed (`SealedStateStore`): across a crash or restart of the node.
+    case nodeLocal = "NODE_LOCAL"
+    /// Shared across nodes: EDGELESS has no provider for it, nor has this node.
+    case global = "GLOBAL"
 }
