@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "Examples",
             dependencies: [
-                "Manifest", "TrustedFiles", "FunctionRuntime", "Node", "HTTPServing", "Support",
+                "Manifest", "TrustedFiles", "FunctionRuntime", "Node", "HTTPServing", "Support", "SealedState",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -161,7 +161,7 @@ let package = Package(
             name: "SecureExecutorCLI",
             dependencies: [
                 "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "HTTPServing", "Examples", "Enclave", "HostBridge", "Support",
-                "CSyscalls",
+                "CSyscalls", "SealedState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -33,6 +33,9 @@ public struct LaunchPlan: Sendable {
     public var agentFolder: String
     /// The runtime's whole environment (KEY=VALUE): nothing of the launcher's is passed on.
     public var environment: [String]
+    /// Descriptors the runtime inherits, each named to it by an environment variable (the
+    /// sealing key's pipe); the launcher closes its copies once the runtime has started.
+    public var handedIn: [(variable: String, descriptor: Int32)] = []
 
     /// A fixed PATH is all the runtime needs; the operator's shell may hold secrets.
     public static let minimalEnvironment = ["PATH=/usr/bin:/bin"]

@@ -58,7 +58,10 @@ public enum Launcher {
         }
 
         var planned = plan(socket, folder)
-        defer { planned.writable.forEach { close($0.descriptor) } }
+        defer {
+            planned.writable.forEach { close($0.descriptor) }
+            planned.handedIn.forEach { close($0.descriptor) }
+        }
         var stopPipe: [Int32] = [-1, -1]
         // Close-on-exec at once: no thread here spawns between these lines, and the runtime
         // gets its end explicitly (ChildProcess `passing`).
@@ -67,6 +70,7 @@ public enum Launcher {
         }
         defer { close(stopPipe[1]) }
         planned.environment.append("\(stopDescriptorVariable)=\(stopPipe[0])")
+        planned.environment += planned.handedIn.map { "\($0.variable)=\($0.descriptor)" }
         if backend.startsRuntimeDirectly { planned.environment.append("\(launcherPIDVariable)=\(getpid())") }
         let command: LaunchCommand
         do { command = try backend.command(for: planned) } catch {
@@ -74,7 +78,7 @@ public enum Launcher {
             throw error
         }
         let environment = planned.environment
-        let passing = command.passing + [stopPipe[0]]
+        let passing = command.passing + [stopPipe[0]] + planned.handedIn.map(\.descriptor)
         // The group traps SIGINT/SIGTERM before its service spawns the runtime, so a signal that
         // comes early is not lost: the stop byte waits in the pipe for the runtime to read.
         let supervisor = RuntimeSupervisor(stopWriteEnd: stopPipe[1]) {

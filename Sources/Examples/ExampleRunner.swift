@@ -5,6 +5,7 @@ import Logging
 import Manifest
 import NIOHTTP1
 import Node
+import SealedState
 import TrustedFiles
 
 /// `secure-executor examples run-all`: builds, signs and runs every example under examples/,
@@ -43,9 +44,16 @@ public enum ExampleRunner {
     struct Run {
         let folder: String
         let node: Node
-        let workflow: Node.RunningWorkflow
+        var workflow: Node.RunningWorkflow
         let redis: LocalRedis?
         let peer: PeerServer?
+        let bundle: SignedBundle
+        let sealingKey: SealingKey
+        let logger: Logger
+
+        /// Another node on the same signed app and folder, as after a restart: nothing of the
+        /// first node's memory; `key` the sealing key it gets.
+        func restartedNode(key: SealingKey) throws -> Node { try Node(bundle: bundle, logger: logger, sealingKey: key) }
 
         func count(_ function: String) throws -> Int {
             guard let instance = workflow.instances[function],
@@ -94,7 +102,9 @@ public enum ExampleRunner {
             guard before >= 5 else { throw Failure("ping got \(before) pongs in 1 s, expected at least 5") }
             try run.node.stop(workflow: run.workflow.id)
             let restarted = try run.node.start(workflowAt: "workflow.json", id: run.workflow.id)
-            let after = try Run(folder: run.folder, node: run.node, workflow: restarted, redis: nil, peer: nil).count("ping")
+            var again = run
+            again.workflow = restarted
+            let after = try again.count("ping")
             guard after >= before else { throw Failure("ping's count went from \(before) to \(after) across a restart: state was lost") }
             return "\(before) pongs, then \(after) after a restart (state kept)"
         },
@@ -171,6 +181,7 @@ public enum ExampleRunner {
             return "\(lines.count) files pushed to my-local-file.log, in path order"
         },
         Example(name: "sqlx", runFor: 0) { try await SQLxCheck.run($0) },
+        Example(name: "sealed_counter", runFor: 0) { try await SealedCounterCheck.run($0) },
         Example(name: "load_balance", runFor: 0) { run in
             // Each trigger's message goes round: balancer → a slow function (1 s) → dup → the
             // log and back to the balancer, so each comes back about once a second.
@@ -406,12 +417,15 @@ public enum ExampleRunner {
             throw error
         }
         let bundle = app.bundle
-        let node = try Node(bundle: bundle, logger: logger)
+        // The backend's sealing key for NODE_LOCAL state, as `run` would hand one in.
+        let sealingKey = SealingKey.random()
+        let node = try Node(bundle: bundle, logger: logger, sealingKey: sealingKey)
         _ = try await node.listenForIngress(port: 0)
         do {
             let workflow = try node.start(workflowAt: app.workflowPath, id: example.name)
             try await Task.sleep(for: .seconds(example.runFor))
-            let detail = try await example.check(Run(folder: scratch, node: node, workflow: workflow, redis: redis, peer: peer))
+            let detail = try await example.check(
+                Run(folder: scratch, node: node, workflow: workflow, redis: redis, peer: peer, bundle: bundle, sealingKey: sealingKey, logger: logger))
             let lost = node.workflows.reduce(0) { $0 + $1.dataplane.counts.undelivered }
             if lost > 0 && !example.checksUndelivered { throw Failure("\(lost) events were not delivered") }
             await node.shutdown()

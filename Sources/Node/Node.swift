@@ -94,7 +94,9 @@ public final class Node: Sendable {
         }
     }
 
-    private static func openStateStore(_ folder: RelativePath, root: String, shield: Shield, key: SealingKey?, signer: [UInt8]) -> Result<SealedStateStore, NodeError> {
+    private static func openStateStore(_ folder: RelativePath, root: String, shield: Shield, key: SealingKey?, signer: [UInt8]) -> Result<
+        SealedStateStore, NodeError
+    > {
         guard let key else {
             return .failure(
                 .resource("state_directory", "no sealing key was handed in (secure-executor run gives the backend's), so NODE_LOCAL state cannot be opened"))

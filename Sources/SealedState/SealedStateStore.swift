@@ -49,7 +49,8 @@ public final class SealedStateStore: Sendable {
         var newest: [String: UInt64] = [:]
         var indexCounter: UInt64 = 0
         if let sealed = try Self.read(directory, Self.indexName, path: path) {
-            let (counter, plain) = try Self.open(sealed, magic: Self.indexMagic, binding: Self.indexBinding(signer), key: appKey, file: "\(path)/\(Self.indexName)")
+            let (counter, plain) = try Self.open(
+                sealed, magic: Self.indexMagic, binding: Self.indexBinding(signer), key: appKey, file: "\(path)/\(Self.indexName)")
             indexCounter = counter
             for line in String(decoding: plain, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: " ")

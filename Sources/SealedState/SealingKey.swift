@@ -16,6 +16,8 @@ public protocol SealingKeyProvider: Sendable {
 /// 32 secret bytes. Never logged; `description` names only a fingerprint.
 public struct SealingKey: Sendable, CustomStringConvertible {
     public static let byteCount = 32
+    /// The environment variable naming the runtime's inherited key pipe (`pipe()`).
+    public static let descriptorVariable = "SECURE_EXECUTOR_SEALING_KEY_FD"
     /// Kept as bytes: swift-crypto's `SymmetricKey` is not `Sendable` on Linux.
     fileprivate let bytes: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: bytes) }
@@ -102,7 +104,9 @@ public struct KeyFileProvider: SealingKeyProvider {
         guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .badKey(reason: "\(source) is not a regular file") }
         guard status.st_uid == geteuid(), status.st_mode & 0o077 == 0 else {
             throw .badKey(
-                reason: "\(source) has mode \(String(status.st_mode & 0o777, radix: 8)) and owner \(status.st_uid): it must be 600 and this user's (\(geteuid())), or its key may be known")
+                reason:
+                    "\(source) has mode \(String(status.st_mode & 0o777, radix: 8)) and owner \(status.st_uid): it must be 600 and this user's (\(geteuid())), or its key may be known"
+            )
         }
         var bytes = [UInt8](repeating: 0, count: SealingKey.byteCount + 1)
         let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

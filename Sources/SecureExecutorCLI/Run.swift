@@ -8,6 +8,7 @@ import Manifest
 import NIOConcurrencyHelpers
 import Node
 import NodeAPI
+import SealedState
 import ServiceLifecycle
 import Shield
 import TrustedFiles
@@ -83,6 +84,12 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "Key file for sealed NODE_LOCAL state (created, mode 600, on first use), read here and handed to the runtime through a pipe.",
+            discussion: "Used only when the manifest names [node] state_directory. Default: \(KeyFileProvider.defaultPath)."))
+    var sealingKey: String?
+
     /// Set by the launcher for the runtime it starts: the agent's socket and the backend's name.
     @Option(help: .hidden)
     var hostAgent: String?
@@ -140,15 +147,27 @@ struct Run: AsyncParsableCommand {
         if let seconds { arguments += ["--for", "\(seconds)"] }
         if checkIsolation { arguments.append("--check-isolation") }
         arguments += ["--host-cache-ms", "\(hostCacheMs)", "--host-timeout-ms", "\(hostTimeoutMs)"]
+        // The sandbox has no secret of its own: the launcher keeps the key outside it.
+        var handedIn: [(variable: String, descriptor: Int32)] = []
+        if manifest.node.stateDirectory != nil {
+            do {
+                let key = try KeyFileProvider(path: sealingKey ?? KeyFileProvider.defaultPath).sealingKey()
+                handedIn.append((SealingKey.descriptorVariable, try key.pipe()))
+            } catch {
+                fail(error)
+            }
+        }
         let status: Int32
         do {
             status = try await Launcher.run(backend: chosen, agentExecutable: Launcher.sibling("secure-executor-host-agent"), diskPath: manifest.root) {
                 socket, folder in
-                LaunchPlan(
+                var plan = LaunchPlan(
                     executable: Launcher.currentExecutable, arguments: arguments + ["--host-agent", socket],
                     applicationRoot: manifest.root,
                     readable: [manifestPath, loaded.paths.table, loaded.paths.signature],
                     writable: writable + [control], agentFolder: folder)
+                plan.handedIn = handedIn
+                return plan
             }
         } catch {
             fail(error)
@@ -188,8 +207,13 @@ struct Run: AsyncParsableCommand {
         }
         let metrics = NodeMetrics()
         let controlFolder = controlDir ?? ControlFile.defaultFolder()
+        var sealingKey: SealingKey?
+        if let text = ProcessInfo.processInfo.environment[SealingKey.descriptorVariable] {
+            guard let descriptor = Int32(text), descriptor > 2 else { fail("\(SealingKey.descriptorVariable)=\(text) is not a descriptor") }
+            do { sealingKey = try SealingKey.receive(from: descriptor) } catch { fail(error) }
+        }
         let node: Node
-        do { node = try Node(bundle: loaded, metrics: metrics.factory) } catch { fail(error) }
+        do { node = try Node(bundle: loaded, metrics: metrics.factory, sealingKey: sealingKey) } catch { fail(error) }
         let logger = Logger(label: "secure-executor.run")
         let ingress = node.ingressService(host: listen, port: ingressPort)
         let api = NodeAPI(
