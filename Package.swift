@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "SecureExecutorBench",
             dependencies: [
-                "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "HTTPServing", "Examples", "TOMLKit",
+                "Manifest", "TrustedFiles", "Shield", "FunctionRuntime", "Node", "NodeAPI", "HTTPServing", "Examples", "TOMLKit", "SealedState",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

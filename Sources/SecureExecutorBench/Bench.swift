@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
 
             Results and the exact commands are kept in docs/BENCHMARKS.md.
             """,
-        subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, SoakBench.self, MeasureLoad.self])
+        subcommands: [TableBench.self, FunctionBench.self, HTTPBench.self, SoakBench.self, StateBench.self, MeasureLoad.self])
 }
 
 /// Monotonic wall time in seconds.
@@ -37,6 +37,15 @@ func megabytesPerSecond(_ bytes: Double, _ seconds: Double) -> String { String(f
 func mebibytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
 func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
 func percent(_ value: Double) -> String { String(format: "%.0f%%", value * 100) }
+
+/// Nanoseconds as microseconds, one decimal.
+func us(_ nanoseconds: UInt64) -> String { String(format: "%.1f µs", Double(nanoseconds) / 1000) }
+
+/// The `p`th percentile of `values` (nearest rank; 0 when empty).
+func percentile(_ values: [UInt64], _ p: Int) -> UInt64 {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * p / 100)]
+}
 
 /// Prints a markdown table.
 func printTable(_ title: String, _ header: [String], _ rows: [[String]]) {

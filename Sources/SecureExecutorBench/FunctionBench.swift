@@ -109,13 +109,6 @@ struct FunctionBench: ParsableCommand {
         return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
-    func percentile(_ values: [UInt64], _ p: Int) -> UInt64 {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * p / 100)]
-    }
-
-    func us(_ nanoseconds: UInt64) -> String { String(format: "%.1f µs", Double(nanoseconds) / 1000) }
-
     /// A noop padded with a 16 KiB table, about the size of an EDGELESS Rust noop.
     static let smallSource = """
         #include "edgeless.h"
