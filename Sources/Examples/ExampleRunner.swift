@@ -182,6 +182,7 @@ public enum ExampleRunner {
         },
         Example(name: "sqlx", runFor: 0) { try await SQLxCheck.run($0) },
         Example(name: "sealed_counter", runFor: 0) { try await SealedCounterCheck.run($0) },
+        Example(name: "serverless", runFor: 0, needsPeer: true) { try await ServerlessCheck.run($0) },
         Example(name: "load_balance", runFor: 0) { run in
             // Each trigger's message goes round: balancer → a slow function (1 s) → dup → the
             // log and back to the balancer, so each comes back about once a second.
@@ -365,8 +366,8 @@ public enum ExampleRunner {
             runs("redis/workflow-alt.json", as: "redis", specialised: true),
             runs("redis/workflow-state.json", as: "redis", specialised: true),
             runs("redis/workflow.json", as: "redis", specialised: true),
-            not("serverless/workflow-serverless.json", specialised: true, "not yet an example (the serverless resource is supported)"),
-            not("serverless/workflow-wasm.json", specialised: true, "not yet an example"),
+            runs("serverless/workflow-serverless.json", as: "serverless", specialised: true),
+            runs("serverless/workflow-wasm.json", as: "serverless", specialised: true),
             not("sgx_container/workflow.json", specialised: true, container),
             runs("simple_workflow_http/workflow.json", as: "simple_workflow_http"),
             runs("sqlx/workflow.json", as: "sqlx"),

@@ -4,7 +4,8 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// A plain HTTP server on loopback standing in for the outside world an example's
-/// `http-egress` talks to: it records every request and answers 200 "ok BODY".
+/// `http-egress` talks to: it records every request and answers 200 "ok BODY"; at `/double`
+/// it stands in for EDGELESS's OpenFaaS `double` function: a whole number comes back doubled.
 public final class PeerServer: Sendable {
     private let server: HTTPServer
     private let log: RequestLog
@@ -19,6 +20,14 @@ public final class PeerServer: Sendable {
         let log = RequestLog()
         let server = try await HTTPServer.start(logger: logger) { request in
             log.requests.withLockedValue { $0.append(request) }
+            if request.path == "/double" {
+                guard let number = Int(String(decoding: request.body, as: UTF8.self)) else {
+                    return HTTPAnswer(status: 400, headers: ["content-type": "text/plain"], body: Array("not a number".utf8))
+                }
+                // Not kept alive: the example stops this gateway under a running node, and a
+                // stop waits for open connections.
+                return HTTPAnswer(status: 200, headers: ["content-type": "text/plain", "connection": "close"], body: Array(String(2 * number).utf8))
+            }
             return HTTPAnswer(status: 200, headers: ["content-type": "text/plain"], body: Array("ok ".utf8) + request.body)
         }
         return PeerServer(server: server, log: log)

@@ -71,6 +71,10 @@ public struct Manifest: Sendable {
         /// `node.unreadable_state = "start-empty"`: a function whose sealed state is refused
         /// (tampered, foreign, rolled back) starts without it; by default its start is refused.
         public var startWithoutUnreadableState = false
+        /// `[node.serverless]`: resource classes this node offers, each an OpenFaaS-style
+        /// function at a URL (EDGELESS node.toml's `[[resources.serverless_provider]]`
+        /// `class_type` and `function_url`); the URL must also pass `[policy.http-egress]`.
+        public var serverlessProviders: [String: String] = [:]
         /// The defaults used when `[node]` is absent or a key is not given.
         public init() {}
     }
@@ -213,7 +217,16 @@ public struct Manifest: Sendable {
         if let nodeTable = try top.table("node") {
             try nodeTable.allowOnly([
                 "listen", "backend", "chunk_cache", "timers", "timer_bytes", "file_pusher_directory", "state_directory", "unreadable_state",
+                "serverless",
             ])
+            if let providers = try nodeTable.table("serverless") {
+                for classType in providers.table.keys.sorted() {
+                    guard let url = try providers.string(classType), !url.isEmpty else {
+                        throw .invalidValue(file: file, key: providers.key(classType), reason: "must be the function's URL, e.g. \"http://127.0.0.1:5000/\"")
+                    }
+                    node.serverlessProviders[classType] = url
+                }
+            }
             if let value = try nodeTable.string("state_directory") {
                 do { node.stateDirectory = try RelativePath(value, origin: "node.state_directory") } catch { throw .badPath(error) }
             }

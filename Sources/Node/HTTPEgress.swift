@@ -73,10 +73,13 @@ final class HTTPEgressResource: Resource {
 /// `serverless`), so the rules for leaving the node are in one place.
 enum EgressClient {
     /// Redirects are not followed, so a response cannot lead a request to a host the rules do
-    /// not allow.
-    private static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: .init(redirectConfiguration: .disallow))
+    /// not allow. A refused connection fails the request at once, as EDGELESS's client does:
+    /// retrying it until the deadline would hold every event behind it for `timeout-ms`.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// What went wrong, naming the method and URL.
     struct Failure: Error, CustomStringConvertible {

@@ -126,6 +126,21 @@ extension HTTPPosterResource: ResourceClass {
     }
 }
 
+extension ServerlessResource {
+    /// A resource of a class the manifest's `[node.serverless]` provides becomes a `serverless`
+    /// one posting to the provider's URL, as EDGELESS's serverless providers are classes of
+    /// their own (its serverless example's `double`). The workflow cannot choose the URL.
+    static func provided(by providers: [String: String]) -> (Workflow.Resource) -> Workflow.Resource {
+        { resource in
+            guard ResourceClasses.named(resource.classType) == nil, let url = providers[resource.classType] else { return resource }
+            var served = resource
+            served.classType = classType
+            served.configurations["function_url"] = url
+            return served
+        }
+    }
+}
+
 extension ServerlessResource: ResourceClass {
     static let classType = "serverless"
     static let requiredConfiguration = ["function_url"]

@@ -180,8 +180,9 @@ public final class Node: Sendable {
     /// the manifest's `[policy]` and `[limits]` before anything of it starts.
     public func start(_ json: Data, source origin: WorkflowSource, codeFolder: String, id: String? = nil) throws(NodeError) -> RunningWorkflow {
         let source = origin.description
-        let workflow: Workflow
+        var workflow: Workflow
         do { workflow = try Workflow.parse(json, source: source) } catch { throw .workflow(error) }
+        workflow.resources = workflow.resources.map(ServerlessResource.provided(by: admission.manifest.node.serverlessProviders))
         let workflowID = id ?? UUID().uuidString.lowercased()
         if running.withLockedValue({ $0[workflowID] != nil }) { throw .workflow(.invalid(source, ["a workflow with id \(workflowID) is already running"])) }
 

@@ -512,4 +512,24 @@ extension EdgelessHTTPTests {
         let failure = String(decoding: try app.read("logs/err.log"), as: UTF8.self)
         #expect(failure.hasPrefix("POST http://127.0.0.1:\(held.port)/function/echo failed:"), "\(failure)")
     }
+
+    @Test func aServerlessProviderOfTheManifestIsAClassOfItsOwnThatWorkflowsCannotRedirect() async throws {
+        let gateway = try await PeerServer.start(logger: quiet)
+        let double = """
+            { "resources": [
+                { "name": "fn", "class_type": "double", "output_mapping": { "out": "out" }, "configurations": { "function_url": "http://evil.example/" } },
+                { "name": "out", "class_type": "file-log", "configurations": { "filename": "logs/out.log" } } ] }
+            """
+        let providers = "[node.serverless]\ndouble = \"http://\(gateway.address)/double\"\nfar = \"http://far.example/double\"\n"
+        let (app, node) = try signedApp(
+            workflows: ["double": double, "far": double.replacingOccurrences(of: "\"double\"", with: "\"far\"")],
+            policy: providers + "[policy.http-egress]\nhosts = [\"127.0.0.1:*\"]\nschemes = [\"http\"]\n")
+        let running = try node.start(workflowAt: "workflows/double.json", id: "double")
+        running.dataplane.inject(into: "fn", payload: Array("21".utf8))
+        running.dataplane.drain()
+        try node.stop(workflow: "double")
+        await gateway.stop()
+        #expect(String(decoding: try app.read("logs/out.log"), as: UTF8.self) == "42\n", "posted to the provider's URL, not the workflow's")
+        #expect(refusal(node, "workflows/far.json").contains("far.example:80 is not in policy.http-egress.hosts"))
+    }
 }
