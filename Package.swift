@@ -207,6 +207,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "Node", "NodeAPI", "HTTPServing", "HostBridge", "Examples", "FunctionRuntime", "Shield", "TrustedFiles", "Manifest", "TestSupport",
+                "SealedState",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -235,7 +236,7 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "TrustedFiles", "TestSupport", "Examples", "HTTPServing", "Support", "Manifest", "Shield", "FunctionRuntime", "Node", "NodeAPI",
-                "Enclave", "HostProtocol",
+                "Enclave", "HostProtocol", "SealedState",
             ]),
     ]
 )

@@ -5,6 +5,7 @@ import HostProtocol
 import Manifest
 import Node
 import NodeAPI
+import SealedState
 import Shield
 import Support
 import Testing
@@ -21,7 +22,7 @@ import Testing
         + codes(TableWriterError.self) + codes(TrustedSignersError.self) + codes(SignerTrustError.self) + codes(BundleError.self)
         + codes(TableError.self) + codes(ShieldError.self) + codes(FunctionError.self) + codes(NodeError.self)
         + codes(ControlFileError.self) + codes(EnclaveError.self) + codes(WritableError.self) + codes(HTTPServerError.self)
-        + codes(HostTransportError.self) + codes(FrameError.self)
+        + codes(HostTransportError.self) + codes(FrameError.self) + codes(StateError.self)
 
     @Test func codesAreUniqueAndDotted() {
         let duplicates = Dictionary(grouping: Self.all, by: { $0 }).filter { $0.value.count > 1 }.keys
