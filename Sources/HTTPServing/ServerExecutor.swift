@@ -1,4 +1,5 @@
 import Dispatch
+import Support
 
 /// Runs the tasks of servers started with `HTTPServer.start` (a group of their own: tests, the
 /// example runner's peers, the benchmark's baseline) on Dispatch threads instead of Swift's
@@ -10,15 +11,7 @@ import Dispatch
 ///
 /// One executor for the process, never released: a task refers to its preferred executor
 /// without owning it, and a connection's last jobs may arrive after its server has stopped.
-final class ServerExecutor: TaskExecutor {
-    static let shared = ServerExecutor()
-
-    private let queue = DispatchQueue(label: "secure-executor.http", attributes: .concurrent)
-
-    private init() {}
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
+enum ServerExecutor {
+    static let shared = ForwardingExecutor { job in queue.async(execute: job) }
+    private static let queue = DispatchQueue(label: "secure-executor.http", attributes: .concurrent)
 }

@@ -35,6 +35,8 @@ final class SQLxResource: Resource {
         pool.start()
         return pool
     }()
+    /// Where the async part of opening a connection runs: SQLite's own pool.
+    static let executor = ForwardingExecutor { job in threads.submit { _ in job() } }
 
     let name: String
     private let workflow: String
@@ -135,7 +137,7 @@ final class SQLxResource: Resource {
         // sqlite-nio sets its authorizer only from async code; that task runs on SQLite's own
         // pool, so a guest waiting here never waits for Swift's cooperative threads, which
         // blocked callers could all be holding.
-        Task(executorPreference: PoolExecutor.sqlite) {
+        Task(executorPreference: Self.executor) {
             do { opening.succeed(try await Self.connect(path: path, maxPages: maxPages, on: loop)) } catch { opening.fail(error) }
         }
         let opened = try wait(opening.futureResult)
@@ -267,19 +269,5 @@ extension SQLxResource: ResourceClass {
 
     static func make(_ resource: Workflow.Resource, in context: ResourceContext) throws(NodeError) -> SQLxResource {
         try SQLxResource(name: resource.name, configuration: resource.configurations, workflow: context.workflow, context: context)
-    }
-}
-
-/// Runs an async task's jobs on a thread pool rather than Swift's cooperative pool.
-/// `@unchecked Sendable`: its one property is a thread pool, which is itself thread-safe.
-final class PoolExecutor: TaskExecutor, @unchecked Sendable {
-    static let sqlite = PoolExecutor(SQLxResource.threads)
-
-    private let pool: NIOThreadPool
-    init(_ pool: NIOThreadPool) { self.pool = pool }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        pool.submit { _ in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
