@@ -21,13 +21,14 @@ struct StateBench: ParsableCommand {
     @Option(help: "Saves per size and kind.")
     var count = 300
 
-    @Option(help: "Folder to write in (default: a temporary folder, removed afterwards).")
+    @Option(help: "Folder to write in, on the disk to measure (default: the temporary folder); a subfolder is made and removed.")
     var workdir: String?
 
     func run() throws {
-        let folder = workdir ?? NSTemporaryDirectory() + "se-state-bench-\(getpid())"
+        // A fresh folder each run: the key is fresh too, and an old index would not open with it.
+        let folder = (workdir ?? NSTemporaryDirectory()) + "/se-state-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { if workdir == nil { try? FileManager.default.removeItem(atPath: folder) } }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try SealedStateStore(
             directory: open(folder, O_RDONLY | O_DIRECTORY), path: folder, key: .random(), signer: Array(repeating: 1, count: 32))
         let codeHash = Array(repeating: UInt8(2), count: 32)

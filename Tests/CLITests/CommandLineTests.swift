@@ -210,13 +210,16 @@ private let manifest = """
         .deletingLastPathComponent().appendingPathComponent("examples").path
 
     /// The file_log example in `app/`, built and signed with the key `k` (`k.pub` beside it).
-    private func signedFileLog() throws -> TemporaryApp {
+    private func signedFileLog() throws -> TemporaryApp { try Self.signedExample("file_log", function: "ticker") }
+
+    /// The example `name` in `app/`, its function built, signed with the key `k` (`k.pub` beside it).
+    static func signedExample(_ name: String, function: String) throws -> TemporaryApp {
         let folder = try TemporaryApp()
-        try FileManager.default.copyItem(atPath: Self.examples + "/file_log", toPath: folder.path("app"))
-        #expect(try runProcess(cli, ["function", "build", "app/functions/ticker"], directory: folder.root).status == 0)
+        try FileManager.default.copyItem(atPath: examples + "/" + name, toPath: folder.path("app"))
+        #expect(try runProcess(cli, ["function", "build", "app/functions/\(function)"], directory: folder.root).status == 0)
         #expect(try runProcess(cli, ["keygen", "--out", "k"], directory: folder.root).status == 0)
         try FileManager.default.createDirectory(atPath: folder.path("app/logs"), withIntermediateDirectories: true)
-        #expect(try runProcess(cli, ["sign", "app/file_log.toml", "--key", "k"], directory: folder.root).status == 0)
+        #expect(try runProcess(cli, ["sign", "app/\(name).toml", "--key", "k"], directory: folder.root).status == 0)
         return folder
     }
 

@@ -19,12 +19,7 @@ private let cli = builtProduct("secure-executor")
     }
 
     @Test func stateSyncedBeforeAKill9IsThereAfterTheRestart() async throws {
-        let folder = try TemporaryApp()
-        try FileManager.default.copyItem(atPath: NodeCommandTests.examples + "/sealed_counter", toPath: folder.path("app"))
-        #expect(try runProcess(cli, ["function", "build", "app/functions/counter"], directory: folder.root).status == 0)
-        #expect(try runProcess(cli, ["keygen", "--out", "k"], directory: folder.root).status == 0)
-        try FileManager.default.createDirectory(atPath: folder.path("app/logs"), withIntermediateDirectories: true)
-        #expect(try runProcess(cli, ["sign", "app/sealed_counter.toml", "--key", "k"], directory: folder.root).status == 0)
+        let folder = try NodeCommandTests.signedExample("sealed_counter", function: "counter")
         let arguments = [
             "run", folder.path("app/sealed_counter.toml"), "--signer", folder.path("k.pub"), "--sealing-key", folder.path("keys/sealing.key"),
             "--api-port", "0", "--ingress-port", "0", "--control-dir", folder.path("control"),
