@@ -315,6 +315,7 @@ public enum ExampleRunner {
             let heavyResult = try await MapReduceCheck.run(run, workflow: heavy, log: "logs/mapreduce-heavy.log", jobs: 40)
             return "mapreduce only: \(light); with CPU-heavy process stage: \(heavyResult)"
         },
+        Example(name: "matrix_mul", runFor: 0) { run in try await MatrixMulCheck.run(run) },
     ]
 
     /// Every example this runner knows, in run order; the names `runAll(only:)` accepts.
@@ -379,8 +380,8 @@ public enum ExampleRunner {
             runs("http_poster/workflow.json", as: "http_poster"),
             not("kafka_egress/workflow.json", specialised: true, "needs a Kafka broker"),
             runs("load_balance/workflow.json", as: "load_balance"),
-            not("matrix_mul/workflow-chain.json", specialised: true, "not yet an example"),
-            not("matrix_mul/workflow-single.json", specialised: true, "not yet an example"),
+            runs("matrix_mul/workflow-chain.json", as: "matrix_mul", specialised: true),
+            runs("matrix_mul/workflow-single.json", as: "matrix_mul", specialised: true),
             runs("noop/workflow.json", as: "noop"),
             not("ollama/workflow.json", specialised: true, "needs an Ollama server"),
             runs("ping_pong/workflow.json", as: "ping_pong"),
