@@ -316,6 +316,7 @@ public enum ExampleRunner {
             return "mapreduce only: \(light); with CPU-heavy process stage: \(heavyResult)"
         },
         Example(name: "matrix_mul", runFor: 0) { run in try await MatrixMulCheck.run(run) },
+        Example(name: "vector_mul", runFor: 0) { run in try await VectorMulCheck.run(run) },
     ]
 
     /// Every example this runner knows, in run order; the names `runAll(only:)` accepts.
@@ -395,8 +396,8 @@ public enum ExampleRunner {
             runs("simple_workflow_http/workflow.json", as: "simple_workflow_http"),
             not("sqlx/workflow.json", "the sqlx resource is not here yet"),
             runs("tutorial-01/workflow.json", as: "tutorial-01"),
-            not("vector_mul/workflow-chain.json", specialised: true, "not yet an example"),
-            not("vector_mul/workflow-single.json", specialised: true, "not yet an example"),
+            runs("vector_mul/workflow-chain.json", as: "vector_mul", specialised: true),
+            runs("vector_mul/workflow-single.json", as: "vector_mul", specialised: true),
         ]
     }()
 
