@@ -315,6 +315,7 @@ public enum ExampleRunner {
             let heavyResult = try await MapReduceCheck.run(run, workflow: heavy, log: "logs/mapreduce-heavy.log", jobs: 40)
             return "mapreduce only: \(light); with CPU-heavy process stage: \(heavyResult)"
         },
+        Example(name: "bench_mapreduce_edgeless", runFor: 0) { run in try await EdgelessMapReduceCheck.run(run) },
         Example(name: "matrix_mul", runFor: 0) { run in try await MatrixMulCheck.run(run) },
         Example(name: "vector_mul", runFor: 0) { run in try await VectorMulCheck.run(run) },
     ]
@@ -364,8 +365,8 @@ public enum ExampleRunner {
         }
         let container = "function_type CONTAINER: this node runs RUST_WASM only"
         return [
-            not("bench_mapreduce/workflow-mapreduce-only.json", "not yet under EDGELESS's name; our bench_mapreduce runs the same stages"),
-            not("bench_mapreduce/workflow-mapreduce-process.json", "not yet under EDGELESS's name; our bench_mapreduce runs the same stages"),
+            runs("bench_mapreduce/workflow-mapreduce-only.json", as: "bench_mapreduce_edgeless"),
+            runs("bench_mapreduce/workflow-mapreduce-process.json", as: "bench_mapreduce_edgeless"),
             not("container/workflow-python.json", specialised: true, container),
             not("container/workflow-rust.json", specialised: true, container),
             not("dda_demo/workflow.json", specialised: true, "needs the DDA sidecar"),
