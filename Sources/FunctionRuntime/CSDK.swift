@@ -53,6 +53,9 @@ public enum CSDK {
         static inline void ed_memcpy(void *dst, const void *src, u32 n) { u8 *d = dst; const u8 *s = src; while (n--) *d++ = *s++; }
         static inline int ed_equals(const u8 *a, u32 alen, const char *b) { u32 n = ed_strlen(b); if (n != alen) return 0; for (u32 i = 0; i < n; i++) if (a[i] != (u8)b[i]) return 0; return 1; }
         static inline void ed_log(i32 level, const char *msg) { telemetry_log_asm(level, "function", 8, msg, ed_strlen(msg)); }
+        /* A log entry with a target of your own: EDGELESS's functions log "tbegin" and "tend" with a
+         * transaction number (level 5) for its benchmarks to time workflows. */
+        static inline void ed_log_to(i32 level, const char *target, const void *msg, u32 len) { telemetry_log_asm(level, target, ed_strlen(target), msg, len); }
         static inline void ed_cast(const char *alias, const void *payload, u32 len) { cast_asm(alias, ed_strlen(alias), payload, len); }
         static inline void ed_cast_str(const char *alias, const char *text) { ed_cast(alias, text, ed_strlen(text)); }
         static inline i32 ed_call(const char *alias, const void *payload, u32 len, u8 **reply, u32 *reply_len) { return call_asm(alias, ed_strlen(alias), payload, len, reply, reply_len); }
@@ -62,20 +65,96 @@ public enum CSDK {
         /* Writes v in decimal into buf (at least 21 bytes); returns the length. */
         static inline u32 ed_format_int(i64 v, char *buf) { char tmp[21]; u32 n = 0, len = 0; u64 u = v < 0 ? (u64)(-(v + 1)) + 1 : (u64)v; do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u); if (v < 0) buf[len++] = '-'; while (n) buf[len++] = tmp[--n]; return len; }
 
-        /* Reads "name=value" from an init payload of fields separated by ',' or ' ' ("jobs=10 inflight=4",
-         * "min=1,max=9"); returns fallback when the field is missing or not a decimal integer. */
-        static inline i64 ed_param_int(const u8 *p, u32 len, const char *name, i64 fallback) {
+        /* Finds "name=value" in an init payload of fields separated by ',' or ' ' ("jobs=10 inflight=4",
+         * EDGELESS's "seed=42,is_first=true"); returns the value (not terminated, possibly empty) and sets
+         * *value_len, or returns 0 when the field is missing. */
+        static inline const u8 *ed_param(const u8 *p, u32 len, const char *name, u32 *value_len) {
             u32 n = ed_strlen(name);
             for (u32 i = 0; i + n < len; i++) {
                 if ((i == 0 || p[i - 1] == ',' || p[i - 1] == ' ') && p[i + n] == '=' && ed_equals(p + i, n, name)) {
                     u32 start = i + n + 1, end = start;
                     while (end < len && p[end] != ',' && p[end] != ' ') end++;
-                    int ok = 0;
-                    i64 v = ed_parse_int(p + start, end - start, &ok);
-                    return ok ? v : fallback;
+                    *value_len = end - start;
+                    return p + start;
                 }
             }
-            return fallback;
+            *value_len = 0;
+            return 0;
+        }
+        /* The field as a decimal integer; fallback when it is missing or not one. */
+        static inline i64 ed_param_int(const u8 *p, u32 len, const char *name, i64 fallback) {
+            u32 vlen = 0;
+            const u8 *v = ed_param(p, len, name, &vlen);
+            int ok = 0;
+            i64 value = v ? ed_parse_int(v, vlen, &ok) : 0;
+            return ok ? value : fallback;
+        }
+        /* As EDGELESS's arg_to_bool: 1 only for "true" in any letter case. */
+        static inline int ed_param_bool(const u8 *p, u32 len, const char *name) {
+            u32 vlen = 0;
+            const u8 *v = ed_param(p, len, name, &vlen);
+            if (!v || vlen != 4) return 0;
+            for (u32 i = 0; i < 4; i++) if ((v[i] | 0x20) != (u8)"true"[i]) return 0;
+            return 1;
+        }
+
+        /* As EDGELESS's arg_to_vec with ':': the field's colon-separated numbers ("outputs=0:1:2") into
+         * out, skipping what is not a number; returns how many (at most cap). */
+        static inline u32 ed_param_uints(const u8 *p, u32 len, const char *name, u32 *out, u32 cap) {
+            u32 vlen = 0, n = 0;
+            const u8 *v = ed_param(p, len, name, &vlen);
+            for (u32 start = 0; v && start <= vlen && n < cap;) {
+                u32 end = start;
+                while (end < vlen && v[end] != ':') end++;
+                int ok = 0;
+                i64 x = ed_parse_int(v + start, end - start, &ok);
+                if (ok && x >= 0 && x <= 0xffffffffll) out[n++] = (u32)x;
+                start = end + 1;
+            }
+            return n;
+        }
+
+        /* EDGELESS's pseudo-random generator (edgeless_function::lcg, glib's constants): the same seed
+         * gives the same f32 sequence in [0, 1] as EDGELESS's functions draw. */
+        typedef struct { u32 seed; } ed_lcg;
+        static inline float ed_lcg_rand(ed_lcg *g) { g->seed = (1103515245u * g->seed + 12345u) % 2147483648u; return (float)g->seed / 2147483648.0f; }
+
+        /* Base64, standard alphabet with padding, as EDGELESS's benchmark functions exchange.
+         * ed_base64_encode writes 4 * ((n + 2) / 3) bytes and returns that length. ed_base64_decode
+         * returns the decoded length (at most 3 * (len / 4)), or -1 unless the input is canonical
+         * padded base64, which is all EDGELESS's decoder accepts; out may be in. */
+        static inline u32 ed_base64_encode(const u8 *in, u32 n, u8 *out) {
+            static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            u32 o = 0;
+            for (u32 i = 0; i < n; i += 3) {
+                u32 rest = n - i, v = (u32)in[i] << 16 | (rest > 1 ? (u32)in[i + 1] << 8 : 0) | (rest > 2 ? in[i + 2] : 0);
+                out[o++] = (u8)alphabet[v >> 18 & 63];
+                out[o++] = (u8)alphabet[v >> 12 & 63];
+                out[o++] = rest > 1 ? (u8)alphabet[v >> 6 & 63] : '=';
+                out[o++] = rest > 2 ? (u8)alphabet[v & 63] : '=';
+            }
+            return o;
+        }
+        static inline i32 ed_base64_value(u8 c) {
+            return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+        }
+        static inline i32 ed_base64_decode(const u8 *in, u32 len, u8 *out) {
+            if (len % 4) return -1;
+            u32 o = 0;
+            for (u32 i = 0; i < len; i += 4) {
+                u32 pad = in[i + 3] == '=' ? (in[i + 2] == '=' ? 2 : 1) : 0;
+                if (pad && i + 4 != len) return -1;
+                i32 a = ed_base64_value(in[i]), b = ed_base64_value(in[i + 1]);
+                i32 c = pad == 2 ? 0 : ed_base64_value(in[i + 2]), d = pad ? 0 : ed_base64_value(in[i + 3]);
+                if (a < 0 || b < 0 || c < 0 || d < 0) return -1;
+                /* Bits the padding drops must be zero, or the encoding is not canonical. */
+                if ((pad == 2 && (b & 15)) || (pad == 1 && (c & 3))) return -1;
+                u32 v = (u32)a << 18 | (u32)b << 12 | (u32)c << 6 | (u32)d;
+                out[o++] = (u8)(v >> 16);
+                if (pad < 2) out[o++] = (u8)(v >> 8);
+                if (pad < 1) out[o++] = (u8)v;
+            }
+            return (i32)o;
         }
 
         /* ---- writing into a caller's buffer, bounds-checked ----
@@ -300,10 +379,10 @@ public enum CSDK {
 
         /* ---- the arena allocator ---- */
         extern u8 __heap_base;
-        static u32 edgeless_arena_top;
+        /* Everything below the floor is kept across edgeless_mem_clear (ed_alloc_kept). */
+        static u32 edgeless_arena_top, edgeless_arena_floor;
         EDGELESS_EXPORT(edgeless_mem_alloc) void *edgeless_mem_alloc(u32 len) {
-            u32 base = (u32)&__heap_base;
-            if (edgeless_arena_top == 0) edgeless_arena_top = base;
+            if (edgeless_arena_top == 0) edgeless_arena_top = (u32)&__heap_base;
             u32 start = (edgeless_arena_top + 15) & ~15u, end = start + len;
             if (end < start) return 0;
             u32 have = (u32)__builtin_wasm_memory_size(0) * 65536u;
@@ -312,7 +391,15 @@ public enum CSDK {
             return (void *)start;
         }
         EDGELESS_EXPORT(edgeless_mem_free) void edgeless_mem_free(void *ptr, u32 len) { (void)ptr; (void)len; }
-        EDGELESS_EXPORT(edgeless_mem_clear) void edgeless_mem_clear(void) { edgeless_arena_top = (u32)&__heap_base; }
+        EDGELESS_EXPORT(edgeless_mem_clear) void edgeless_mem_clear(void) { edgeless_arena_top = edgeless_arena_floor ? edgeless_arena_floor : (u32)&__heap_base; }
+        /* Memory for the rest of the instance's life (not zeroed), sized at run time where a static
+         * array would have to be as large as the largest case: a matrix of the init payload's size.
+         * Call it from handle_init; 0 when the memory cannot grow that far (limits.memory). */
+        static inline void *ed_alloc_kept(u32 len) {
+            void *p = edgeless_mem_alloc(len);
+            if (p) edgeless_arena_floor = edgeless_arena_top;
+            return p;
+        }
 
         /* ---- the exports the host calls ---- */
         EDGELESS_EXPORT(handle_init_asm) void handle_init_asm(const u8 *payload, u32 len, const u8 *state, u32 state_len) { handle_init(payload, len, state, state_len); }
