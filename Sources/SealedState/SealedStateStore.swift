@@ -179,16 +179,9 @@ public final class SealedStateStore: Sendable {
         unlinkat(directory, temporary, 0)
         let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failed("create \(temporary)") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let error = failed("write")
-                close(fd)
-                throw error
-            }
-            offset += written
+        if case let .failure(shortfall) = DescriptorIO.writeAll(fd, bytes) {
+            close(fd)
+            throw .notWritten(path: "\(path)/\(name)", reason: "write: \(shortfall.reason)")
         }
         guard fsync(fd) == 0 else {
             let error = failed("fsync")

@@ -43,10 +43,9 @@ public struct SealingKey: Sendable, CustomStringConvertible {
         _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
         defer { close(ends[1]) }
-        let written = bytes.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) }
-        guard written == Self.byteCount else {
+        if case let .failure(shortfall) = DescriptorIO.writeAll(ends[1], bytes) {
             close(ends[0])
-            throw .badKey(reason: "cannot write the key into its pipe: \(String(cString: strerror(errno)))")
+            throw .badKey(reason: "cannot write the key into its pipe: \(shortfall.reason)")
         }
         return ends[0]
     }
@@ -90,8 +89,7 @@ public struct KeyFileProvider: SealingKeyProvider {
         if created >= 0 {
             defer { close(created) }
             let key = SealingKey.random()
-            let written = key.bytes.withUnsafeBytes { write(created, $0.baseAddress, $0.count) }
-            guard written == SealingKey.byteCount, fsync(created) == 0 else {
+            guard case .success = DescriptorIO.writeAll(created, key.bytes), fsync(created) == 0 else {
                 unlink(path)
                 throw .badKey(reason: "\(source): cannot write a new key: \(String(cString: strerror(errno)))")
             }
@@ -108,9 +106,11 @@ public struct KeyFileProvider: SealingKeyProvider {
                     "\(source) has mode \(String(status.st_mode & 0o777, radix: 8)) and owner \(status.st_uid): it must be 600 and this user's (\(geteuid())), or its key may be known"
             )
         }
-        var bytes = [UInt8](repeating: 0, count: SealingKey.byteCount + 1)
-        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count == SealingKey.byteCount else { throw .badKey(reason: "\(source) holds \(count) bytes, not \(SealingKey.byteCount)") }
-        return try SealingKey(bytes: Array(bytes.prefix(SealingKey.byteCount)))
+        guard status.st_size == SealingKey.byteCount else { throw .badKey(reason: "\(source) holds \(status.st_size) bytes, not \(SealingKey.byteCount)") }
+        var bytes = [UInt8](repeating: 0, count: SealingKey.byteCount)
+        if case let .failure(shortfall) = bytes.withUnsafeMutableBytes({ DescriptorIO.readFully(fd, into: $0, at: 0) }) {
+            throw .badKey(reason: "\(source): \(shortfall.reason)")
+        }
+        return try SealingKey(bytes: bytes)
     }
 }

@@ -5,29 +5,23 @@
  * max-value are whole numbers here (EDGELESS's examples write them so). */
 #include "edgeless.h"
 
-static u32 seed;
+static ed_lcg generator;
 static i64 period = 1000, low = 0, high = 1;
-
-/* Next draw in [0, 1) as a fraction of 2^31, like EDGELESS's Lcg::rand. */
-static u32 next_draw(void) {
-    seed = (1103515245u * seed + 12345u) % 2147483648u;
-    return seed;
-}
 
 void handle_init(const u8 *p, u32 l, const u8 *s, u32 sl) {
     (void)s; (void)sl;
     period = ed_param_int(p, l, "period", 1000);
     low = ed_param_int(p, l, "min-value", 0);
     high = ed_param_int(p, l, "max-value", 1);
-    seed = (u32)ed_param_int(p, l, "seed", 0);
+    generator.seed = (u32)ed_param_int(p, l, "seed", 0);
     if (period < 1) period = 1000;
     ed_cast("self", "", 0);
 }
 
 void handle_cast(const u8 *n, const u8 *c, const u8 *p, u32 l) {
     (void)n; (void)c; (void)p; (void)l;
-    /* value * 10^4 = low * 10^4 + draw * (high - low) * 10^4 / 2^31, in integers. */
-    i64 scaled = low * 10000 + (i64)(((u64)next_draw() * (u64)((high - low) * 10000)) >> 31);
+    /* value × 10^4, so that four decimals can be written without a float printer. */
+    i64 scaled = low * 10000 + (i64)(ed_lcg_rand(&generator) * (float)((high - low) * 10000));
     char text[32];
     ed_out out = ed_out_init(text, sizeof text);
     if (scaled < 0) { ed_out_str(&out, "-"); scaled = -scaled; }
